@@ -1,0 +1,34 @@
+# The course's two commands: `make book` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements.sha256
+
+.PHONY: book test venv lint clean
+
+## book: create/update .venv, regenerate every derived file, build the book into _build/html
+book: venv
+	$(BIN)/python -m autograder book
+
+## test: the same set-up, then the whole test suite
+test: book
+	$(BIN)/python -m pytest
+
+## venv: create .venv if missing and install requirements.txt (skipped when unchanged)
+venv:
+	@want=$$(cat requirements.txt pyproject.toml | sha256sum | cut -c1-16); \
+	if [ -x $(BIN)/python ] && [ "$$(cat $(STAMP) 2>/dev/null)" = "$$want" ]; then \
+	  echo "venv: reusing $(VENV) (requirements.txt and pyproject.toml unchanged)"; \
+	else \
+	  echo "venv: installing requirements.txt into $(VENV) (first run: a few minutes)"; \
+	  { [ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV); } && \
+	  $(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt && \
+	  $(BIN)/python -m pip install --disable-pip-version-check -q --no-deps -e . && \
+	  echo "$$want" > $(STAMP) || exit 1; \
+	fi
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf _build book

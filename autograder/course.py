@@ -1,0 +1,99 @@
+"""An nbgrader course directory made from ``solutions/``, and what the grader keeps in it.
+
+``python -m autograder init DIR`` writes:
+
+- ``DIR/nbgrader_config.py``: a standard nbgrader configuration (gradebook in ``DIR``);
+- ``DIR/source/<stem>/<stem>.ipynb`` for every graded chapter (solutions and hidden tests in);
+- ``DIR/release/<stem>/<stem>.ipynb`` by running the real ``nbgrader generate_assignment``,
+  which also registers each assignment, notebook and grade cell in the gradebook;
+- ``DIR/.autograder/seed``: the secret from which hidden inputs are drawn.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+from . import build
+
+CONFIG = """\
+# nbgrader configuration written by `python -m autograder init`. Standard nbgrader settings.
+c = get_config()  # noqa: F821
+c.CourseDirectory.root = {root!r}
+c.CourseDirectory.course_id = "cnn-course"
+c.CourseDirectory.db_url = {db_url!r}
+c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+"""
+
+
+class CourseError(RuntimeError):
+    """A problem with the course directory that the user can fix; the message says how."""
+
+
+def use_venv_tools() -> None:
+    """nbgrader runs ``alembic`` from PATH: make this interpreter's scripts directory visible."""
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
+def seed_of(course: Path) -> int:
+    path = course / ".autograder" / "seed"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(secrets.randbits(63)))
+        path.chmod(0o600)
+    return int(path.read_text().strip())
+
+
+def default_db_url(course: Path) -> str:
+    return f"sqlite:///{(course / 'gradebook.db').resolve()}"
+
+
+def db_url_of(course: Path) -> str:
+    """The gradebook URL from ``DIR/nbgrader_config.py`` (nbgrader's default when unset)."""
+    config = course / "nbgrader_config.py"
+    if config.exists():
+        from traitlets.config.loader import PyFileConfigLoader
+
+        loaded = PyFileConfigLoader(config.name, path=str(course)).load_config()
+        if "db_url" in loaded.CourseDirectory:
+            return loaded.CourseDirectory.db_url
+    return default_db_url(course)
+
+
+def assignments() -> list[str]:
+    return [path.stem for path in build.sources() if build.is_assignment(build.read_source(path))]
+
+
+def init(course: Path, db_url: str | None = None, only: list[str] | None = None, log=print) -> list[str]:
+    """Create or update the course directory; return the assignments released."""
+    course = course.resolve()
+    course.mkdir(parents=True, exist_ok=True)
+    db_url = db_url or (db_url_of(course) if (course / "nbgrader_config.py").exists() else default_db_url(course))
+    (course / "nbgrader_config.py").write_text(CONFIG.format(root=str(course), db_url=db_url))
+    seed_of(course)
+    names = assignments()
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; the course has: {', '.join(names)}")
+        names = [name for name in names if name in only]
+    for name in names:
+        source = build.read_source(build.SOLUTIONS / f"{name}.md")
+        build.write_if_changed(course / "source" / name / f"{name}.ipynb", build.dumps(source))
+        nbgrader(course, "generate_assignment", name, "--force", "--create")
+        log(f"init: released {name} into {course / 'release' / name}")
+    return names
+
+
+def nbgrader(course: Path, *args: str) -> None:
+    """Run the real nbgrader command line in the course directory."""
+    use_venv_tools()
+    command = [sys.executable, "-m", "nbgrader", *args]
+    completed = subprocess.run(command, cwd=course, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise CourseError(f"`nbgrader {' '.join(args)}` failed:\n{completed.stdout}{completed.stderr}")

@@ -1,0 +1,59 @@
+"""Shared fixtures: a real nbgrader course made by `python -m autograder init`, and notebook makers."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import build, course
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run `python -m autograder ...` exactly as a user would."""
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True,
+                          text=True, check=False)
+
+
+ASSIGNMENTS = course.assignments()
+
+
+def solution_notebook(stem: str) -> nbformat.NotebookNode:
+    return build.read_source(build.SOLUTIONS / f"{stem}.md")
+
+
+def student_notebook(stem: str) -> nbformat.NotebookNode:
+    return nbformat.read(build.CHAPTERS / f"{stem}.ipynb", as_version=4)
+
+
+def with_cell(notebook: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose cell ``grade_id`` holds ``source``."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == grade_id:
+            cell.source = source
+            return notebook
+    raise KeyError(grade_id)
+
+
+def submit(course_dir: Path, student: str, stem: str, notebook: nbformat.NotebookNode) -> Path:
+    folder = course_dir / "submitted" / student / stem
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def course_dir(tmp_path_factory) -> Path:
+    """A course directory made by the real CLI (which runs the real `nbgrader generate_assignment`)."""
+    directory = tmp_path_factory.mktemp("course")
+    result = cli("init", str(directory))
+    assert result.returncode == 0, result.stderr
+    return directory

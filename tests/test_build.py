@@ -1,0 +1,77 @@
+"""One source, many products: the derived notebooks are fresh, and students never see answers."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import nbformat
+import pytest
+
+from autograder import build
+from autograder.grading.spec import read_spec
+from conftest import ASSIGNMENTS, solution_notebook
+
+MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|hidden=True")
+
+
+def test_the_syllabus_stems_are_assignments():
+    assert "01-images-as-arrays" in ASSIGNMENTS and "02-convolution" in ASSIGNMENTS
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_student_notebook_is_fresh(stem):
+    """chapters/<stem>.ipynb is exactly what the build derives from solutions/<stem>.md."""
+    derived = build.dumps(build.student_version(solution_notebook(stem)))
+    committed = (build.CHAPTERS / f"{stem}.ipynb").read_text()
+    assert committed == derived, f"chapters/{stem}.ipynb is stale: run `make book` and commit it"
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_student_notebook_has_no_solutions_or_hidden_tests(stem):
+    notebook = nbformat.read(build.CHAPTERS / f"{stem}.ipynb", as_version=4)
+    source = solution_notebook(stem)
+    solution_lines = _solution_lines(source)
+    assert solution_lines, "the source should have solution code"
+    for cell in notebook.cells:
+        assert not MARKERS.search(cell.source), cell.source
+        for line in solution_lines:
+            assert line not in cell.source, f"solution line leaked into chapters/{stem}.ipynb: {line}"
+        assert not cell.get("outputs"), "student notebooks ship without outputs"
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_each_exercise_has_a_test_cell_and_points(stem):
+    spec = read_spec(solution_notebook(stem), stem)
+    assert len(spec.tests) >= 4, f"{stem} needs at least four autograded exercises"
+    assert all(test.points > 0 for test in spec.tests)
+    assert {t.check_id.split(".")[1] for t in spec.tests} <= set(spec.solutions)
+    assert spec.setup, "the chapter needs a cell tagged `setup` with the exercises' imports"
+
+
+def _solution_lines(notebook) -> list[str]:
+    """Distinctive lines from inside solution regions (short or generic lines are skipped)."""
+    lines, inside = [], False
+    for cell in notebook.cells:
+        for line in cell.source.splitlines():
+            if "BEGIN SOLUTION" in line:
+                inside = True
+            elif "END SOLUTION" in line:
+                inside = False
+            elif inside and len(line.strip()) >= 24 and not line.strip().startswith("#"):
+                lines.append(line.strip())
+    return lines
+
+
+def solution_lines(stem: str) -> list[str]:
+    return _solution_lines(solution_notebook(stem))
+
+
+def test_release_matches_the_committed_student_notebook(course_dir):
+    """`nbgrader generate_assignment` and our build agree cell for cell."""
+    for stem in ASSIGNMENTS:
+        released = json.loads((course_dir / "release" / stem / f"{stem}.ipynb").read_text())
+        ours = json.loads((build.CHAPTERS / f"{stem}.ipynb").read_text())
+        assert [c["source"] for c in released["cells"]] == [c["source"] for c in ours["cells"]]
+        assert [c["metadata"].get("nbgrader") for c in released["cells"]] == \
+               [c["metadata"].get("nbgrader") for c in ours["cells"]]

@@ -1,0 +1,133 @@
+"""Grading end to end: real nbgrader course, real sandbox, real gradebook, the CLI as users run it."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import course as course_module
+from autograder.grading.spec import read_spec
+from conftest import ASSIGNMENTS, cli, solution_notebook, student_notebook, submit, with_cell
+
+MONKEYPATCH_TESTING = '''
+import numpy.testing
+numpy.testing.assert_allclose = lambda *a, **k: None
+numpy.testing.assert_array_equal = lambda *a, **k: None
+import numpy as np
+np.allclose = lambda *a, **k: True
+'''
+
+INPUT_TRANSFORMER = '''
+def _blank_tests(lines):
+    return [] if any("check(" in line for line in lines) else lines
+get_ipython().input_transformers_cleanup.append(_blank_tests)
+'''
+
+
+def _attack(stem: str, payload: str):
+    """The blank student notebook with ``payload`` prepended to its first exercise cell."""
+    notebook = student_notebook(stem)
+    first = read_spec(solution_notebook(stem), stem).solutions[0]
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == first)
+    return with_cell(notebook, first, payload + "\n" + cell.source)
+
+
+@pytest.fixture(scope="module")
+def graded(course_dir):
+    """Every assignment graded through the CLI: solution, blank, and two attacks."""
+    for stem in ASSIGNMENTS:
+        submit(course_dir, "solution", stem, solution_notebook(stem))
+        submit(course_dir, "blank", stem, student_notebook(stem))
+        submit(course_dir, "monkeypatcher", stem, _attack(stem, MONKEYPATCH_TESTING))
+        submit(course_dir, "transformer", stem, _attack(stem, INPUT_TRANSFORMER))
+        result = cli("grade", stem, "--course", str(course_dir))
+        assert result.returncode == 0, result.stdout + result.stderr
+    return course_dir
+
+
+def _scores(course_dir, stem, student) -> dict[str, float]:
+    with Gradebook(course_module.db_url_of(course_dir)) as gradebook:
+        notebook = gradebook.find_submission_notebook(stem, stem, student)
+        return {grade.name: grade.score for grade in notebook.grades}
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_solution_earns_full_marks_in_the_gradebook(graded, stem):
+    spec = read_spec(solution_notebook(stem), stem)
+    scores = _scores(graded, stem, "solution")
+    assert scores == {test.grade_id: test.points for test in spec.tests}
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_blank_notebook_earns_zero(graded, stem):
+    scores = _scores(graded, stem, "blank")
+    assert scores and all(score == 0 for score in scores.values()), scores
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+@pytest.mark.parametrize("attacker", ["monkeypatcher", "transformer"])
+def test_attacks_on_the_kernel_earn_no_more_than_blank(graded, stem, attacker):
+    assert sum(_scores(graded, stem, attacker).values()) <= sum(_scores(graded, stem, "blank").values())
+
+
+def test_nbgrader_export_reads_our_grades(graded):
+    use = course_module.use_venv_tools
+    use()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "export"], cwd=graded, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((graded / "grades.csv").open()))
+    by_student = {(row["assignment"], row["student_id"]): float(row["score"]) for row in rows}
+    for stem in ASSIGNMENTS:
+        spec = read_spec(solution_notebook(stem), stem)
+        assert by_student[(stem, "solution")] == spec.max_score
+        assert by_student[(stem, "blank")] == 0
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_feedback_lists_every_check_and_hides_hidden_tests(graded, stem):
+    page = (graded / "feedback" / "blank" / stem / "feedback.html").read_text()
+    spec = read_spec(solution_notebook(stem), stem)
+    for test in spec.tests:
+        assert test.check_id in page
+    assert "not implemented yet" in page
+    assert "hidden=True" not in page and "BEGIN HIDDEN" not in page
+    autograded = (graded / "autograded" / "blank" / stem / f"{stem}.ipynb").read_text()
+    assert "hidden=True" not in autograded and "BEGIN HIDDEN" not in autograded
+    data = json.loads((graded / ".autograder" / "results" / stem / "solution.json").read_text())
+    assert data["status"] == "graded" and data["score"] == spec.max_score
+
+
+def test_cli_errors_are_one_line_without_traceback(tmp_path, course_dir):
+    cases = [
+        (["grade", "02-convolution", "--course", str(tmp_path / "missing")], "does not exist"),
+        (["grade", "99-nothing", "--course", str(course_dir)], "unknown assignment"),
+        (["check", str(tmp_path / "nope.ipynb")], "does not exist"),
+    ]
+    empty = tmp_path / "empty-course"
+    assert cli("init", str(empty), "--assignment", "02-convolution").returncode == 0
+    cases.append((["grade", "02-convolution", "--course", str(empty)], "no submissions"))
+    for args, expected in cases:
+        result = cli(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert expected in result.stderr
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_check_command_runs_the_full_grading_locally(tmp_path):
+    import nbformat
+
+    path = tmp_path / "02-convolution.ipynb"
+    nbformat.write(solution_notebook("02-convolution"), path)
+    result = cli("check", str(path), "--seed", "7")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "score:" in result.stdout and "randomized" in result.stdout
+    assert "hidden=True" not in result.stdout
+    nbformat.write(student_notebook("02-convolution"), path)
+    result = cli("check", str(path))
+    assert result.returncode == 1 and "score: 0 /" in result.stdout
