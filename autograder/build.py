@@ -131,11 +131,13 @@ def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900) -> n
     """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
+    from traitlets.config import Config
 
     notebook = copy.deepcopy(notebook)
     PAGES.mkdir(exist_ok=True)
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(PAGES)}})
+                            resources={"metadata": {"path": str(PAGES)}},
+                            config=Config({"KernelManager": {"transport": "ipc"}}))  # local-only sockets
     try:
         client.execute()
     except CellExecutionError as error:

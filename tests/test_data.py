@@ -1,0 +1,39 @@
+"""The course's offline data: deterministic, balanced, correctly shaped."""
+
+import numpy as np
+
+from autograder import data
+
+
+def test_colour_shapes_are_deterministic_and_balanced():
+    x, y = data.colour_shapes(60, seed=3)
+    x2, y2 = data.colour_shapes(60, seed=3)
+    assert x.shape == (60, 3, 32, 32) and x.dtype == np.float64 and y.dtype == np.int64
+    assert np.array_equal(x, x2) and np.array_equal(y, y2)
+    assert not np.array_equal(x, data.colour_shapes(60, seed=4)[0])
+    assert np.bincount(y).tolist() == [10] * len(data.SHAPE_CLASSES)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+
+
+def test_each_class_draws_its_shape():
+    """Curves versus straight edges: a ring has a hole, a disc does not; a cross touches its centre."""
+    size, cy, cx, r = 32, 16.0, 16.0, 8.0
+    masks = {name: data._mask(label, size, cy, cx, r) for label, name in enumerate(data.SHAPE_CLASSES)}
+    assert masks["disc"][16, 16] and not masks["ring"][16, 16]
+    assert masks["square"][9, 9] and not masks["disc"][9, 9]  # corners belong to squares only
+    assert masks["frame"][8, 16] and not masks["frame"][16, 16]
+    assert masks["cross"][16, 16] and not masks["cross"][10, 10]
+    assert masks["triangle"][23, 16] and not masks["triangle"][9, 12]
+
+
+def test_digits_are_nchw_in_unit_range():
+    x, y = data.digits()
+    assert x.shape == (1797, 1, 8, 8) and set(np.unique(y)) == set(range(10))
+    assert x.min() == 0.0 and x.max() == 1.0
+
+
+def test_split_keeps_class_balance():
+    x, y = data.colour_shapes(120, seed=0)
+    _x_train, y_train, _x_test, y_test = data.split(x, y, test_fraction=0.25, seed=1)
+    assert len(y_test) == 30 and len(y_train) == 90
+    assert np.bincount(y_test).tolist() == [5] * 6
