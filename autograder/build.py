@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -135,13 +136,14 @@ def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900) -> n
 
     notebook = copy.deepcopy(notebook)
     PAGES.mkdir(exist_ok=True)
-    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(PAGES)}},
-                            config=Config({"KernelManager": {"transport": "ipc"}}))  # local-only sockets
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        raise BuildError(f"{stem}: a cell raised while executing the reference solution:\n{error}") from None
+    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:  # local-only sockets, one set per run
+        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "ipc")}})
+        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                                resources={"metadata": {"path": str(PAGES)}}, config=config)
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            raise BuildError(f"{stem}: a cell raised while executing the reference solution:\n{error}") from None
     return notebook
 
 

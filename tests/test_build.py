@@ -43,7 +43,8 @@ def test_student_notebook_has_no_solutions_or_hidden_tests(stem):
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_each_exercise_has_a_test_cell_and_points(stem):
     spec = read_spec(solution_notebook(stem), stem)
-    assert len(spec.tests) >= 4, f"{stem} needs at least four autograded exercises"
+    minimum = 4 if stem in ("01-images-as-arrays", "02-convolution") else 3
+    assert len(spec.tests) >= minimum, f"{stem} needs at least {minimum} autograded exercises"
     assert all(test.points > 0 for test in spec.tests)
     assert {t.check_id.split(".")[1] for t in spec.tests} <= set(spec.solutions)
     assert spec.setup, "the chapter needs a cell tagged `setup` with the exercises' imports"
