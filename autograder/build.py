@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -42,6 +41,7 @@ SOLUTIONS = ROOT / "solutions"
 CHAPTERS = ROOT / "chapters"
 PAGES = ROOT / "book"
 CACHE = ROOT / "_build" / "exec-cache"
+WIDGET_TIMEOUT = 30  # seconds for a widget cell (see _execute_once)
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -128,27 +128,51 @@ def cache_key(notebook: nbformat.NotebookNode, fingerprint: str) -> str:
     return hashlib.sha256((dumps(notebook) + fingerprint).encode()).hexdigest()[:16]
 
 
-def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900) -> nbformat.NotebookNode:
-    """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell."""
+def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 180, attempts: int = 3) -> nbformat.NotebookNode:
+    """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell.
+
+    A kernel that stalls or dies (rare, under heavy load) gets one fresh retry; an error raised by
+    a cell is reported at once.
+    """
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return _execute_once(notebook, stem, timeout)
+        except BuildError:  # a cell raised: the chapter is wrong, not the kernel
+            raise
+        except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as error:
+            if attempt == attempts:
+                raise BuildError(f"{stem}: the kernel stalled or died while executing ({error})") from None
+            print(f"{stem}: kernel stalled or died ({type(error).__name__}); retrying in a fresh kernel", flush=True)
+    raise AssertionError("unreachable")
+
+
+def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> nbformat.NotebookNode:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
-    from traitlets.config import Config
 
     notebook = copy.deepcopy(notebook)
     PAGES.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="kernel-") as sockets:  # local-only sockets, one set per run
-        config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "ipc")}})
-        client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(PAGES)}}, config=config)
-        try:
-            client.execute()
-        except CellExecutionError as error:
-            raise BuildError(f"{stem}: a cell raised while executing the reference solution:\n{error}") from None
+    def cell_timeout(cell) -> int:
+        # Widget cells (tagged remove-output by convention) finish in a second or two, but now and
+        # then their execute_reply arrives late (an ipywidgets/nbclient race we could reproduce
+        # about once in twenty runs): give up on them quickly, and `execute` retries.
+        return WIDGET_TIMEOUT if "remove-output" in cell.get("metadata", {}).get("tags", []) else timeout
+
+    client = NotebookClient(notebook, timeout=timeout, timeout_func=cell_timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(PAGES)}})
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        raise BuildError(f"{stem}: a cell raised while executing the reference solution:\n{error}") from None
     return notebook
 
 
 def _execute_job(args):
-    stem, text = args
+    stem, text, threads = args
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
     started = time.monotonic()
     notebook = execute(nbformat.reads(text, as_version=4), stem)
     return stem, dumps(notebook), time.monotonic() - started
@@ -191,8 +215,9 @@ def build(check: bool = False, jobs: int | None = None, log=print) -> list[str]:
         + (f"; executing {', '.join(stem for stem, _ in todo)}" if todo else " (nothing to execute)"))
     if todo:
         workers = jobs or min(len(todo), os.cpu_count() or 1)
+        threads = max(1, (os.cpu_count() or 1) // workers)
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for stem, text, seconds in pool.map(_execute_job, todo):
+            for stem, text, seconds in pool.map(_execute_job, [(*job, threads) for job in todo]):
                 (CACHE / f"{stem}.{inputs[stem]}.ipynb").write_text(text)
                 log(f"executed {stem} in {seconds:.1f} s")
     for stem, key in inputs.items():

@@ -11,11 +11,11 @@ import importlib
 import pkgutil
 
 import pytest
+from conftest import ASSIGNMENTS, solution_notebook, with_cell
 
 import tests.bank as bank_package
 from autograder.grading.grade import grade_notebook
 from autograder.grading.spec import read_spec
-from conftest import ASSIGNMENTS, solution_notebook, with_cell
 
 
 def _entries():

@@ -7,10 +7,10 @@ import sys
 
 import nbformat
 import pytest
-
-from autograder import build
 from conftest import ASSIGNMENTS, ROOT
 from test_build import solution_lines
+
+from autograder import build
 
 HTML = ROOT / "_build" / "html"
 

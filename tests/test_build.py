@@ -7,10 +7,10 @@ import re
 
 import nbformat
 import pytest
+from conftest import ASSIGNMENTS, solution_notebook
 
 from autograder import build
 from autograder.grading.spec import read_spec
-from conftest import ASSIGNMENTS, solution_notebook
 
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|hidden=True")
 

@@ -8,11 +8,11 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ASSIGNMENTS, cli, solution_notebook, student_notebook, submit, with_cell
 from nbgrader.api import Gradebook
 
 from autograder import course as course_module
 from autograder.grading.spec import read_spec
-from conftest import ASSIGNMENTS, cli, solution_notebook, student_notebook, submit, with_cell
 
 MONKEYPATCH_TESTING = '''
 import numpy.testing

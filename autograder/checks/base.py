@@ -181,7 +181,8 @@ def _compare_scalar(expected: float, got, where: str) -> str | None:
     if not np.isfinite(got) and np.isfinite(expected):
         return f"{where} should be {expected:.6g}, got {got} (not finite)"
     rtol, atol = tolerance(np.dtype(np.float64))
-    if np.isclose(got, expected, rtol=max(rtol, 1e-6), atol=atol * max(1.0, abs(expected))):
+    scale = max(1.0, abs(expected)) if np.isfinite(expected) else 1.0
+    if np.isclose(got, expected, rtol=max(rtol, 1e-6), atol=atol * scale, equal_nan=True):
         return None
     return f"{where} should be {expected:.8g}, got {got:.8g}"
 
@@ -213,12 +214,14 @@ def _compare_array(expected: np.ndarray, got, where: str) -> str | None:
         wrong = got != expected
     else:
         rtol, atol = tolerance(got.dtype)
-        scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
-        wrong = ~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=atol * scale)
+        finite = np.abs(expected[np.isfinite(expected)])  # a mistake's output may hold NaN or inf
+        scale = max(1.0, float(np.max(finite, initial=0.0)))
+        wrong = ~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=atol * scale, equal_nan=True)
     if not wrong.any():
         return None
-    diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
-    diff[~wrong] = 0
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    diff[~wrong | ~np.isfinite(diff)] = 0
     index = np.unravel_index(int(np.argmax(diff)), diff.shape)
     index = tuple(int(i) for i in index)
     return (f"{where} differs at {int(wrong.sum())} of {wrong.size} elements; the largest "
@@ -293,7 +296,8 @@ class Check:
             if mistake.apply is None:
                 continue
             try:
-                wrong = mistake.apply(*case.args, **case.kwargs)
+                with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
+                    wrong = mistake.apply(*case.args, **case.kwargs)
             except Exception:  # a mistake that is undefined on this input cannot match
                 continue
             try:

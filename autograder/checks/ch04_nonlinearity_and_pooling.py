@@ -1,0 +1,420 @@
+"""Checks for chapter 4, Nonlinearity and pooling.
+
+Four exercises: ReLU on an array of any shape, max pooling and average pooling of an NCHW
+batch with any square window and stride (floor mode, stride defaulting to the window), and
+global average pooling. The references are ``autograder.reference`` (torch's ``relu``,
+``max_pool2d`` and ``avg_pool2d`` in float64); none of them reuses the NumPy solutions.
+
+The mistake library names the classic bugs of these layers: a leaky or absolute-value ReLU,
+a ReLU capped at 6 or shifted to 1, a boolean mask returned instead of the values, a formula
+that divides by |x| and turns exact zeros into NaN, Python's ``max`` on an array; for pooling,
+a window that also spans the channel axis (or a layout read as NHWC), the stride ignored
+(either stepping by the window or by one pixel), ``ceil`` instead of ``floor`` output size,
+the wrong reduction (average versus max, sum versus mean, dividing by k instead of k²), and a
+running max started at 0 instead of at the first value.
+
+Groups are designed so that each of those mistakes passes or fails a group whatever the seed:
+
+* every random value is drawn away from the special points (no exact zeros outside the
+  "exact zeros" group, no value above 6 outside the "large magnitudes" group, and every case
+  has values above 1 and below -1);
+* every pooling case has at least two channels, and its top-left window in every image and
+  channel is entirely negative (so a running max started at 0 fails every case);
+* the "tiling" groups use stride = kernel (left to its default), the overlapping, wide-stride
+  and remainder groups pass an explicit stride of at least 2 that differs from the kernel;
+* only the remainder group has sizes where (H - k) is not a multiple of the stride, on both axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import reference as ref
+from .base import Case, Check, Group, Mistake
+
+STEM = "04-nonlinearity-and-pooling"
+
+
+# ---------------------------------------------------------------------- shared helpers
+
+
+def _mixed(rng: np.random.Generator, shape: tuple[int, ...], high: float = 3.0) -> np.ndarray:
+    """Uniform values in [-high, -0.05] ∪ [0.05, high], never exactly 0, with at least one value
+    above 1 and one below -1 (for arrays of two or more elements)."""
+    size = int(np.prod(shape))
+    values = rng.uniform(0.05, high, size) * rng.choice([-1.0, 1.0], size)
+    if size >= 2:
+        values[:2] = [rng.uniform(1.5, high), -rng.uniform(1.5, high)]
+        values = rng.permutation(values)
+    return values.reshape(shape)
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().contiguous().numpy()
+
+
+# ---------------------------------------------------------------------- relu_forward
+
+
+def _relu_visible(rng) -> list[Case]:
+    return [
+        Case((np.array([-2.0, -0.5, 0.0, 0.5, 2.0, 10.0]),),
+             note="a hand-worked vector: expected [0, 0, 0, 0.5, 2, 10]"),
+        Case((_mixed(rng, (2, 3, 4, 4)),), note="a batch of two 3-channel 4×4 activation maps"),
+    ]
+
+
+def _relu_batches(rng) -> list[Case]:
+    return [Case((_mixed(rng, tuple(int(v) for v in rng.integers(1, 6, 4))),)) for _ in range(3)]
+
+
+def _relu_shapes(rng) -> list[Case]:
+    shapes = [(int(rng.integers(2, 20)),), tuple(int(v) for v in rng.integers(2, 7, 2)),
+              tuple(int(v) for v in rng.integers(2, 5, 3)), tuple(int(v) for v in rng.integers(1, 4, 5))]
+    shapes[3] = (2,) + shapes[3][1:]  # at least two elements
+    return [Case((_mixed(rng, shape),), note=f"a {len(shape)}-D array") for shape in shapes]
+
+
+def _relu_zeros(rng) -> list[Case]:
+    x = _mixed(rng, (2, 2, 3, 3))
+    flat = x.reshape(-1)
+    where = rng.choice(flat.size, 6, replace=False)
+    flat[where[:3]] = 0.0
+    flat[where[3:]] = -0.0
+    return [Case((np.array([-1.0, -0.0, 0.0, 2.5]),), note="edge case: -0.0 and +0.0 both give 0"),
+            Case((x,), note="edge case: a batch with exact zeros")]
+
+
+def _relu_large(rng) -> list[Case]:
+    x = _mixed(rng, (2, 3, 4, 5), high=1e6)
+    x.reshape(-1)[:2] = [rng.uniform(100.0, 1e6), -rng.uniform(100.0, 1e6)]
+    return [Case((np.array([-1e6, -7.0, 6.5, 1e6]),), note="edge case: large values are not capped"),
+            Case((x,), note="edge case: activations up to ±10⁶")]
+
+
+def _python_max_error(message, x):
+    return "truth value of an array" in message
+
+
+def _divides_by_abs(x):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return x * (x / np.abs(x) + 1) / 2
+
+
+RELU_MISTAKES = [
+    Mistake("leaky ReLU instead of ReLU", "your negative inputs come out as a small multiple of x "
+            "(like 0.01 * x). Plain ReLU sets every negative value to exactly 0: np.maximum(x, 0).",
+            lambda x: np.where(x > 0, x, 0.01 * x)),
+    Mistake("absolute value instead of ReLU", "np.abs(x) flips negative values to positive ones. ReLU "
+            "*drops* them: negative in, 0 out. Use np.maximum(x, 0).", lambda x: np.abs(x)),
+    Mistake("capped at 6 (ReLU6)", "large positive values came back as 6. ReLU has no upper limit: "
+            "np.maximum(x, 0), not np.clip(x, 0, 6).", lambda x: np.clip(x, 0.0, 6.0)),
+    Mistake("capped at 1", "large positive values came back as 1. ReLU has no upper limit: "
+            "np.maximum(x, 0), not np.clip(x, 0, 1) or np.minimum(..., 1).", lambda x: np.clip(x, 0.0, 1.0)),
+    Mistake("clipped at 1 instead of 0", "everything below 1 came back as 1: the threshold of ReLU is 0. "
+            "Use np.maximum(x, 0).", lambda x: np.maximum(x, 1.0)),
+    Mistake("returned the mask instead of the values", "your function returns where x is positive "
+            "(True/False, or 1/0), which is ReLU's *derivative*. Return the values themselves: "
+            "x where x > 0 and 0 elsewhere, e.g. np.maximum(x, 0) or x * (x > 0).", lambda x: x > 0),
+    Mistake("returned the mask instead of the values", "your function returns 1 where x is positive "
+            "and 0 elsewhere, which is ReLU's *derivative*. Multiply by x: x * (x > 0), or use "
+            "np.maximum(x, 0).", lambda x: (x > 0).astype(np.float64)),
+    Mistake("ReLU at exactly 0 gives NaN", "your formula divides by |x| (or x), which is 0/0 = NaN "
+            "at exactly x = 0. ReLU(0) is 0: write it without a division, np.maximum(x, 0).",
+            _divides_by_abs),
+    Mistake("Python's max instead of np.maximum", "the built-in max(x, 0) compares the whole array "
+            "with 0 at once and fails. np.maximum(x, 0) compares element by element.",
+            error=_python_max_error),
+]
+
+RELU = Check(
+    id=f"{STEM}.relu_forward",
+    params=("x",),
+    reference=lambda x: ref.relu(x),
+    groups=[
+        Group("a hand-worked vector and a small batch", _relu_visible, visible=True),
+        Group("random NCHW batches", _relu_batches),
+        Group("arrays of 1 to 5 dimensions", _relu_shapes),
+        Group("edge case: exact zeros (+0.0 and -0.0)", _relu_zeros),
+        Group("edge case: large magnitudes", _relu_large),
+    ],
+    mistakes=RELU_MISTAKES,
+    summary="np.maximum(x, 0)",
+)
+
+
+# ---------------------------------------------------------------------- pooling cases
+
+
+def _pool_case(rng, n, c, h, w, k, stride=None, note="") -> Case:
+    """A random (n, c, h, w) batch whose top-left k×k window is negative in every image and channel."""
+    x = rng.standard_normal((n, c, h, w))
+    x[:, :, :k, :k] = -np.abs(x[:, :, :k, :k]) - 0.1
+    kwargs = {} if stride is None else {"stride": stride}
+    return Case((x, k), kwargs, note)
+
+
+def _size_exact(rng, k, s, low=2, high=4) -> int:
+    """An input length whose (length - k) is a multiple of s, with low to high windows along it."""
+    return k + s * int(rng.integers(low - 1, high))
+
+
+def _size_remainder(rng, k, s) -> int:
+    """An input length whose (length - k) is NOT a multiple of s, so floor and ceil modes differ.
+
+    The leftover r is more than s - k, so that the extra window of ceil mode starts inside the
+    input (as PyTorch's ceil_mode requires) and a hand-written ceil gives the same windows.
+    """
+    return k + s * int(rng.integers(1, 4)) + int(rng.integers(max(1, s - k + 1), s))
+
+
+def _pool_visible(rng) -> list[Case]:
+    grid = np.array([[1.0, -3.0, 2.0, 0.0],
+                     [-4.0, -2.0, 5.0, 1.0],
+                     [7.0, -1.0, -6.0, -8.0],
+                     [3.0, 2.0, -5.0, -7.0]])
+    two_channels = np.stack([grid, -grid])[None]  # (1, 2, 4, 4)
+    return [
+        Case((two_channels, 2), note="a hand-worked 4×4 grid and its negative, 2×2 windows, stride 2"),
+        _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows with stride 2: (2, 3, 2, 3)"),
+    ]
+
+
+def _pool_tiling(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(2, 4))
+        cases.append(_pool_case(rng, int(rng.integers(1, 4)), int(rng.integers(2, 5)),
+                                k * int(rng.integers(2, 5)), k * int(rng.integers(2, 5)), k,
+                                note="stride left at its default"))
+    return cases
+
+
+def _pool_overlapping(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(3, 6))
+        s = int(rng.integers(2, k))
+        cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
+                                _size_exact(rng, k, s), _size_exact(rng, k, s), k, stride=s))
+    return cases
+
+
+def _pool_wide_stride(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(2, 4))
+        s = k + int(rng.integers(1, 3))
+        cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
+                                _size_exact(rng, k, s), _size_exact(rng, k, s), k, stride=s,
+                                note="windows skip pixels"))
+    return cases
+
+
+def _pool_remainder(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(2, 5))
+        s = int(rng.choice([v for v in (2, 3) if v != k]))
+        cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
+                                _size_remainder(rng, k, s), _size_remainder(rng, k, s), k, stride=s,
+                                note="the last rows and columns fit no window"))
+    return cases
+
+
+def _pool_edges(rng) -> list[Case]:
+    side = int(rng.integers(3, 7))
+    return [
+        _pool_case(rng, 2, 3, 4, 5, 1, note="edge case: 1×1 windows change nothing"),
+        _pool_case(rng, 2, 2, side, side, side, note="edge case: one window covers the whole image"),
+        _pool_case(rng, 1, 4, 6, 2, 2, note="edge case: a 6×2 map, one window across"),
+    ]
+
+
+def _pool_groups(kind: str) -> list[Group]:
+    return [
+        Group(f"{kind}: a hand-worked 4×4 grid and overlapping windows", _pool_visible, visible=True),
+        Group("random shapes, windows that tile the input (default stride)", _pool_tiling),
+        Group("overlapping windows (2 ≤ stride < kernel_size)", _pool_overlapping),
+        Group("stride larger than the window", _pool_wide_stride),
+        Group("sizes the windows do not divide (floor mode)", _pool_remainder),
+        Group("edge cases: 1×1 windows, a window as large as the image", _pool_edges),
+    ]
+
+
+# ---------------------------------------------------------------------- wrong pooling, for diagnoses
+
+
+def _torch_pool(x, k, stride, kind, ceil_mode=False):
+    stride = k if stride is None else stride
+    pool = F.max_pool2d if kind == "max" else F.avg_pool2d
+    return _numpy(pool(ref.to_tensor(x), k, stride, ceil_mode=ceil_mode))
+
+
+def _windows(x, k, stride):
+    """All windows (N, C, H', W', k, k), floor mode, for the handmade wrong answers below."""
+    s = k if stride is None else stride
+    view = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))
+    return view[:, :, ::s, ::s]
+
+
+def _over_channels(reduce):
+    def wrong(x, k, stride=None):
+        windows = _windows(x, k, stride)
+        return np.broadcast_to(reduce(windows, axis=(1, 4, 5), keepdims=True)[..., 0, 0], windows.shape[:4]).copy()
+    return wrong
+
+
+def _as_nhwc(kind):
+    def wrong(x, k, stride=None):
+        return _torch_pool(x.transpose(0, 3, 1, 2), k, stride, kind).transpose(0, 2, 3, 1)
+    return wrong
+
+
+def _stride_as_kernel(kind):
+    return lambda x, k, stride=None: _torch_pool(x, k, k, kind)
+
+
+def _stride_one(kind):
+    return lambda x, k, stride=None: _torch_pool(x, k, 1, kind)
+
+
+def _ceil(kind):
+    return lambda x, k, stride=None: _torch_pool(x, k, stride, kind, ceil_mode=True)
+
+
+def _stride_explain(kind):
+    return (f"your output is what {kind} pooling with stride = kernel_size gives, whatever stride was "
+            "passed. Window (i, j) starts at row i*stride and column j*stride, and the output has "
+            "(H - kernel_size) // stride + 1 rows; only when stride is None does it default to kernel_size.")
+
+
+def _stride_one_explain(kind):
+    return (f"your output is what {kind} pooling with stride 1 gives: every window position was kept. "
+            "Window (i, j) starts at row i*stride and column j*stride (stride defaults to kernel_size "
+            "when it is None), so the output has (H - kernel_size) // stride + 1 rows.")
+
+
+def _pool_common_mistakes(kind: str) -> list[Mistake]:
+    reduce = np.max if kind == "max" else np.mean
+    return [
+        Mistake("pooling over the channel axis", f"each output value is the {kind} over the window *and "
+                f"over all channels*. Pooling works on each channel separately: take the {kind} over the "
+                "last two axes of the window only (axis=(-2, -1)), never over axis 1.", _over_channels(reduce)),
+        Mistake("pooling over the channel axis (x read as NHWC)", "you pooled over axes 1 and 2 as if x were "
+                "(N, H, W, C). This course stores (N, C, H, W): the windows slide over axes 2 and 3, "
+                "and every channel is pooled on its own.", _as_nhwc(kind)),
+        Mistake("stride ignored", _stride_explain(kind), _stride_as_kernel(kind)),
+        Mistake("stride ignored", _stride_one_explain(kind), _stride_one(kind)),
+        Mistake("ceil instead of floor output size", "your output has an extra row or column for a window "
+                "that hangs over the edge of the input. Pooling here uses floor mode, like PyTorch's "
+                "default: H' = (H - kernel_size) // stride + 1, and leftover rows and columns are dropped.",
+                _ceil(kind)),
+    ]
+
+
+# ---------------------------------------------------------------------- max_pool_forward
+
+
+def _max_from_zero(x, k, stride=None):
+    return np.maximum(_torch_pool(x, k, stride, "max"), 0.0)
+
+
+MAX_POOL = Check(
+    id=f"{STEM}.max_pool_forward",
+    params=("x", "kernel_size"),
+    reference=lambda x, kernel_size, stride=None: ref.max_pool2d(x, kernel_size, stride),
+    groups=_pool_groups("max"),
+    mistakes=_pool_common_mistakes("max") + [
+        Mistake("average instead of max", "your values are the mean of each window. Max pooling keeps "
+                "the largest value: window.max(axis=(-2, -1)), not .mean().",
+                lambda x, k, stride=None: _torch_pool(x, k, stride, "avg")),
+        Mistake("max started at 0", "windows whose values are all negative came out as 0. A running "
+                "maximum must start from the window's first value (or -np.inf), not from 0 "
+                "(np.zeros); simplest is window.max(axis=(-2, -1)).", _max_from_zero),
+    ],
+    summary="sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s].max(axis=(-2, -1))",
+)
+
+
+# ---------------------------------------------------------------------- avg_pool_forward
+
+
+AVG_POOL = Check(
+    id=f"{STEM}.avg_pool_forward",
+    params=("x", "kernel_size"),
+    reference=lambda x, kernel_size, stride=None: ref.avg_pool2d(x, kernel_size, stride),
+    groups=_pool_groups("average"),
+    mistakes=_pool_common_mistakes("average") + [
+        Mistake("sum instead of mean", "your values are k² times too large: they are the *sum* of each "
+                "window. Average pooling divides by the number of values in the window, kernel_size**2: "
+                "use window.mean(axis=(-2, -1)).",
+                lambda x, k, stride=None: _torch_pool(x, k, stride, "avg") * k * k),
+        Mistake("divided by kernel_size instead of kernel_size²", "a k×k window holds k*k values: "
+                "divide the sum by kernel_size**2 (or use .mean over the last two axes), not by kernel_size.",
+                lambda x, k, stride=None: _torch_pool(x, k, stride, "avg") * k),
+        Mistake("max instead of average", "your values are the largest value of each window. Average "
+                "pooling takes the mean: window.mean(axis=(-2, -1)).",
+                lambda x, k, stride=None: _torch_pool(x, k, stride, "max")),
+    ],
+    summary="sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s].mean(axis=(-2, -1))",
+)
+
+
+# ---------------------------------------------------------------------- global_avg_pool
+
+
+def _global_reference(x):
+    n, c, h, w = x.shape
+    return ref.avg_pool2d(x, (h, w)).reshape(n, c)
+
+
+def _gap_visible(rng) -> list[Case]:
+    x = np.stack([np.arange(6.0).reshape(2, 3), np.full((2, 3), -1.0)])[None]  # (1, 2, 2, 3)
+    return [Case((x,), note="one image, two channels: means 2.5 and -1"),
+            Case((rng.standard_normal((3, 4, 5, 5)),), note="three 4-channel 5×5 maps -> (3, 4)")]
+
+
+def _gap_random(rng) -> list[Case]:
+    return [Case((rng.standard_normal((int(rng.integers(2, 4)), int(rng.integers(2, 7)),
+                                       int(rng.integers(2, 8)), int(rng.integers(2, 8)))),))
+            for _ in range(3)]
+
+
+def _gap_one_pixel(rng) -> list[Case]:
+    return [Case((rng.standard_normal((2, int(rng.integers(2, 6)), 1, 1)),), note="edge case: 1×1 maps"),
+            Case((rng.standard_normal((1, 3, 1, int(rng.integers(2, 6)))),), note="edge case: one row")]
+
+
+GLOBAL_AVG = Check(
+    id=f"{STEM}.global_avg_pool",
+    params=("x",),
+    reference=_global_reference,
+    groups=[
+        Group("a hand-worked image and a small batch", _gap_visible, visible=True),
+        Group("random batches", _gap_random, weight=2.0),
+        Group("edge cases: 1×1 maps and one-row maps", _gap_one_pixel),
+    ],
+    mistakes=[
+        Mistake("channels averaged too", "you averaged over axes 1, 2 and 3, so each image gave one "
+                "number. Keep one mean per channel: x.mean(axis=(2, 3)) gives (N, C).",
+                lambda x: x.mean(axis=(1, 2, 3))),
+        Mistake("batch averaged instead of space", "you averaged over the images of the batch (axis 0). "
+                "Average over the spatial axes of each image: x.mean(axis=(2, 3)).",
+                lambda x: x.mean(axis=(0, 2, 3))),
+        Mistake("averaged over the wrong axes (x read as NHWC)", "x is (N, C, H, W): the spatial axes are "
+                "2 and 3, so x.mean(axis=(2, 3)), not axis=(1, 2).", lambda x: x.mean(axis=(1, 2))),
+        Mistake("kept the spatial axes", "the result should be (N, C), but yours still has two axes of "
+                "size 1. Drop them: x.mean(axis=(2, 3)) without keepdims, or reshape to (N, C).",
+                lambda x: x.mean(axis=(2, 3), keepdims=True)),
+        Mistake("sum instead of mean", "your values are H*W times too large: they are sums. Use the mean "
+                "over the spatial axes: x.mean(axis=(2, 3)).", lambda x: x.sum(axis=(2, 3))),
+        Mistake("only the first row or column", "your values average part of each map. Average over "
+                "both spatial axes, all H*W positions: x.mean(axis=(2, 3)).", lambda x: x[:, :, 0, :].mean(axis=-1)),
+    ],
+    summary="x.mean(axis=(2, 3))",
+)
+
+CHECKS = [RELU, MAX_POOL, AVG_POOL, GLOBAL_AVG]

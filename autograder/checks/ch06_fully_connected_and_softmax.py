@@ -1,0 +1,460 @@
+"""Checks for chapter 6, Fully connected layer and softmax.
+
+Four exercises take a network's last volume to class probabilities: ``flatten`` (keep the
+batch axis, C order, like ``torch.flatten(x, 1)``), ``affine_forward`` (``x @ w + b`` with the
+course's ``w: (D, M)`` layout, any input shape flattened first), ``softmax`` (along axis 1,
+numerically stable) and ``softmax_with_temperature`` (``softmax(x / T)``, stable for tiny T).
+
+The mistake library names the classic bugs: the batch axis flattened too, Fortran order or
+channels moved last before flattening, a (D, N) result; the bias missing or added along the
+wrong axis, torch's (M, D) weight layout, an input that was never flattened; softmax over
+the wrong axis, softmax not shifted by the maximum (overflow to NaN/inf for large logits),
+shifted by the minimum, normalised by the sum of the logits, or by the sum over the whole batch;
+a temperature ignored, multiplied instead of divided, or applied after the softmax.
+
+A naive softmax returns NaN on logits of ±1000, and NaN never equals NaN, so the softmax check
+recognises a mistake whose output has its NaN and infinite values in the same places as the
+student's (see :class:`NonFiniteAwareCheck`).
+
+Groups are built so that each classic mistake passes or fails a group whatever the seed: random
+batches always have N ≠ M and D ≠ M (so a transposed weight or a bias on the wrong axis raises),
+the square-weight group always has D = M and N ≠ M, every huge-logit row spans more than 1,500
+(so shifting by the minimum overflows too), and the rows of one huge-logit case have maxima within
+50 of each other (so shifting by the batch's global maximum, which is also correct, still passes),
+and temperatures are never 1 outside the visible group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import reference as ref
+from .base import Case, Check, Group, Mistake
+
+STEM = "06-fully-connected-and-softmax"
+
+
+def _errstate(function):
+    """Run a mistake's NumPy code quietly: overflowing exponentials are the point of some."""
+    def quiet(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return function(*args, **kwargs)
+    return quiet
+
+
+def _message(message: str) -> str:
+    return message.replace(" ", "")
+
+
+# ---------------------------------------------------------------------- flatten
+
+
+def _visible_flatten(rng) -> list[Case]:
+    return [Case((np.arange(24.0).reshape(2, 3, 2, 2),), note="two 3×2×2 volumes numbered 0 to 23"),
+            Case((rng.standard_normal((3, 16, 2, 2)),), note="three 16×2×2 volumes, like the digit network's")]
+
+
+def _random_volumes(rng) -> list[Case]:
+    """4-D batches with N >= 2, C >= 2 and non-square H×W: every ordering mistake shows."""
+    cases = []
+    for _ in range(3):
+        h = int(rng.integers(2, 5))
+        shape = (int(rng.integers(2, 5)), int(rng.integers(2, 6)), h, h + int(rng.integers(1, 3)))
+        cases.append(Case((rng.standard_normal(shape),)))
+    return cases
+
+
+def _other_ranks(rng) -> list[Case]:
+    a, b = int(rng.integers(2, 5)), int(rng.integers(2, 5))
+    return [Case((rng.standard_normal((int(rng.integers(2, 5)), a, b + 1)),), note="3-D input (N, A, B)"),
+            Case((rng.standard_normal((2, a, 2, b, 3)),), note="5-D input (N, A, B, C, D)"),
+            Case((rng.standard_normal((int(rng.integers(2, 6)), int(rng.integers(2, 9)))),),
+                 note="2-D input (N, D): already flat, returned unchanged")]
+
+
+def _one_volume(rng) -> list[Case]:
+    shape = (1, int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(4, 6)))
+    return [Case((rng.standard_normal(shape),), note="edge case: one volume, N = 1")]
+
+
+def _channels_last(x):
+    return np.moveaxis(x, 1, -1).reshape(x.shape[0], -1)
+
+
+def _assumed_4d(message, x):
+    text = message.lower()
+    return x.ndim != 4 and ("values to unpack" in text or "axes don't match" in text
+                            or "axes do not match" in text)
+
+
+FLATTEN = Check(
+    id=f"{STEM}.flatten",
+    params=("x",),
+    reference=ref.flatten,
+    groups=[
+        Group("two numbered 3×2×2 volumes and three 16×2×2 volumes", _visible_flatten, visible=True),
+        Group("random batches of volumes (N, C, H, W)", _random_volumes, weight=2.0),
+        Group("inputs with 2, 3 and 5 axes", _other_ranks),
+        Group("edge case: a batch of one (N = 1)", _one_volume),
+    ],
+    mistakes=[
+        Mistake("flattened the batch axis too", "your result is one long 1-D vector: every number of every "
+                "example in a row. Keep the batch axis: the result is (N, D), one row per example. Use "
+                "x.reshape(x.shape[0], -1), not x.flatten() or x.ravel().", lambda x: x.reshape(-1)),
+        Mistake("returned (D, N) instead of (N, D)", "your rows and columns are swapped: each *column* holds "
+                "one example. Return one row per example, x.reshape(x.shape[0], -1), without the .T.",
+                lambda x: x.reshape(x.shape[0], -1).T),
+        Mistake("returned (D, N) instead of (N, D)", "x.reshape(-1, N) has the right numbers in the wrong "
+                "shape, and mixes examples. The batch size comes first: x.reshape(x.shape[0], -1).",
+                lambda x: x.reshape(-1, x.shape[0])),
+        Mistake("Fortran (column-major) order", "your values are flattened with the first index changing "
+                "fastest (order='F'), which also mixes examples together. Use NumPy's default C order, "
+                "x.reshape(x.shape[0], -1): the last axis (W) changes fastest, then H, then C, as in "
+                "torch.flatten(x, 1).", lambda x: x.reshape(x.shape[0], -1, order="F")),
+        Mistake("Fortran (column-major) order", "each example is flattened with its first axis (C) changing "
+                "fastest. Use C order: for a (C, H, W) volume, entry (c, i, j) goes to position "
+                "c*H*W + i*W + j. x.reshape(x.shape[0], -1) does exactly that.",
+                lambda x: np.stack([example.ravel(order="F") for example in x])),
+        Mistake("channel axis mixed up (channels moved last before flattening)", "your order is that of an "
+                "(N, H, W, C) array: the channels of one pixel sit next to each other. This course keeps "
+                "NCHW, as PyTorch does, and flattens in that order: do not transpose, just "
+                "x.reshape(x.shape[0], -1).", _channels_last),
+        Mistake("height and width swapped", "you transposed H and W before flattening. Flatten in (C, H, W) "
+                "order without any transpose: x.reshape(x.shape[0], -1).",
+                lambda x: np.swapaxes(x, -1, -2).reshape(x.shape[0], -1)),
+        Mistake("assumed a 4-D input", "flatten must work for any (N, ...) array, not only (N, C, H, W): "
+                "`n, c, h, w = x.shape` fails on 2-D, 3-D and 5-D inputs. Keep the first axis and let "
+                "NumPy count the rest: x.reshape(x.shape[0], -1).", error=_assumed_4d),
+    ],
+    summary="x.reshape(x.shape[0], -1)",
+)
+
+
+# ---------------------------------------------------------------------- affine_forward
+
+
+def _affine_reference(x, w, b):
+    return ref.linear(ref.flatten(x), w, b)
+
+
+def _affine_case(rng, x_shape, m, note="") -> Case:
+    d = int(np.prod(x_shape[1:]))
+    return Case((rng.standard_normal(x_shape), rng.standard_normal((d, m)), rng.standard_normal(m)), note=note)
+
+
+def _visible_affine(rng) -> list[Case]:
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+    b = np.array([0.5, -0.5])
+    return [Case((x, w, b), note="hand-worked: x (2, 3), w (3, 2); expect [[4.5, -1.5], [10.5, -1.5]]"),
+            _affine_case(rng, (3, 5), 4, "x (3, 5), w (5, 4), b (4,)")]
+
+
+def _visible_volume_affine(rng) -> list[Case]:
+    return [_affine_case(rng, (2, 3, 2, 2), 4, "x (2, 3, 2, 2) is flattened to (2, 12); w (12, 4)")]
+
+
+def _random_affine(rng) -> list[Case]:
+    """2-D inputs with N ≠ M and D ≠ M, so a transposed weight or a bias on axis 0 always raises."""
+    cases = []
+    for _ in range(3):
+        n, d = int(rng.integers(2, 7)), int(rng.integers(2, 9))
+        m = int(rng.choice([k for k in range(2, 11) if k not in (n, d)]))
+        cases.append(_affine_case(rng, (n, d), m))
+    return cases
+
+
+def _square_affine(rng) -> list[Case]:
+    """D = M, so torch's (M, D) layout has the same shape as (D, M): only the values tell."""
+    cases = []
+    for _ in range(2):
+        m = int(rng.integers(2, 7))
+        n = int(rng.choice([k for k in range(2, 8) if k != m]))
+        cases.append(_affine_case(rng, (n, m), m, "square weight matrix, D = M"))
+    return cases
+
+
+def _volume_affine(rng) -> list[Case]:
+    c, h = int(rng.integers(2, 5)), int(rng.integers(2, 4))
+    return [_affine_case(rng, (int(rng.integers(2, 5)), c, h, h + 1), int(rng.integers(2, 11)),
+                         "a batch of (C, H, W) volumes"),
+            _affine_case(rng, (int(rng.integers(2, 5)), int(rng.integers(2, 5)), int(rng.integers(2, 5))),
+                         int(rng.integers(2, 11)), "a batch of (A, B) arrays")]
+
+
+def _edge_affine(rng) -> list[Case]:
+    return [_affine_case(rng, (1, int(rng.integers(2, 9))), int(rng.integers(2, 11)), "edge case: one example, N = 1"),
+            _affine_case(rng, (int(rng.integers(2, 6)), int(rng.integers(2, 9))), 1, "edge case: one output, M = 1")]
+
+
+def _flat(x):
+    return x.reshape(x.shape[0], -1)
+
+
+def _matmul_failed(message: str) -> bool:
+    text = message.lower()
+    return "mismatch" in text or "not aligned" in text or "cannot be multiplied" in text
+
+
+def _weight_transposed_error(message, x, w, b):
+    d, m = w.shape
+    text = _message(message)
+    return d != m and _matmul_failed(message) and (
+        f"size{m}isdifferentfrom{d}" in text or f"size{d}isdifferentfrom{m}" in text
+        or f"({x.shape[0]},{d})and({m},{d})" in text)
+
+
+def _not_flattened_error(message, x, w, b):
+    text = _message(message)
+    return x.ndim > 2 and _matmul_failed(message) and (
+        f"isdifferentfrom{x.shape[-1]})" in text or str(tuple(x.shape)).replace(" ", "") in text)
+
+
+def _bias_axis_error(message, x, w, b):
+    text = _message(message)
+    return "broadcast" in message and f"({b.shape[0]},1)" in text
+
+
+AFFINE = Check(
+    id=f"{STEM}.affine_forward",
+    params=("x", "w", "b"),
+    reference=_affine_reference,
+    groups=[
+        Group("a hand-worked 2×3 example and a random (3, 5) batch", _visible_affine, visible=True),
+        Group("a batch of (3, 2, 2) volumes, flattened first", _visible_volume_affine, visible=True),
+        Group("random batches, x (N, D), with N, D and M all different", _random_affine),
+        Group("square weights, D = M", _square_affine),
+        Group("random batches of volumes (N, d1, ..., dk)", _volume_affine),
+        Group("edge cases: one example (N = 1), one output (M = 1)", _edge_affine),
+    ],
+    mistakes=[
+        Mistake("bias missing", "your output is x @ w without b. Add the bias, one value per output "
+                "column: x @ w + b.", lambda x, w, b: _flat(x) @ w),
+        Mistake("weight transposed (torch's (M, D) layout)", "your output is x @ w.T + b, as if w were "
+                "torch.nn.Linear's (M, D) weight. In this course w has shape (D, M): one row per input "
+                "feature, one column per output. Compute x @ w + b, with no transpose.",
+                lambda x, w, b: _flat(x) @ w.T + b, _weight_transposed_error),
+        Mistake("bias added along the wrong axis", "b has one value per *output column* (shape (M,)), so "
+                "it is added to every row: x @ w + b. Writing b[:, None] or b.reshape(-1, 1) adds it "
+                "down the batch axis instead.", lambda x, w, b: _flat(x) @ w + b[:, None], _bias_axis_error),
+        Mistake("bias added before the product", "(x + b) @ w multiplies the bias by the weights too. "
+                "The bias comes after the product: x @ w + b.", lambda x, w, b: (_flat(x) + b) @ w),
+        Mistake("input not flattened", "x can have any shape (N, d1, ..., dk), for example a batch of "
+                "(C, H, W) volumes. Reshape it to (N, D) first, with D = d1*...*dk: "
+                "x.reshape(x.shape[0], -1) @ w + b.", error=_not_flattened_error),
+    ],
+    summary="x.reshape(x.shape[0], -1) @ w + b",
+)
+
+
+# ---------------------------------------------------------------------- softmax
+
+
+def _softmax_reference(x):
+    return ref.softmax(x, axis=1)
+
+
+def _visible_softmax(rng) -> list[Case]:
+    return [Case((np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),),
+                 note="[1, 2, 3] -> [0.090, 0.245, 0.665]; equal scores -> 1/3 each"),
+            Case((rng.standard_normal((4, 10)) * 2,), note="4 examples, 10 classes")]
+
+
+def _random_softmax(rng) -> list[Case]:
+    """Moderate logits, N ≠ C and N >= 2, so a softmax over the wrong axis always shows."""
+    cases = []
+    for _ in range(3):
+        n = int(rng.integers(2, 7))
+        c = int(rng.choice([k for k in range(2, 11) if k != n]))
+        cases.append(Case((rng.standard_normal((n, c)) * float(rng.uniform(1, 5)),)))
+    return cases
+
+
+def _huge_logits(rng) -> list[Case]:
+    """Logits around ±1000.
+
+    Case 1 mixes +1000, -1000 and small values in every row (each row spans more than 1,500, so
+    shifting by the minimum overflows as well); cases 2 and 3 are rows near -1000 and near +1000.
+    In each case the row maxima are within 50 of each other, so a shift by the global maximum of
+    the batch, which is also correct, never underflows a whole row.
+    """
+    n, c = int(rng.integers(2, 5)), int(rng.integers(4, 9))
+    mixed = rng.uniform(-50, 50, size=(n, c))
+    columns = np.stack([rng.permutation(c) for _ in range(n)])
+    rows = np.arange(n)
+    mixed[rows, columns[:, 0]] = 1000.0 - rng.uniform(0, 20, size=n)
+    mixed[rows, columns[:, 1]] = -1000.0 + rng.uniform(0, 20, size=n)
+    n2, c2 = int(rng.integers(2, 5)), int(rng.integers(2, 8))
+    return [Case((mixed,), note="logits near +1000, -1000 and 0 in every row"),
+            Case((-1000.0 + rng.uniform(-5, 5, size=(n2, c2)),), note="every logit near -1000"),
+            Case((np.array([[1000.0, 999.0, 998.0]]).repeat(2, axis=0) + rng.uniform(0, 1, size=(2, 3)),),
+                 note="every logit near +1000")]
+
+
+def _edge_softmax(rng) -> list[Case]:
+    return [Case((rng.standard_normal((1, int(rng.integers(3, 8)))),), note="edge case: one example, N = 1"),
+            Case((rng.standard_normal((int(rng.integers(2, 6)), 1)),), note="edge case: one class, C = 1"),
+            Case((np.full((3, 4), float(rng.uniform(-5, 5))),), note="edge case: equal logits give 1/4 each")]
+
+
+def _naive(x):
+    e = np.exp(x)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _shifted(x, shift):
+    e = np.exp(x - shift)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _row_max(x):
+    return x.max(axis=1, keepdims=True)
+
+
+def _keepdims_error(message, x):
+    text = _message(message)
+    return "broadcast" in message and f"({x.shape[0]},)" in text
+
+
+SOFTMAX_MISTAKES = [
+    Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. x is (N, C): "
+            "one row of C class scores per example, so the exponentials are normalised along axis=1: "
+            "e / e.sum(axis=1, keepdims=True) (and the maximum is taken along axis=1 too).",
+            lambda x: ref.softmax(x, axis=0)),
+    Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "np.exp(1000) is "
+            "inf in float64 (anything above about 709 overflows) and inf / inf is NaN; np.exp(-1000) is 0 "
+            "and 0 / 0 is NaN. Softmax does not change when you subtract the same number from every score "
+            "of a row, so subtract the row's maximum first: e = np.exp(x - x.max(axis=1, keepdims=True)). "
+            "The largest exponent is then exp(0) = 1, and the sum is at least 1.", _errstate(_naive)),
+    Mistake("shifted by the minimum instead of the maximum", "subtracting the row's minimum makes the "
+            "smallest score 0 and leaves the largest one huge, so exp still overflows when a row spans "
+            "more than about 709 (for example from -1000 to +1000). Subtract the maximum: "
+            "x - x.max(axis=1, keepdims=True).",
+            _errstate(lambda x: _shifted(x, x.min(axis=1, keepdims=True)))),
+    Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be "
+            "the sum of the same exponentials as the numerator: e = np.exp(x - m); e / e.sum(axis=1, "
+            "keepdims=True). Dividing by the sum of the scores x gives values that do not add up to 1 "
+            "(and can be negative).", _errstate(lambda x: np.exp(x - _row_max(x)) / (x - _row_max(x)).sum(1, keepdims=True))),
+    Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be the "
+            "sum of the exponentials of the row, not of the raw scores: e / e.sum(axis=1, keepdims=True).",
+            _errstate(lambda x: np.exp(x - _row_max(x)) / x.sum(1, keepdims=True))),
+    Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be the "
+            "sum of the exponentials of the row, not of the raw scores: e / e.sum(axis=1, keepdims=True).",
+            _errstate(lambda x: np.exp(x) / x.sum(1, keepdims=True))),
+    Mistake("no exponential", "your result is x / x.sum(axis=1): the scores divided by their sum, "
+            "without exponentials. Softmax exponentiates first, so every entry is positive: "
+            "e = np.exp(x - max); e / e.sum(axis=1, keepdims=True).",
+            _errstate(lambda x: x / x.sum(1, keepdims=True))),
+    Mistake("normalised by the sum over the whole batch", "your whole array sums to 1, not each row. "
+            "Sum along the class axis only, one sum per example: e.sum(axis=1, keepdims=True).",
+            lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()),
+    Mistake("maximum taken along the wrong axis", "x.max(axis=0) is the largest score of each *class* over "
+            "the batch. Subtracting a different number from each column changes the result; subtract each "
+            "row's own maximum: x - x.max(axis=1, keepdims=True).",
+            _errstate(lambda x: _shifted(x, x.max(axis=0, keepdims=True)))),
+    Mistake("keepdims missing", "e.sum(axis=1) has shape (N,), and NumPy lines it up with the *last* axis "
+            "of e: each column is divided by the wrong row's sum (or the shapes do not broadcast). Keep the "
+            "axis: e.sum(axis=1, keepdims=True), shape (N, 1).",
+            _errstate(lambda x: np.exp(x - _row_max(x)) / np.exp(x - _row_max(x)).sum(axis=1)), _keepdims_error),
+    Mistake("returned log-probabilities", "your values are log-softmax, x - logsumexp(x). Softmax returns "
+            "the probabilities themselves: exponentiate.", lambda x: ref.log_softmax(x, axis=1)),
+]
+
+
+SOFTMAX = Check(
+    id=f"{STEM}.softmax",
+    params=("x",),
+    reference=_softmax_reference,
+    groups=[
+        Group("two hand-worked rows and a random batch of 4×10 scores", _visible_softmax, visible=True),
+        Group("random batches of logits (N, C), N ≠ C", _random_softmax, weight=2.0),
+        Group("huge logits: ±1000, and huge mixed with small", _huge_logits),
+        Group("edge cases: one example, one class, equal logits", _edge_softmax),
+    ],
+    mistakes=SOFTMAX_MISTAKES,
+    summary="e = np.exp(x - x.max(axis=1, keepdims=True)); e / e.sum(axis=1, keepdims=True)",
+)
+
+
+
+# ---------------------------------------------------------------------- softmax_with_temperature
+
+
+def _temperature_reference(x, temperature):
+    return ref.softmax(np.asarray(x) / temperature, axis=1)
+
+
+def _visible_temperature(rng) -> list[Case]:
+    z = np.array([[1.0, 2.0, 3.0]])
+    return [Case((z, 1.0), note="T = 1 is plain softmax: [0.090, 0.245, 0.665]"),
+            Case((z, 2.0), note="T = 2 halves the scores: [0.186, 0.307, 0.506]"),
+            Case((rng.standard_normal((3, 10)) * 3, 0.5), note="3 examples, 10 classes, T = 0.5")]
+
+
+def _random_temperature(rng) -> list[Case]:
+    """Temperatures away from 1 (0.25 to 0.7 or 1.5 to 4), N ≠ K: every mistake shows."""
+    cases = []
+    for low, high in [(0.25, 0.7), (1.5, 4.0), (0.25, 0.7)]:
+        n = int(rng.integers(2, 6))
+        k = int(rng.choice([c for c in range(2, 11) if c != n]))
+        cases.append(Case((rng.standard_normal((n, k)) * 3, float(rng.uniform(low, high)))))
+    return cases
+
+
+def _cold_temperature(rng) -> list[Case]:
+    """T <= 0.01 and a score of 8 or more in every row: x / T exceeds 800, so exp overflows unless shifted."""
+    n, k = int(rng.integers(2, 5)), int(rng.integers(3, 9))
+    x = rng.uniform(-10, 6, size=(n, k))
+    x[np.arange(n), rng.integers(0, k, size=n)] = rng.uniform(8, 10, size=n)
+    return [Case((x, float(rng.uniform(0.005, 0.01))), note="a very low temperature: scores / T reach 800 and more")]
+
+
+def _hot_temperature(rng) -> list[Case]:
+    n = int(rng.integers(2, 5))
+    k = int(rng.choice([c for c in range(2, 11) if c != n]))
+    return [Case((rng.standard_normal((n, k)) * 3, float(rng.uniform(50, 200))),
+                 note="a very high temperature: close to uniform")]
+
+
+def _temperature_not_shifted(x, temperature):
+    return _naive(x / temperature)
+
+
+TEMPERATURE = Check(
+    id=f"{STEM}.softmax_with_temperature",
+    params=("x", "temperature"),
+    reference=_temperature_reference,
+    groups=[
+        Group("[1, 2, 3] at T = 1 and T = 2, and a random batch at T = 0.5", _visible_temperature, visible=True),
+        Group("random batches, T between 0.25 and 4 (never 1)", _random_temperature),
+        Group("a very low temperature (T <= 0.01)", _cold_temperature),
+        Group("a very high temperature (T >= 50)", _hot_temperature),
+    ],
+    mistakes=[
+        Mistake("temperature ignored", "your result is plain softmax(x), the same for every T. Divide the "
+                "scores by the temperature first: softmax(x / temperature).",
+                lambda x, temperature: ref.softmax(x, axis=1)),
+        Mistake("multiplied by the temperature instead of dividing", "your result is softmax(x * T). "
+                "The temperature divides the scores: a high T makes them smaller and the distribution "
+                "flatter. Use softmax(x / temperature).",
+                lambda x, temperature: ref.softmax(x * temperature, axis=1)),
+        Mistake("temperature applied after the softmax", "your result is softmax(x) / T, and its rows do "
+                "not sum to 1. Divide the *scores* by T, then take the softmax: softmax(x / temperature).",
+                lambda x, temperature: ref.softmax(x, axis=1) / temperature),
+        Mistake("temperature applied after the softmax", "your rows are softmax(x) ** (1 / T), which no "
+                "longer sum to 1. Divide the scores by T and then take the softmax: softmax(x / temperature).",
+                lambda x, temperature: ref.softmax(x, axis=1) ** (1 / temperature)),
+        Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "at a low "
+                "temperature x / T is huge (a score of 8 at T = 0.01 becomes 800) and np.exp overflows to inf, "
+                "so inf / inf gives NaN. Subtract each row's maximum of x / T before exponentiating, as in "
+                "your softmax from Exercise 6.3 (or call that function).",
+                _errstate(_temperature_not_shifted)),
+        Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row "
+                "is one example: normalise along axis=1.",
+                lambda x, temperature: ref.softmax(x / temperature, axis=0)),
+    ],
+    summary="softmax(x / temperature)",
+)
+
+
+CHECKS = [FLATTEN, AFFINE, SOFTMAX, TEMPERATURE]

@@ -1,0 +1,435 @@
+"""Checks for chapter 7, Loss.
+
+Three exercises: turning integer labels into one-hot rows (``one_hot``), the course's mean
+squared error with its 1/2 (``mse_loss``) and softmax cross-entropy computed from raw logits
+(``cross_entropy_loss``).
+
+The mistake library names the classic loss bugs: labels shifted by one, a transposed or
+integer one-hot matrix, the number of classes guessed from the batch; the loss summed over the
+batch instead of averaged (or averaged over every element), the 1/2 or the square missing,
+integer labels used where a one-hot row belongs; softmax over the wrong axis, the logit used
+instead of the log-probability, the label used as a column index for every row, and the two
+kinds of numerical trouble: exponentials that overflow (softmax not shifted by the maximum,
+giving NaN or inf) and probabilities that underflow to 0 before the log (giving inf).
+
+A NaN or inf answer never *equals* anything, so the exact-match mistake library cannot name
+it. :class:`LossCheck` adds a second pass for answers that are not finite and looks at the
+case to say why: large logits mean overflow or underflow, small ones mean a log of a negative
+number.
+
+Groups are built so that each mistake passes or fails a group whatever the seed: random
+batches always hold two or more examples with at least two different labels, the classes
+never equal the batch size, "large logit" groups always contain logits near ±1000, and the
+"far below the maximum" group always has a true class about 1000 below its row's maximum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import reference as ref
+from .base import Case, Check, Group, Mistake
+
+STEM = "07-loss"
+
+# The syllabus's numbers: a training "3", an untrained guess and the chapter-6 prediction.
+UNIFORM = np.full((1, 10), 0.1)
+CHAPTER6 = np.array([[0.0, 0.1, 0.1, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, 0.05]])
+THREE = np.eye(10)[[3]]
+
+
+# ---------------------------------------------------------------------- a check that reads NaN
+
+
+@dataclass
+class LossCheck(Check):
+    """A check whose ``hints`` explain answers the exact-match mistakes cannot match.
+
+    Each hint is ``hint(case, got) -> str | None``; the first one that returns a sentence is
+    the diagnosis. Hints run only when no mistake in the library matched.
+    """
+
+    hints: list[Callable[[Case, object], str | None]] = field(default_factory=list)
+
+    def diagnose(self, case: Case, got) -> str:
+        found = super().diagnose(case, got)
+        if found:
+            return found
+        for hint in self.hints:
+            try:
+                text = hint(case, got)
+            except Exception:  # a hint that does not apply to this value
+                continue
+            if text:
+                return text
+        return ""
+
+
+def _as_float(value) -> float | None:
+    """The student's value as one float, or None if it is not a single number."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        return float(value.reshape(()))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _scalar(function):
+    """Wrap a reference op returning a 0-d array so that it returns a Python float."""
+    return lambda *args, **kwargs: float(function(*args, **kwargs))
+
+
+# ---------------------------------------------------------------------- one_hot
+
+
+def _labels(rng, n, num_classes, must_have=()) -> np.ndarray:
+    """n labels in [0, num_classes) with at least two different values (when n >= 2)."""
+    labels = rng.integers(0, num_classes, size=n)
+    for position, label in enumerate(must_have):
+        labels[position] = label
+    if n >= 2 and np.all(labels == labels[0]):
+        labels[1] = (labels[0] + 1) % num_classes
+    return rng.permutation(labels)
+
+
+def _visible_one_hot(rng) -> list[Case]:
+    return [Case((np.array([3]), 10), note='the label of a training "3"'),
+            Case((np.array([0, 2, 1, 2]), 3), note="four labels, three classes")]
+
+
+def _random_one_hot(rng) -> list[Case]:
+    """Random batches in which the last class always occurs (and N != num_classes)."""
+    cases = []
+    for _ in range(3):
+        num_classes = int(rng.integers(3, 11))
+        n = int(rng.integers(2, 13))
+        if n == num_classes:
+            n += 1
+        cases.append(Case((_labels(rng, n, num_classes, must_have=(num_classes - 1,)), num_classes)))
+    return cases
+
+
+def _edge_one_hot(rng) -> list[Case]:
+    num_classes = int(rng.integers(5, 11))
+    return [
+        Case((np.array([int(rng.integers(0, num_classes - 1))]), num_classes),
+             note="edge case: one label, and it is not the last class"),
+        Case((_labels(rng, int(rng.integers(2, 5)), num_classes - 2), num_classes),
+             note="edge case: the last two classes never occur in this batch"),
+        Case((np.array([1, 0, 1]), 2), note="edge case: two classes"),
+    ]
+
+
+def _one_hot_shift(labels, num_classes, shift):
+    return ref.one_hot((np.asarray(labels) + shift) % num_classes, num_classes)
+
+
+def _every_row_every_label(labels, num_classes):
+    any_hot = np.zeros(num_classes)
+    any_hot[np.asarray(labels)] = 1.0
+    return np.tile(any_hot, (len(labels), 1))
+
+
+def _index_out_of_bounds(message, labels, num_classes):
+    return f"index {num_classes} is out of bounds" in message
+
+
+ONE_HOT = Check(
+    id=f"{STEM}.one_hot",
+    params=("labels", "num_classes"),
+    reference=lambda labels, num_classes: ref.one_hot(labels, num_classes),
+    groups=[
+        Group('a training "3" with 10 classes, and four labels with 3 classes', _visible_one_hot, visible=True),
+        Group("random batches (2 to 13 labels, 3 to 10 classes)", _random_one_hot, weight=2.0),
+        Group("edge cases: one label, classes missing from the batch, two classes", _edge_one_hot),
+    ],
+    mistakes=[
+        Mistake("off by one (labels - 1)", "each 1 sits one column to the left of where it belongs (and "
+                "label 0 wraps around to the last column). Class k goes in column k: labels are already "
+                "0-based, so index with labels, not labels - 1.", lambda y, c: _one_hot_shift(y, c, -1)),
+        Mistake("off by one (labels + 1)", "each 1 sits one column to the right of where it belongs. Class k "
+                "goes in column k: index with labels, not labels + 1.", lambda y, c: _one_hot_shift(y, c, 1)),
+        Mistake("off by one (labels + 1)", "an index equal to num_classes means a label was shifted up by one: "
+                "class k goes in column k (columns 0 to num_classes - 1), so index with labels, not labels + 1.",
+                error=_index_out_of_bounds),
+        Mistake("transposed: (num_classes, N)", "your matrix has one column per example. The result has one "
+                "*row* per example and one column per class: shape (N, num_classes). Build it that way round "
+                "(or return its transpose).", lambda y, c: ref.one_hot(y, c).T.copy()),
+        Mistake("integer one-hot", "the 0s and 1s are right, but the dtype is an integer. This course asks "
+                "for float64 one-hot rows, ready to be subtracted from predicted probabilities: start from "
+                "np.zeros((N, num_classes)) (float by default) or call .astype(np.float64).",
+                lambda y, c: ref.one_hot(y, c).astype(np.int64)),
+        Mistake("boolean one-hot", "labels[:, None] == np.arange(num_classes) gives True/False. The result "
+                "should be float64 0.0/1.0: add .astype(np.float64).",
+                lambda y, c: ref.one_hot(y, c).astype(bool)),
+        Mistake("num_classes taken from the batch", "you used labels.max() + 1 (or the number of distinct "
+                "labels) as the number of columns. A batch need not contain every class: always make "
+                "num_classes columns.", lambda y, c: ref.one_hot(y, int(np.max(y)) + 1)),
+        Mistake("every row gets every label", "out[:, labels] = 1 sets, in every row, the columns of *all* "
+                "the labels in the batch. Pair row n with its own label: out[np.arange(N), labels] = 1.",
+                _every_row_every_label),
+    ],
+    summary="np.eye(num_classes)[labels], float64, shape (N, num_classes)",
+)
+
+
+# ---------------------------------------------------------------------- mse_loss
+
+
+def _probabilities(rng, n, c) -> np.ndarray:
+    scores = rng.standard_normal((n, c)) * 1.5
+    return ref.softmax(scores)
+
+
+def _visible_mse(rng) -> list[Case]:
+    both = np.concatenate([UNIFORM, CHAPTER6])
+    return [
+        Case((UNIFORM.copy(), THREE.copy()), note="uniform guess vs a \"3\": 1/2 (0.9² + 9·0.1²) = 0.45"),
+        Case((CHAPTER6.copy(), THREE.copy()), note="chapter 6's prediction vs a \"3\": 0.0425"),
+        Case((both, np.concatenate([THREE, THREE])), note="both as a batch of two: (0.45 + 0.0425) / 2"),
+    ]
+
+
+def _random_mse(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        n, c = int(rng.integers(2, 9)), int(rng.integers(3, 11))
+        target = ref.one_hot(_labels(rng, n, c), c)
+        cases.append(Case((_probabilities(rng, n, c), target)))
+    return cases
+
+
+def _single_mse(rng) -> list[Case]:
+    cases = []
+    for _ in range(2):
+        c = int(rng.integers(3, 11))
+        cases.append(Case((_probabilities(rng, 1, c), ref.one_hot(_labels(rng, 1, c), c)),
+                          note="one example (N = 1)"))
+    return cases
+
+
+def _soft_mse(rng) -> list[Case]:
+    cases = []
+    for _ in range(2):
+        n, c = int(rng.integers(2, 7)), int(rng.integers(2, 8))
+        cases.append(Case((rng.standard_normal((n, c)) * 2, rng.uniform(-1, 2, size=(n, c))),
+                          note="any numbers: the formula does not assume one-hot rows or probabilities"))
+    return cases
+
+
+def _per_example(pred, target):
+    return 0.5 * np.sum((np.asarray(target) - np.asarray(pred)) ** 2, axis=1)
+
+
+def _integer_label_minus_pred(pred, target):
+    labels = np.argmax(target, axis=1)[:, None]
+    return float(np.mean(0.5 * np.sum((labels - pred) ** 2, axis=1)))
+
+
+def _indexed_with_float(message, pred, target):
+    return "arrays used as indices must be of integer" in message or "only integers, slices" in message
+
+
+MSE = Check(
+    id=f"{STEM}.mse_loss",
+    params=("pred", "target"),
+    reference=_scalar(ref.mse_loss),
+    groups=[
+        Group('the syllabus\'s numbers: a "3" against a uniform guess (0.45), against chapter 6\'s '
+              "prediction (0.0425), and both as a batch", _visible_mse, visible=True),
+        Group("random batches (N 2 to 8, 3 to 10 classes), one-hot targets", _random_mse, weight=2.0),
+        Group("one example at a time (N = 1)", _single_mse),
+        Group("targets and predictions that are any numbers", _soft_mse),
+    ],
+    mistakes=[
+        Mistake("loss summed over the batch, not averaged", "your value is N times too big: it adds up the "
+                "N per-example losses. The course averages over the batch (so the loss does not grow with "
+                "the batch size): sum over classes, then take the mean over examples.",
+                lambda p, t: float(np.sum(_per_example(p, t)))),
+        Mistake("per-example losses not averaged", "you returned one loss per example, shape (N,). The loss "
+                "of a batch is one number: take the mean of the per-example losses.", _per_example),
+        Mistake("loss averaged over every element, not over the batch", "np.mean over the whole (N, C) array "
+                "divides by N·C. Sum the squared errors over the classes (axis 1) and average only over the "
+                "N examples (axis 0).", lambda p, t: float(0.5 * np.mean((t - p) ** 2))),
+        Mistake("torch's MSELoss convention (no 1/2, averaged over every element)", "this is "
+                "np.mean((target - pred) ** 2). The course's loss is 1/2 · sum over classes, averaged over the "
+                "batch only: 0.5 * np.sum((target - pred) ** 2, axis=1), then .mean().",
+                lambda p, t: float(np.mean((t - p) ** 2))),
+        Mistake("missing the 1/2 (the half)", "your value is exactly twice the expected loss. The course's "
+                "squared error carries a factor 1/2 (it cancels the 2 of the derivative): multiply by 0.5.",
+                lambda p, t: float(np.mean(2 * _per_example(p, t)))),
+        Mistake("error not squared", "you added up the plain differences (target - pred) without squaring "
+                "them, so positive and negative errors cancel. Square each difference before summing.",
+                lambda p, t: float(np.mean(0.5 * np.sum(t - p, axis=1)))),
+        Mistake("absolute error, not squared", "you added up |target - pred|. This loss squares each "
+                "difference: (target - pred) ** 2.", lambda p, t: float(np.mean(0.5 * np.sum(np.abs(t - p), axis=1)))),
+        Mistake("label not one-hot (integer label used directly)", "you subtracted the class number "
+                "(argmax of the target, e.g. 3) from every predicted probability. Compare like with like: "
+                "target is already a one-hot row, [0 0 0 1 0 ...]; use it as it is.",
+                _integer_label_minus_pred),
+        Mistake("label not one-hot: target one-hot encoded a second time", "target is already one-hot "
+                "(floats of shape (N, C)), so it cannot be used as indices. Use target as it is.",
+                error=_indexed_with_float),
+    ],
+    summary="0.5 * np.sum((target - pred) ** 2, axis=1).mean()",
+)
+
+
+# ---------------------------------------------------------------------- cross_entropy_loss
+
+
+def _logits_case(rng, n, c, scale=2.0, note="") -> Case:
+    return Case((rng.standard_normal((n, c)) * scale, _labels(rng, n, c)), note=note)
+
+
+def _visible_ce(rng) -> list[Case]:
+    return [
+        Case((np.zeros((1, 10)), np.array([3])), note="equal logits, 10 classes: ln 10 ≈ 2.302585"),
+        Case((np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 1])), note="a batch of two"),
+        Case((np.array([[1000.0, 0.0, -1000.0]]), np.array([0])),
+             note="huge logits: the true class wins by far, the loss is ~0 (not NaN)"),
+    ]
+
+
+def _random_ce(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        n, c = int(rng.integers(2, 17)), int(rng.integers(2, 13))
+        cases.append(_logits_case(rng, n, c))
+    return cases
+
+
+def _single_ce(rng) -> list[Case]:
+    return [_logits_case(rng, 1, int(rng.integers(2, 13)), note="one example (N = 1)") for _ in range(2)]
+
+
+def _large_ce(rng) -> list[Case]:
+    """Rows sitting near +1000 or -1000 as a whole: differences within a row stay small."""
+    cases = []
+    for _ in range(2):
+        n, c = int(rng.integers(2, 7)), int(rng.integers(3, 11))
+        case = _logits_case(rng, n, c, scale=3.0)
+        offsets = np.where(np.arange(n) % 2 == 0, 1000.0, -1000.0)[:, None]
+        cases.append(Case((case.args[0] + rng.permutation(offsets), case.args[1]),
+                          note="logits near +1000 and -1000: exp overflows (or underflows) unless shifted"))
+    return cases
+
+
+def _far_ce(rng) -> list[Case]:
+    """In at least one row, the true class lies about 1000 below that row's largest logit."""
+    cases = []
+    for _ in range(2):
+        n, c = int(rng.integers(2, 7)), int(rng.integers(3, 11))
+        logits, labels = _logits_case(rng, n, c).args
+        far = rng.permutation(n)[: max(1, n // 2)]
+        logits[far, labels[far]] -= 1000.0
+        cases.append(Case((logits, labels),
+                          note="a true class 1000 below its row's maximum: its probability underflows to 0"))
+    return cases
+
+
+def _log_softmax_np(z, axis=1):
+    return ref.log_softmax(z, axis=axis)
+
+
+def _rows(labels):
+    return np.arange(len(labels)), np.asarray(labels)
+
+
+def _ce_wrong_axis(z, y):
+    return float(-np.mean(_log_softmax_np(z, axis=0)[_rows(y)]))
+
+
+def _ce_label_column(z, y):
+    return float(-np.mean(_log_softmax_np(z)[:, np.asarray(y)]))
+
+
+def _ce_logit_only(z, y):
+    return float(-np.mean(np.asarray(z)[_rows(y)]))
+
+
+def _ce_log_of_logit(z, y):
+    true = np.asarray(z)[_rows(y)]
+    if np.any(true <= 0):
+        raise ValueError("log of a non-positive logit is not a number")
+    return float(-np.mean(np.log(true)))
+
+
+def _ce_no_minus(z, y):
+    return float(np.mean(_log_softmax_np(z)[_rows(y)]))
+
+
+def _not_finite_hint(case: Case, got) -> str | None:
+    value = _as_float(got)
+    if value is None or np.isfinite(value):
+        return None
+    logits, labels = case.args
+    logits = np.asarray(logits, dtype=np.float64)
+    if np.max(np.abs(logits)) < 50:  # nothing here can overflow or underflow
+        if np.any(logits[_rows(labels)] <= 0):
+            return ("log of a logit, not of a probability: a logit can be 0 or negative, and np.log of it is "
+                    "-inf or NaN. Turn the logits into log-probabilities first (log-softmax), then pick the "
+                    "true class: -log p_true = logsumexp(z) - z_true.")
+        return ("the loss is not finite on ordinary logits: check for a log of 0 or of a negative number, "
+                "and for dividing by zero.")
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+        probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+        shifted_then_log = -np.mean(np.log(probabilities[_rows(labels)]))
+    if np.isfinite(shifted_then_log):
+        return ("softmax not shifted by the maximum: np.exp of a logit near 1000 overflows to inf "
+                "(and near -1000 underflows to 0), and inf/inf or 0/0 is NaN. Subtract each row's maximum "
+                "before np.exp; it does not change the softmax.")
+    return ("probability underflowed to 0 before the log: when the true class lies ~1000 below the row's "
+            "maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. Do not "
+            "take the log of a probability; use log-sum-exp: loss = m + log(sum(exp(z - m))) - z_true, with "
+            "m = the row's maximum.")
+
+
+CROSS_ENTROPY = LossCheck(
+    id=f"{STEM}.cross_entropy_loss",
+    params=("logits", "labels"),
+    reference=_scalar(ref.cross_entropy_loss),
+    groups=[
+        Group("equal logits (ln 10), a batch of two, and one row with logits ±1000", _visible_ce, visible=True),
+        Group("random batches (N 2 to 16, 2 to 12 classes), moderate logits", _random_ce, weight=2.0),
+        Group("one example at a time (N = 1)", _single_ce),
+        Group("large logits: rows near +1000 and near -1000", _large_ce),
+        Group("extreme gaps: a true class 1000 below its row's maximum", _far_ce),
+    ],
+    mistakes=[
+        Mistake("loss summed over the batch, not averaged", "your value is N times too big: it adds up the "
+                "N per-example losses. Take the mean over the batch, so that the loss does not grow with "
+                "the batch size.", _scalar(lambda z, y: ref.cross_entropy_loss(z, y, reduction="sum"))),
+        Mistake("per-example losses not averaged", "you returned one loss per example, shape (N,). The loss "
+                "of a batch is one number: take the mean of the per-example losses.",
+                lambda z, y: ref.cross_entropy_loss(z, y, reduction="none")),
+        Mistake("loss averaged over every element, not over the batch", "you divided by N·C (np.mean over "
+                "the whole (N, C) array of one-hot × log-probabilities). Only one class per row counts: sum "
+                "over the classes, then average over the N examples.",
+                lambda z, y: float(ref.cross_entropy_loss(z, y)) / np.shape(z)[1]),
+        Mistake("softmax over the wrong axis", "you normalised each column (axis=0, across the batch) instead "
+                "of each row. The C scores of one example are a row: take max, exp-sum and log-sum-exp with "
+                "axis=1 (and keepdims=True).", _ce_wrong_axis),
+        Mistake("label used as a column for every row", "log_probs[:, labels] picks, in every row, the "
+                "columns of all the labels of the batch: an (N, N) array. Pair row n with its own label: "
+                "log_probs[np.arange(N), labels].", _ce_label_column),
+        Mistake("took the logit instead of the log-probability", "you returned -z_true, the raw score of "
+                "the true class. Scores are not probabilities: subtract the log-sum-exp of the row, "
+                "loss = logsumexp(z) - z_true.", _ce_logit_only),
+        Mistake("took -log of the logit instead of the probability", "you applied -log to the raw score of "
+                "the true class. Turn the scores into log-probabilities first (log-softmax), then pick the "
+                "true class.", _ce_log_of_logit),
+        Mistake("minus sign missing", "your loss is negative: log p is at most 0, so the loss is -log p. "
+                "Put the minus sign back.", _ce_no_minus),
+    ],
+    hints=[_not_finite_hint],
+    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.special"),
+    summary="mean over n of logsumexp(logits[n]) - logits[n, labels[n]]",
+)
+
+
+CHECKS = [ONE_HOT, MSE, CROSS_ENTROPY]

@@ -1,0 +1,704 @@
+"""Checks for chapter 8, Backpropagation.
+
+Six exercises, each the backward pass of a layer the book built earlier. Every one takes the
+upstream gradient ``dout`` and the *forward inputs* explicitly (what CS231n keeps in a cache):
+
+- ``affine_backward(dout, x, w, b) -> (dx, dw, db)`` for ``y = x.reshape(N, -1) @ w + b``;
+- ``relu_backward(dout, x) -> dx``;
+- ``max_pool_backward(dout, x, kernel_size, stride=None) -> dx``;
+- ``avg_pool_backward(dout, x, kernel_size, stride=None) -> dx``;
+- ``conv_backward(dout, x, w, b, stride=1, padding=0) -> (dx, dw, db)``;
+- ``softmax_cross_entropy_backward(logits, labels) -> (loss, dlogits)``, mean over the batch.
+
+The references are autograd's vector-Jacobian products (:mod:`autograder.reference.grads`),
+never hand-written formulas, all in float64.
+
+Where a derivative is not unique (ReLU at 0, a tie for the maximum of a pooling window) a
+correct answer and autograd's convention may disagree, so no graded input sits on a kink:
+ReLU inputs stay at least 0.05 away from 0, and pooling inputs are distinct values (a random
+permutation of evenly spaced numbers), so that every window has exactly one maximum.
+
+Groups are built so that each named mistake passes or fails a group whatever the seed:
+
+* every random batch has N >= 2, affine layers have D != M, and every ``dout`` entry is
+  nonzero (|dout| >= 0.25);
+* ReLU cases always contain an element with x > 0 > dout and one with x < 0 < dout, so a
+  mask taken from dout instead of x always shows;
+* the overlapping-window pooling groups (stride < kernel_size) plant each plane's largest
+  value where the first two windows overlap, so a max routed with ``=`` instead of ``+=``
+  always loses a gradient; the "tiling" groups leave stride at its default (= kernel_size)
+  and the "wide stride" groups use stride > kernel_size, so windows never overlap there;
+* conv stride groups use stride 2 or 3 with at least two window positions per axis, padding
+  groups use padding 1 or 2, and the "stride 1, no padding" group uses neither;
+* softmax groups: the visible group and the "large logits" group hold rows near ±1000 (an
+  unshifted softmax overflows to NaN there), the "one example" group has N = 1 (so a missing
+  1/N cannot show there) and every other group has N >= 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch.nn.functional as F
+
+from .. import reference as ref
+from .base import Case, Check, Group, Mistake
+
+STEM = "08-backpropagation"
+
+
+# ---------------------------------------------------------------------- shared helpers
+
+
+@dataclass
+class HintedCheck(Check):
+    """A check whose ``hints`` explain answers the exact-match mistakes cannot match (NaN, inf).
+
+    Each hint is ``hint(case, got) -> str | None``; the first sentence returned is the
+    diagnosis. Hints run only when no mistake in the library matched.
+    """
+
+    hints: list[Callable[[Case, object], str | None]] = field(default_factory=list)
+
+    def diagnose(self, case: Case, got) -> str:
+        found = super().diagnose(case, got)
+        if found:
+            return found
+        for hint in self.hints:
+            try:
+                text = hint(case, got)
+            except Exception:  # a hint that does not apply to this value
+                continue
+            if text:
+                return text
+        return ""
+
+
+def away_from_zero(rng: np.random.Generator, shape, low: float = 0.05, high: float = 3.0) -> np.ndarray:
+    """Values with |v| in [low, high] and random signs: never on ReLU's kink at 0."""
+    size = int(np.prod(shape))
+    return (rng.uniform(low, high, size) * rng.choice([-1.0, 1.0], size)).reshape(shape)
+
+
+def distinct(rng: np.random.Generator, shape, scale: float = 2.0) -> np.ndarray:
+    """Values in about [-scale, scale], all different: a shuffled, evenly spaced grid plus a
+    jitter smaller than the spacing. No pooling window can hold a tie for its maximum."""
+    size = int(np.prod(shape))
+    spacing = 2 * scale / size
+    grid = -scale + spacing * rng.permutation(size)
+    return (grid + rng.uniform(0, 0.4 * spacing, size)).reshape(shape)
+
+
+def upstream(rng: np.random.Generator, shape) -> np.ndarray:
+    """An upstream gradient with no zero entries (|dout| in [0.25, 2])."""
+    return away_from_zero(rng, shape, 0.25, 2.0)
+
+
+def _size(length: int, kernel: int, stride: int, padding: int = 0) -> int:
+    return (length + 2 * padding - kernel) // stride + 1
+
+
+# ---------------------------------------------------------------------- affine_backward
+
+
+def _affine_reference(dout, x, w, b):
+    x = np.asarray(x, dtype=np.float64)
+    dx, dw, db = ref.linear_backward(dout, x.reshape(len(x), -1), w, b)
+    return dx.reshape(x.shape), dw, db
+
+
+def _affine_case(rng, x_shape, m, note="") -> Case:
+    x = rng.standard_normal(x_shape)
+    d = int(np.prod(x_shape[1:]))
+    return Case((upstream(rng, (x_shape[0], m)), x, rng.standard_normal((d, m)), rng.standard_normal(m)),
+                note=note)
+
+
+def _m_not(rng, d, low=2, high=7) -> int:
+    m = int(rng.integers(low, high))
+    return m + 1 if m == d else m
+
+
+def _affine_visible(rng) -> list[Case]:
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    w = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+    b = np.array([0.5, -0.5])
+    dout = np.array([[1.0, -1.0], [2.0, 0.5]])
+    return [Case((dout, x, w, b), note="chapter 6's example layer: 2 examples, D = 3, M = 2"),
+            _affine_case(rng, (4, 5), 3, "a random batch: N = 4, D = 5, M = 3")]
+
+
+def _affine_random(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        d = int(rng.integers(2, 9))
+        cases.append(_affine_case(rng, (int(rng.integers(2, 9)), d), _m_not(rng, d)))
+    return cases
+
+
+def _affine_volume(rng) -> list[Case]:
+    cases = []
+    for _ in range(2):
+        shape = (int(rng.integers(2, 5)), int(rng.integers(2, 4)), int(rng.integers(2, 4)), int(rng.integers(2, 4)))
+        cases.append(_affine_case(rng, shape, int(rng.integers(2, 6)),
+                                  "x is a volume (N, C, H, W): dx must have that shape too"))
+    return cases
+
+
+def _affine_single(rng) -> list[Case]:
+    d = int(rng.integers(2, 9))
+    return [_affine_case(rng, (1, d), _m_not(rng, d), "one example (N = 1)")]
+
+
+def _affine_with(dx=None, dw=None, db=None):
+    """The reference gradients with some of them replaced by a mistake's version."""
+    def wrong(dout, x, w, b):
+        x2 = np.asarray(x).reshape(len(x), -1)
+        right = _affine_reference(dout, x, w, b)
+        return (right[0] if dx is None else dx(dout, x2, w, x),
+                right[1] if dw is None else dw(dout, x2, w),
+                right[2] if db is None else db(dout))
+    return wrong
+
+
+def _matmul_error(message, dout, x, w, b):
+    return "matmul" in message or "shapes" in message and "not aligned" in message
+
+
+AFFINE = Check(
+    id=f"{STEM}.affine_backward",
+    params=("dout", "x", "w", "b"),
+    reference=_affine_reference,
+    groups=[
+        Group("chapter 6's 2×3 example and a small random batch", _affine_visible, visible=True),
+        Group("random batches (N 2 to 8, D != M)", _affine_random, weight=2.0),
+        Group("a volume as input: x of shape (N, C, H, W)", _affine_volume),
+        Group("one example (N = 1)", _affine_single),
+    ],
+    mistakes=[
+        Mistake("db not summed over the batch", "db has one entry per output, shape (M,), but yours has shape "
+                "(N, M): it is dout itself. The bias is added to every example, so its gradient collects "
+                "all of them: db = dout.sum(axis=0).", _affine_with(db=lambda dout: dout.copy())),
+        Mistake("db summed over the wrong axis", "dout.sum(axis=1) adds up the outputs of each example. The "
+                "bias gradient sums over the *batch* (axis 0): db = dout.sum(axis=0), shape (M,).",
+                _affine_with(db=lambda dout: dout.sum(axis=1))),
+        Mistake("db averaged over the batch, not summed", "you divided by N. A layer's backward pass does not "
+                "average: every example's gradient adds up (any 1/N belongs to the loss, whose dout already "
+                "carries it). Use db = dout.sum(axis=0).", _affine_with(db=lambda dout: dout.mean(axis=0))),
+        Mistake("dw transposed", "your dw has shape (M, D): it is dout.T @ x. dw must have the shape of w, "
+                "(D, M): dw = x.T @ dout (x flattened to (N, D)).",
+                _affine_with(dw=lambda dout, x2, w: dout.T @ x2)),
+        Mistake("dw averaged over the batch (divided by N)", "dw is N times too small. Each example adds its "
+                "own x[n]ᵀ·dout[n] and nothing is averaged in a layer's backward pass: dw = x.T @ dout.",
+                _affine_with(dw=lambda dout, x2, w: x2.T @ dout / len(x2))),
+        Mistake("dx summed over the wrong axis", "dx[n, d] = sum over m of dout[n, m] · w[d, m]: the sum runs "
+                "over the outputs m (the last axis of both), which is dout @ w.T, shape (N, D). Yours summed "
+                "over d and has shape (N, M).",
+                _affine_with(dx=lambda dout, x2, w, x: (dout[:, None, :] * w[None]).sum(axis=1))),
+        Mistake("dx not reshaped to the shape of x", "x came in as a volume (N, C, H, W) and the layer "
+                "flattened it, so dx must be unflattened again: return dx.reshape(x.shape).",
+                _affine_with(dx=lambda dout, x2, w, x: dout @ w.T)),
+        Mistake("w not transposed in dx", "dout (N, M) @ w (D, M) does not fit. dx = dout @ w.T: each input "
+                "feature d collects dout[n, m] · w[d, m] over the outputs m.", error=_matmul_error),
+    ],
+    summary="dx = (dout @ w.T).reshape(x.shape), dw = x2.T @ dout, db = dout.sum(axis=0)",
+)
+
+
+# ---------------------------------------------------------------------- relu_backward
+
+
+def _relu_case(rng, shape, note="") -> Case:
+    """x and dout away from 0, with at least one x > 0 > dout and one x < 0 < dout."""
+    x, dout = away_from_zero(rng, shape).ravel(), upstream(rng, shape).ravel()
+    if x.size >= 2:
+        x[:2] = np.abs(x[:2]) * [1, -1]
+        dout[:2] = np.abs(dout[:2]) * [-1, 1]
+        order = rng.permutation(x.size)
+        x, dout = x[order], dout[order]
+    return Case((dout.reshape(shape), x.reshape(shape)), note=note)
+
+
+def _relu_visible(rng) -> list[Case]:
+    x = np.array([[-2.0, -0.5, 0.5, 2.0], [1.0, -1.0, 3.0, -3.0]])
+    dout = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, -3.0, -4.0]])
+    return [Case((dout, x), note="a 2×4 example: dx = dout where x > 0, and 0 elsewhere"),
+            _relu_case(rng, (2, 3, 4, 5), "a random NCHW batch")]
+
+
+def _relu_batches(rng) -> list[Case]:
+    return [_relu_case(rng, tuple(int(v) for v in rng.integers(2, 6, size=4))) for _ in range(3)]
+
+
+def _relu_shapes(rng) -> list[Case]:
+    return [_relu_case(rng, (int(rng.integers(3, 20)),), "a vector"),
+            _relu_case(rng, (int(rng.integers(2, 6)), int(rng.integers(2, 11))), "a matrix (N, D)"),
+            _relu_case(rng, (2, 2, 3, 2, 2), "a 5-D array")]
+
+
+RELU = Check(
+    id=f"{STEM}.relu_backward",
+    params=("dout", "x"),
+    reference=lambda dout, x: ref.relu_backward(dout, x),
+    groups=[
+        Group("a hand-worked 2×4 example and a random NCHW batch", _relu_visible, visible=True),
+        Group("random NCHW batches (x never exactly 0)", _relu_batches, weight=2.0),
+        Group("other shapes: a vector, a matrix, a 5-D array", _relu_shapes),
+    ],
+    mistakes=[
+        Mistake("dout passed through unchanged", "ReLU's gate is closed where x <= 0: there the output does "
+                "not move when x moves, so the gradient is 0. Multiply dout by the mask of x: dout * (x > 0).",
+                lambda dout, x: np.array(dout, dtype=np.float64)),
+        Mistake("mask taken from dout instead of x", "which entries pass is decided by the forward input x, "
+                "not by the sign of the upstream gradient: dx = dout * (x > 0), not dout * (dout > 0).",
+                lambda dout, x: np.maximum(dout, 0.0)),
+        Mistake("multiplied by the ReLU output instead of its slope", "dout * relu(x) scales each gradient by "
+                "the activation. ReLU's local derivative is 1 where x > 0 and 0 elsewhere: dout * (x > 0).",
+                lambda dout, x: dout * np.maximum(x, 0.0)),
+        Mistake("returned the mask without dout", "(x > 0) is only ReLU's local derivative. The chain rule "
+                "multiplies it with the upstream gradient: return dout * (x > 0).",
+                lambda dout, x: (np.asarray(x) > 0).astype(np.float64)),
+        Mistake("leaky slope where x < 0", "a plain ReLU has slope 0, not 0.01, for negative inputs: "
+                "dx = dout * (x > 0).", lambda dout, x: dout * np.where(np.asarray(x) > 0, 1.0, 0.01)),
+        Mistake("mask inverted", "the gradient flows where x > 0 (the open gate), and is 0 where x < 0; "
+                "yours is the other way round.", lambda dout, x: dout * (np.asarray(x) < 0)),
+    ],
+    summary="dout * (x > 0)",
+)
+
+
+# ---------------------------------------------------------------------- pooling
+
+
+def _pool_case(rng, n, c, h, w, k, stride=None, note="", shared_max=False) -> Case:
+    """A pooling case with distinct inputs and a nonzero dout of the right shape.
+
+    With ``shared_max``, every plane's largest value is moved to row 0, column ``stride``: a
+    spot inside both window (0, 0) and window (0, 1) when stride < k.
+    """
+    s = k if stride is None else stride
+    x = distinct(rng, (n, c, h, w))
+    if shared_max:
+        planes = x.reshape(n * c, h * w)
+        top = np.argmax(planes, axis=1)
+        target = s  # flat index of (row 0, column s)
+        for plane, index in zip(planes, top):
+            plane[[index, target]] = plane[[target, index]]
+    dout = upstream(rng, (n, c, _size(h, k, s), _size(w, k, s)))
+    kwargs = {} if stride is None else {"stride": stride}
+    return Case((dout, x, k), kwargs, note)
+
+
+def _nc(rng) -> tuple[int, int]:
+    return int(rng.integers(2, 4)), int(rng.integers(2, 4))
+
+
+def _pool_visible(rng) -> list[Case]:
+    x = np.array([[1.0, -3.0, 2.0, 0.5],
+                  [-4.0, -2.0, 5.0, 1.5],
+                  [7.0, -1.0, -6.0, -8.0],
+                  [3.0, 2.5, -5.0, -7.0]])[None, None]
+    dout = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
+    return [Case((dout, x, 2), {"stride": 2}, "a hand-worked 4×4 grid, 2×2 windows, stride 2"),
+            _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows, stride 2",
+                       shared_max=True)]
+
+
+def _pool_tiling(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(2, 4))
+        h = k * int(rng.integers(2, 4)) + int(rng.integers(0, k))
+        w = k * int(rng.integers(2, 4)) + int(rng.integers(0, k))
+        cases.append(_pool_case(rng, *_nc(rng), h, w, k, note="stride left at its default (= kernel_size)"))
+    return cases
+
+
+def _pool_overlapping(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        k = int(rng.integers(3, 5))
+        s = int(rng.integers(2, k))
+        h = k + s * int(rng.integers(1, 3))
+        w = k + s * int(rng.integers(1, 3))
+        cases.append(_pool_case(rng, *_nc(rng), h, w, k, stride=s, shared_max=True,
+                                note="windows overlap; one input is the maximum of two windows"))
+    return cases
+
+
+def _pool_wide(rng) -> list[Case]:
+    cases = []
+    for _ in range(2):
+        k = 2
+        s = int(rng.integers(3, 4 + 1))
+        h = k + s * int(rng.integers(1, 3)) + int(rng.integers(0, s))
+        w = k + s * int(rng.integers(1, 3)) + int(rng.integers(0, s))
+        cases.append(_pool_case(rng, *_nc(rng), h, w, k, stride=s, note="stride larger than the window"))
+    return cases
+
+
+def _pool_loop(dout, x, k, stride=None, *, route="max", step=None, assign=False, transpose=False):
+    """A plain-loop pooling backward with switches for the classic mistakes.
+
+    route: "max" (to the argmax), "avg" (dout / k²), "copy" (dout to every element), "avg_k"
+    (dout / k); step: how far the window moves (default: the stride); assign: ``=`` instead of
+    ``+=``; transpose: the argmax's row and column swapped inside the window.
+    """
+    s = k if stride is None else stride
+    step = s if step is None else step
+    n, c, ho, wo = dout.shape
+    dx = np.zeros(np.shape(x))
+    for i in range(ho):
+        for j in range(wo):
+            rows, cols = slice(i * step, i * step + k), slice(j * step, j * step + k)
+            window = x[:, :, rows, cols]
+            if window.shape[2:] != (k, k):
+                raise ValueError("window outside the input")
+            g = dout[:, :, i, j][:, :, None, None]
+            if route == "max":
+                flat = window.reshape(n, c, k * k).argmax(axis=2)
+                r, q = np.divmod(flat, k)
+                if transpose:
+                    r, q = q, r
+                part = np.zeros_like(window)
+                np.put_along_axis(part.reshape(n, c, k * k), (r * k + q)[:, :, None], g.reshape(n, c, 1), axis=2)
+            else:
+                part = np.broadcast_to(g / {"avg": k * k, "copy": 1, "avg_k": k}[route], window.shape)
+            if assign:
+                target = dx[:, :, rows, cols]
+                touched = part != 0 if route == "max" else np.ones(part.shape, bool)
+                target[touched] = part[touched]
+            else:
+                dx[:, :, rows, cols] += part
+    return dx
+
+
+def _stride_none(message, dout, x, kernel_size, stride=None):
+    return stride is None and "NoneType" in message
+
+
+def _pool_mistakes(kind: str) -> list[Mistake]:
+    route = "max" if kind == "max" else "avg"
+    return [
+        Mistake("stride ignored (windows moved by kernel_size)", "your gradient is what windows that move by "
+                "kernel_size give, whatever stride was passed. Window (i, j) starts at row i*stride and column "
+                "j*stride; stride only defaults to kernel_size when it is None.",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route=route, step=k)),
+        Mistake("stride ignored (windows moved by one pixel)", "window (i, j) starts at row i*stride and "
+                "column j*stride, not at (i, j). (With stride=None, stride = kernel_size.)",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route=route, step=1)),
+        Mistake("overlapping windows not accumulated (= instead of +=)", "when windows overlap (stride < "
+                "kernel_size), an input can receive gradient from several windows, and the contributions add "
+                "up. Assigning with = keeps only the last one: use dx[...] += ... (or np.add.at).",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route=route, assign=True)),
+        Mistake("stride=None not replaced by kernel_size", "stride defaults to None, which means 'the same "
+                "as kernel_size' (as in PyTorch): start with `if stride is None: stride = kernel_size`.",
+                error=_stride_none),
+    ]
+
+
+MAX_POOL = Check(
+    id=f"{STEM}.max_pool_backward",
+    params=("dout", "x", "kernel_size"),
+    reference=lambda dout, x, kernel_size, stride=None: ref.max_pool2d_backward(dout, x, kernel_size, stride),
+    groups=[
+        Group("a hand-worked 4×4 grid and overlapping 3×3 windows", _pool_visible, visible=True),
+        Group("random shapes, windows that tile the input (default stride)", _pool_tiling),
+        Group("overlapping windows (2 <= stride < kernel_size)", _pool_overlapping),
+        Group("stride larger than the window (2×2 windows, stride 3 or 4)", _pool_wide),
+    ],
+    mistakes=[
+        Mistake("gradient routed to every element of the window (average-pool backward)", "your dx spreads "
+                "dout / (k·k) over the whole window: that is the backward pass of *average* pooling. Max "
+                "pooling's output depends on one input only, the window's maximum, so all of dout goes to "
+                "that one position and the others get 0.",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="avg")),
+        Mistake("gradient copied to every element of the window", "every input of the window got the full "
+                "dout. Only the window's maximum influenced the output: send dout to the position of the "
+                "maximum (np.argmax of the flattened window) and 0 to the others.",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="copy")),
+        Mistake("row and column of the maximum swapped", "np.argmax of a flattened k×k window gives "
+                "r*k + q; the row is index // k and the column index % k (np.unravel_index(index, (k, k))).",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, transpose=True)),
+        *_pool_mistakes("max"),
+    ],
+    summary="all of dout[n, c, i, j] goes to the argmax of window (i, j); overlapping windows add up",
+)
+
+
+AVG_POOL = Check(
+    id=f"{STEM}.avg_pool_backward",
+    params=("dout", "x", "kernel_size"),
+    reference=lambda dout, x, kernel_size, stride=None: ref.avg_pool2d_backward(dout, x, kernel_size, stride),
+    groups=[
+        Group("a hand-worked 4×4 grid and overlapping 3×3 windows", _pool_visible, visible=True),
+        Group("random shapes, windows that tile the input (default stride)", _pool_tiling),
+        Group("overlapping windows (2 <= stride < kernel_size)", _pool_overlapping),
+        Group("stride larger than the window (2×2 windows, stride 3 or 4)", _pool_wide),
+    ],
+    mistakes=[
+        Mistake("not divided by the window size", "every input of a window gets the full dout. The output is "
+                "the *mean* of k·k inputs, so each of them moves it by 1/(k·k): spread dout / (k*k).",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="copy")),
+        Mistake("divided by kernel_size instead of kernel_size²", "a k×k window holds k·k inputs: divide dout "
+                "by k*k, not by k.", lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="avg_k")),
+        Mistake("routed only to the maximum (max-pool backward)", "that is the backward pass of *max* "
+                "pooling. Every input of an average contributes equally: each one gets dout / (k*k).",
+                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="max")),
+        *_pool_mistakes("avg"),
+    ],
+    summary="each input of window (i, j) gets dout[n, c, i, j] / (k*k); overlapping windows add up",
+)
+
+
+# ---------------------------------------------------------------------- conv_backward
+
+
+def _conv_case(rng, n, c, h, w, f, kh, kw, stride=1, padding=0, note="") -> Case:
+    x = rng.standard_normal((n, c, h, w))
+    weight = rng.standard_normal((f, c, kh, kw))
+    bias = rng.standard_normal(f)
+    dout = upstream(rng, (n, f, _size(h, kh, stride, padding), _size(w, kw, stride, padding)))
+    return Case((dout, x, weight, bias), {"stride": stride, "padding": padding}, note)
+
+
+def _random_conv(rng, strides=(1,), paddings=(0,), count=3) -> list[Case]:
+    """Batches of 2 or 3, kernels never 1×1, and two or more window positions along each axis."""
+    cases = []
+    for _ in range(count):
+        kh, kw = int(rng.integers(2, 4)), int(rng.integers(1, 4))
+        if kw == 1 and kh == 1:
+            kw = 2
+        s, p = int(rng.choice(strides)), int(rng.choice(paddings))
+        h = kh + s * int(rng.integers(1, 4)) + int(rng.integers(0, s))
+        w = kw + s * int(rng.integers(1, 4)) + int(rng.integers(0, s)) + 1
+        cases.append(_conv_case(rng, int(rng.integers(2, 4)), int(rng.integers(1, 4)), h, w,
+                                int(rng.integers(2, 4)), kh, kw, s, p))
+    return cases
+
+
+def _conv_visible(rng) -> list[Case]:
+    x = np.arange(9.0).reshape(1, 1, 3, 3)
+    w = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    dout = np.ones((1, 1, 2, 2))
+    return [Case((dout, x, w, np.array([0.5])), {"stride": 1, "padding": 0},
+                 "a 3×3 ramp, a 2×2 kernel, dout of ones: db = 4, dw = sums of the four windows"),
+            _conv_case(rng, 2, 3, 6, 7, 2, 3, 3, stride=2, padding=1,
+                       note="two RGB images, 3×3×3 filters, stride 2, padding 1")]
+
+
+def _conv_reference(dout, x, w, b, stride=1, padding=0):
+    return ref.conv2d_backward(dout, x, w, b, stride, padding)
+
+
+def _conv_flipped(dout, x, w, b, stride=1, padding=0):
+    dx = ref.conv2d_backward(dout, x, w[:, :, ::-1, ::-1].copy(), b, stride, padding)[0]
+    _, dw, db = _conv_reference(dout, x, w, b, stride, padding)
+    return dx, dw, db
+
+
+def _conv_db_per_image(dout, x, w, b, stride=1, padding=0):
+    dx, dw, _ = _conv_reference(dout, x, w, b, stride, padding)
+    return dx, dw, dout.sum(axis=(2, 3))
+
+
+def _conv_db_mean(dout, x, w, b, stride=1, padding=0):
+    dx, dw, _ = _conv_reference(dout, x, w, b, stride, padding)
+    return dx, dw, dout.sum(axis=(2, 3)).mean(axis=0)
+
+
+def _conv_padded_dx(dout, x, w, b, stride=1, padding=0):
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dx, dw, db = ref.conv2d_backward(dout, padded, w, b, stride, 0)
+    return dx, dw, db
+
+
+def _conv_batch_mixed(dout, x, w, b, stride=1, padding=0):
+    dx, dw, db = _conv_reference(dout, x, w, b, stride, padding)
+    return np.broadcast_to(dx.sum(axis=0, keepdims=True), dx.shape).copy(), dw, db
+
+
+def _conv_dx_channels_summed(dout, x, w, b, stride=1, padding=0):
+    """The filter's channels summed: every input channel gets the same gradient."""
+    _, dw, db = _conv_reference(dout, x, w, b, stride, padding)
+    same = ref.conv2d_backward(dout, x, np.broadcast_to(w.sum(axis=1, keepdims=True), w.shape).copy(),
+                               b, stride, padding)[0]
+    return same, dw, db
+
+
+def _conv_stride_one(dout, x, w, b, stride=1, padding=0):
+    """Window (i, j) taken at (i, j) instead of (i*stride, j*stride), in both dx and dw."""
+    ho, wo = dout.shape[2:]
+    dx, dw, db = ref.vjp(lambda x, w, b: F.conv2d(x, w, b, padding=padding)[:, :, :ho, :wo], (x, w, b), dout)
+    return dx, dw, db
+
+
+def _conv_dw_mean(dout, x, w, b, stride=1, padding=0):
+    dx, dw, db = _conv_reference(dout, x, w, b, stride, padding)
+    return dx, dw / len(x), db
+
+
+CONV = Check(
+    id=f"{STEM}.conv_backward",
+    params=("dout", "x", "w", "b"),
+    reference=_conv_reference,
+    groups=[
+        Group("a 3×3 ramp by hand, and two RGB images with stride 2 and padding 1", _conv_visible,
+              visible=True),
+        Group("random shapes, stride 1, no padding", lambda rng: _random_conv(rng)),
+        Group("random shapes, stride 2 or 3", lambda rng: _random_conv(rng, strides=(2, 3))),
+        Group("random shapes, padding 1 or 2", lambda rng: _random_conv(rng, paddings=(1, 2))),
+        Group("random shapes, stride 2 or 3 and padding 1 or 2", lambda rng: _random_conv(rng, (2, 3), (1, 2))),
+    ],
+    mistakes=[
+        Mistake("kernel flipped in dx", "your dx is what the kernel rotated by 180° gives. The forward pass "
+                "is a cross-correlation, out[i, j] += x[i*s + p, j*s + q] · w[p, q], so the input pixel at "
+                "(i*s + p, j*s + q) receives dout[i, j] · w[p, q] with the *same* p, q. (Written as a full "
+                "convolution of dout with w, the flip is already in the word 'convolution': do not flip w "
+                "again.)", _conv_flipped),
+        Mistake("db not summed over the batch", "your db has shape (N, F). Every image adds to each filter's "
+                "bias gradient: db = dout.sum(axis=(0, 2, 3)), shape (F,).", _conv_db_per_image),
+        Mistake("db averaged over the batch, not summed", "you divided by N. A layer's backward pass adds the "
+                "gradients of all images (any 1/N is already inside dout, from the loss): "
+                "db = dout.sum(axis=(0, 2, 3)).", _conv_db_mean),
+        Mistake("dw averaged over the batch (divided by N)", "dw is N times too small: add up the "
+                "contributions of every image, do not average them.", _conv_dw_mean),
+        Mistake("dx returned with the padding still on", "you computed the gradient of the *padded* input, "
+                "shape (N, C, H + 2p, W + 2p). The padding was made inside the layer and is not an input: "
+                "crop it off, dx = dx_padded[:, :, p:p + H, p:p + W].", _conv_padded_dx),
+        Mistake("dx summed over the wrong axis (the batch)", "every image got the same dx, the sum over the "
+                "batch. Image n's input only influenced image n's output: dx[n] collects dout[n] only; the "
+                "sum over the batch belongs in dw and db, not in dx.", _conv_batch_mixed),
+        Mistake("dx summed over the wrong axis (the channels)", "every input channel got the same gradient: "
+                "the filter's channels were summed. Input channel c receives dout[n, f, i, j] · w[f, c, p, q] "
+                "summed over the *filters* f, with c kept apart.", _conv_dx_channels_summed),
+        Mistake("stride ignored", "your gradients are those of windows that start at (i, j) instead of "
+                "(i*stride, j*stride). In the backward pass, the window of output (i, j) is the same one the "
+                "forward pass used: rows i*stride to i*stride + KH.", _conv_stride_one),
+    ],
+    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.signal", "scipy.ndimage"),
+    summary="for every output (i, j): dw += dout · window, dx_padded[window] += dout · w, db = dout summed",
+)
+
+
+# ---------------------------------------------------------------------- softmax_cross_entropy_backward
+
+
+def _labels(rng, n, k) -> np.ndarray:
+    labels = rng.integers(0, k, size=n)
+    if n >= 2 and np.all(labels == labels[0]):
+        labels[1] = (labels[0] + 1) % k
+    return labels
+
+
+def _logits_case(rng, n, k, scale=2.0, note="") -> Case:
+    return Case((rng.standard_normal((n, k)) * scale, _labels(rng, n, k)), note=note)
+
+
+def _ce_visible(rng) -> list[Case]:
+    return [
+        Case((np.zeros((1, 10)), np.array([3])), note="equal logits, a \"3\": loss ln 10, dlogits = 0.1 - one_hot"),
+        Case((np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 1])), note="a batch of two"),
+        Case((np.array([[1000.0, 0.0, -1000.0], [-1000.0, -999.0, -1001.0]]), np.array([1, 1])),
+             note="logits near ±1000: the loss and the gradient must stay finite"),
+    ]
+
+
+def _ce_random(rng) -> list[Case]:
+    return [_logits_case(rng, int(rng.integers(2, 17)), int(rng.integers(2, 13))) for _ in range(3)]
+
+
+def _ce_single(rng) -> list[Case]:
+    return [_logits_case(rng, 1, int(rng.integers(2, 13)), note="one example (N = 1)") for _ in range(2)]
+
+
+def _ce_large(rng) -> list[Case]:
+    cases = []
+    for _ in range(2):
+        n, k = int(rng.integers(2, 7)), int(rng.integers(3, 11))
+        logits, labels = _logits_case(rng, n, k, scale=3.0).args
+        offsets = np.where(np.arange(n) % 2 == 0, 1000.0, -1000.0)[:, None]
+        cases.append(Case((logits + rng.permutation(offsets), labels),
+                          note="rows near +1000 and -1000: exp overflows (or underflows) unless shifted"))
+    return cases
+
+
+def _probs(z, axis=1):
+    return ref.softmax(np.asarray(z, dtype=np.float64), axis=axis)
+
+
+def _onehot(z, y):
+    return ref.one_hot(np.asarray(y), np.shape(z)[1])
+
+
+def _ce_loss(z, y, reduction="mean"):
+    return float(ref.cross_entropy_loss(z, y, reduction=reduction))
+
+
+def _ce_wrong_axis(z, y):
+    p = _probs(z, axis=0)
+    with np.errstate(divide="ignore"):
+        loss = float(-np.mean(np.log(p[np.arange(len(y)), np.asarray(y)])))
+    if not np.isfinite(loss):
+        raise ValueError("this mistake gives an infinite loss here; it cannot be told apart")
+    return loss, (p - _onehot(z, y)) / len(y)
+
+
+def _not_finite_hint(case: Case, got) -> str | None:
+    if not isinstance(got, (tuple, list)):
+        return None
+    values = [np.asarray(item, dtype=np.float64) for item in got]
+    if all(np.all(np.isfinite(v)) for v in values):
+        return None
+    logits = np.asarray(case.args[0], dtype=np.float64)
+    if np.max(np.abs(logits)) < 50:
+        return ("your loss or gradient is not finite on ordinary logits: look for a log of 0 or of a "
+                "negative number, or a division by zero.")
+    return ("softmax not shifted by the maximum: np.exp of a logit near 1000 overflows to inf (and near "
+            "-1000 underflows to 0), and inf/inf or 0/0 is NaN. Subtract each row's maximum before np.exp "
+            "(it does not change the softmax), and compute the loss as log-sum-exp minus the true logit.")
+
+
+SOFTMAX_CE = HintedCheck(
+    id=f"{STEM}.softmax_cross_entropy_backward",
+    params=("logits", "labels"),
+    reference=lambda logits, labels: ref.softmax_cross_entropy_backward(logits, labels),
+    groups=[
+        Group("equal logits (ln 10), a batch of two, and logits near ±1000", _ce_visible, visible=True),
+        Group("random batches (N 2 to 16, 2 to 12 classes)", _ce_random, weight=2.0),
+        Group("one example (N = 1)", _ce_single),
+        Group("large logits: rows near +1000 and near -1000", _ce_large),
+    ],
+    mistakes=[
+        Mistake("gradient not divided by N (forgot the mean)", "the loss is the *mean* over the N examples, "
+                "so each example's gradient p - y is divided by N: dlogits = (p - one_hot) / N.",
+                lambda z, y: (_ce_loss(z, y), _probs(z) - _onehot(z, y))),
+        Mistake("loss and gradient summed over the batch, not averaged", "both are N times too big. The course "
+                "averages over the batch: loss = mean of the per-example losses, dlogits = (p - one_hot) / N.",
+                lambda z, y: (_ce_loss(z, y, "sum"), _probs(z) - _onehot(z, y))),
+        Mistake("loss summed over the batch, not averaged", "the gradient is right but the loss is the sum of "
+                "the per-example losses: take their mean.",
+                lambda z, y: (_ce_loss(z, y, "sum"), (_probs(z) - _onehot(z, y)) / len(y))),
+        Mistake("gradient is softmax without subtracting the one-hot", "d loss / d logit_k = p_k - y_k: the "
+                "true class gets p - 1, the others p. Subtract the one-hot label: "
+                "dlogits[np.arange(N), labels] -= 1 (before dividing by N).",
+                lambda z, y: (_ce_loss(z, y), _probs(z) / len(y))),
+        Mistake("label not one-hot (integer label subtracted)", "you subtracted the class number from every "
+                "probability. Subtract 1 only at the true class: build one_hot(labels) (or index "
+                "dlogits[np.arange(N), labels] -= 1).",
+                lambda z, y: (_ce_loss(z, y), (_probs(z) - np.asarray(y, dtype=np.float64)[:, None]) / len(y))),
+        Mistake("gradient has the wrong sign", "dlogits = (p - one_hot) / N: the true class's logit must go "
+                "*up* to lower the loss, so its gradient is negative. Yours is one_hot - p.",
+                lambda z, y: (_ce_loss(z, y), (_onehot(z, y) - _probs(z)) / len(y))),
+        Mistake("softmax over the wrong axis", "you normalised each column (axis=0, across the batch). The K "
+                "scores of one example form a row: use axis=1 with keepdims=True.", _ce_wrong_axis),
+    ],
+    hints=[_not_finite_hint],
+    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.special"),
+    summary="loss = mean(logsumexp(z) - z_true); dlogits = (softmax(z) - one_hot(labels)) / N",
+)
+
+
+CHECKS = [AFFINE, RELU, MAX_POOL, AVG_POOL, CONV, SOFTMAX_CE]
