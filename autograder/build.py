@@ -161,7 +161,8 @@ def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> n
         return WIDGET_TIMEOUT if "remove-output" in cell.get("metadata", {}).get("tags", []) else timeout
 
     client = NotebookClient(notebook, timeout=timeout, timeout_func=cell_timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(PAGES)}})
+                            resources={"metadata": {"path": str(PAGES)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no loopback-TCP warning
     try:
         client.execute()
     except CellExecutionError as error:

@@ -29,7 +29,9 @@ from .grading.grade import GroupResult, run_check
 class Feedback:
     """What ``check`` returns: renders as HTML in Jupyter and as text elsewhere.
 
-    It is deliberately not a bool: a test cell's last expression must never award points.
+    It is deliberately not a bool: a test cell's last expression must never award points. A
+    failing ``check`` displays it and then raises :class:`CheckFailed`, so the test cell fails in
+    Jupyter and under plain ``nbgrader autograde`` alike.
     """
 
     def __init__(self, check_id: str, groups: list[GroupResult], hidden_count: int):
@@ -101,4 +103,23 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
             return CallError("unreadable", f"returned {error}, which cannot be graded; return a NumPy array or number")
 
     groups, _ = run_check(spec, call, seed, include_hidden=hidden)
-    return Feedback(check_id, groups, 0 if hidden else hidden_groups)
+    feedback = Feedback(check_id, groups, 0 if hidden else hidden_groups)
+    if feedback.passed:
+        return feedback
+    from IPython.display import display
+
+    display(feedback)  # the full, friendly report first ...
+    raise CheckFailed(feedback)  # ... then a one-line error, so the cell fails (plain nbgrader agrees)
+
+
+class CheckFailed(AssertionError):
+    """Raised by a failing ``check``. Jupyter shows one line instead of a traceback."""
+
+    def __init__(self, feedback: Feedback):
+        failed = [group.name for group in feedback.groups if not group.passed]
+        super().__init__(f"{feedback.check_id}: {len(failed)} of {len(feedback.groups)} group(s) "
+                         f"not passed yet ({'; '.join(failed)}); see the report above")
+        self.feedback = feedback
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom exception display
+        return [f"CheckFailed: {self}"]

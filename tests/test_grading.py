@@ -131,3 +131,36 @@ def test_check_command_runs_the_full_grading_locally(tmp_path):
     nbformat.write(student_notebook("02-convolution"), path)
     result = cli("check", str(path))
     assert result.returncode == 1 and "score: 0 /" in result.stdout
+
+
+@pytest.mark.parametrize("student,full", [("plain-nbgrader-solution", True), ("plain-nbgrader-blank", False)])
+def test_plain_nbgrader_autograde_accepts_the_course(course_dir, student, full):
+    """The course is a standard nbgrader course: `nbgrader autograde` runs it and scores it sensibly.
+
+    (Our own grader is the trusted path; this shows the course is not locked into it.)
+    """
+    stem = "02-convolution"
+    submit(course_dir, student, stem, solution_notebook(stem) if full else student_notebook(stem))
+    course_module.use_venv_tools()
+    result = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", stem, "--student", student,
+                             "--force"], cwd=course_dir, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    spec = read_spec(solution_notebook(stem), stem)
+    total = sum(_scores(course_dir, stem, student).values())
+    assert total == (spec.max_score if full else 0)
+
+
+def test_failing_check_in_a_real_kernel_shows_the_report_and_fails_the_cell():
+    """In Jupyter a failing test cell shows the friendly report, then one line instead of a traceback."""
+    from nbclient import NotebookClient
+
+    stem = "02-convolution"
+    notebook = student_notebook(stem)
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    test = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_conv_output_size")
+    kinds = [output.output_type for output in test.outputs]
+    assert "display_data" in kinds and "error" in kinds, kinds
+    report = next(o for o in test.outputs if o.output_type == "display_data")
+    assert "not implemented yet" in report.data["text/html"]
+    error = next(o for o in test.outputs if o.output_type == "error")
+    assert error.ename == "CheckFailed" and len(error.traceback) == 1
