@@ -250,6 +250,9 @@ class Check:
     forbidden: tuple[str, ...] = ("torch", "autograder", "tensorflow", "jax")
     timeout: float = 10.0  # seconds of wall-clock time per call
     summary: str = ""
+    # hint(case, got) -> sentence or None: explains answers no mistake model matches (NaN, inf);
+    # tried in order, only when no mistake in the library matched.
+    hints: list[Callable[[Case, Any], str | None]] = field(default_factory=list)
 
     @property
     def stem(self) -> str:
@@ -305,6 +308,13 @@ class Check:
                     return f"{mistake.name}: {mistake.explain}"
             except TypeError:
                 continue
+        for hint in self.hints:
+            try:
+                text = hint(case, got)
+            except Exception:  # a hint that does not apply to this value
+                continue
+            if text:
+                return text
         return ""
 
     def diagnose_error(self, case: Case, error: CallError) -> str:

@@ -13,7 +13,7 @@ kinds of numerical trouble: exponentials that overflow (softmax not shifted by t
 giving NaN or inf) and probabilities that underflow to 0 before the log (giving inf).
 
 A NaN or inf answer never *equals* anything, so the exact-match mistake library cannot name
-it. :class:`LossCheck` adds a second pass for answers that are not finite and looks at the
+it. Its checks carry ``hints``, a second pass for answers that are not finite and looks at the
 case to say why: large logits mean overflow or underflow, small ones mean a log of a negative
 number.
 
@@ -24,9 +24,6 @@ never equal the batch size, "large logit" groups always contain logits near ±10
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,30 +39,6 @@ THREE = np.eye(10)[[3]]
 
 
 # ---------------------------------------------------------------------- a check that reads NaN
-
-
-@dataclass
-class LossCheck(Check):
-    """A check whose ``hints`` explain answers the exact-match mistakes cannot match.
-
-    Each hint is ``hint(case, got) -> str | None``; the first one that returns a sentence is
-    the diagnosis. Hints run only when no mistake in the library matched.
-    """
-
-    hints: list[Callable[[Case, object], str | None]] = field(default_factory=list)
-
-    def diagnose(self, case: Case, got) -> str:
-        found = super().diagnose(case, got)
-        if found:
-            return found
-        for hint in self.hints:
-            try:
-                text = hint(case, got)
-            except Exception:  # a hint that does not apply to this value
-                continue
-            if text:
-                return text
-        return ""
 
 
 def _as_float(value) -> float | None:
@@ -389,7 +362,7 @@ def _not_finite_hint(case: Case, got) -> str | None:
             "m = the row's maximum.")
 
 
-CROSS_ENTROPY = LossCheck(
+CROSS_ENTROPY = Check(
     id=f"{STEM}.cross_entropy_loss",
     params=("logits", "labels"),
     reference=_scalar(ref.cross_entropy_loss),

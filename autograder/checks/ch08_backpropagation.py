@@ -37,9 +37,6 @@ Groups are built so that each named mistake passes or fails a group whatever the
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch.nn.functional as F
 
@@ -50,30 +47,6 @@ STEM = "08-backpropagation"
 
 
 # ---------------------------------------------------------------------- shared helpers
-
-
-@dataclass
-class HintedCheck(Check):
-    """A check whose ``hints`` explain answers the exact-match mistakes cannot match (NaN, inf).
-
-    Each hint is ``hint(case, got) -> str | None``; the first sentence returned is the
-    diagnosis. Hints run only when no mistake in the library matched.
-    """
-
-    hints: list[Callable[[Case, object], str | None]] = field(default_factory=list)
-
-    def diagnose(self, case: Case, got) -> str:
-        found = super().diagnose(case, got)
-        if found:
-            return found
-        for hint in self.hints:
-            try:
-                text = hint(case, got)
-            except Exception:  # a hint that does not apply to this value
-                continue
-            if text:
-                return text
-        return ""
 
 
 def away_from_zero(rng: np.random.Generator, shape, low: float = 0.05, high: float = 3.0) -> np.ndarray:
@@ -661,7 +634,7 @@ def _not_finite_hint(case: Case, got) -> str | None:
             "(it does not change the softmax), and compute the loss as log-sum-exp minus the true logit.")
 
 
-SOFTMAX_CE = HintedCheck(
+SOFTMAX_CE = Check(
     id=f"{STEM}.softmax_cross_entropy_backward",
     params=("logits", "labels"),
     reference=lambda logits, labels: ref.softmax_cross_entropy_backward(logits, labels),
