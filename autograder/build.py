@@ -117,9 +117,18 @@ def write_if_changed(path: Path, text: str) -> bool:
 # ---------------------------------------------------------------------- execution with a cache
 
 
+# What a page's kernel can import from the package: a change anywhere else (the grader's sandbox,
+# the command line, the book tooling) must not throw away the execution cache.
+KERNEL_SIDE = ("__init__.py", "notebook.py", "codec.py", "data.py", "zoo.py", "checks", "reference",
+               "grading/__init__.py", "grading/grade.py")
+
+
 def _code_fingerprint() -> str:
+    package = ROOT / "autograder"
+    files = sorted(path for name in KERNEL_SIDE for path in
+                   ((package / name).rglob("*.py") if (package / name).is_dir() else [package / name]))
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "autograder").rglob("*.py")) + [ROOT / "requirements.txt"]:
+    for path in files + [ROOT / "requirements.txt"]:
         digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
 
