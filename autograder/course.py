@@ -7,6 +7,10 @@
 - ``DIR/release/<stem>/<stem>.ipynb`` by running the real ``nbgrader generate_assignment``,
   which also registers each assignment, notebook and grade cell in the gradebook;
 - ``DIR/.autograder/seed``: the secret from which hidden inputs are drawn.
+
+``python -m autograder release [ASSIGNMENT]`` makes the student version again from
+``DIR/source/`` (``nbgrader generate_assignment``) and, with ``--exchange DIR``, publishes it to
+an nbgrader exchange (``nbgrader release_assignment``), from which students ``fetch`` it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,6 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
-
-from . import build
 
 CONFIG = """\
 # nbgrader configuration written by `python -m autograder init`. Standard nbgrader settings.
@@ -66,6 +68,8 @@ def db_url_of(course: Path) -> str:
 
 
 def assignments() -> list[str]:
+    from . import build  # jupytext and friends: only when solutions/ are read
+
     return [path.stem for path in build.sources() if build.is_assignment(build.read_source(path))]
 
 
@@ -82,12 +86,61 @@ def init(course: Path, db_url: str | None = None, only: list[str] | None = None,
         if unknown:
             raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; the course has: {', '.join(names)}")
         names = [name for name in names if name in only]
+    from . import build
+
     for name in names:
         source = build.read_source(build.SOLUTIONS / f"{name}.md")
         build.write_if_changed(course / "source" / name / f"{name}.ipynb", build.dumps(source))
         nbgrader(course, "generate_assignment", name, "--force", "--create")
         log(f"init: released {name} into {course / 'release' / name}")
     return names
+
+
+def course_assignments(course: Path) -> list[str]:
+    """The assignments of an existing course directory (``DIR/source/<name>/``)."""
+    if not (course / "nbgrader_config.py").exists():
+        raise CourseError(f"{course} is not a course directory (no nbgrader_config.py); create it with "
+                          f"`python -m autograder init {course}`")
+    return sorted(path.name for path in (course / "source").glob("*") if path.is_dir())
+
+
+def release(course: Path, only: list[str] | None = None, exchange: Path | None = None, log=print) -> list[Path]:
+    """Generate the student version of each assignment (``DIR/release/<name>/``); publish it to ``exchange``.
+
+    Returns the folders that hold the student notebooks (the exchange's outbound folders with
+    ``exchange``).
+    """
+    course = course.resolve()
+    names = course_assignments(course)
+    if only:
+        unknown = sorted(set(only) - set(names))
+        if unknown:
+            raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; this course has: "
+                              f"{', '.join(names) or 'none'}")
+        names = [name for name in names if name in only]
+    folders = []
+    for name in names:
+        nbgrader(course, "generate_assignment", name, "--force")
+        folder = course / "release" / name
+        if exchange is not None:
+            exchange = exchange.resolve()
+            exchange.mkdir(parents=True, exist_ok=True)
+            nbgrader(course, "release_assignment", name, "--force", f"--Exchange.root={exchange}")
+            folder = exchange / course_id(course) / "outbound" / name
+        log(f"release: {name}: student version in {folder}")
+        folders.append(folder)
+    return folders
+
+
+def course_id(course: Path) -> str:
+    config = course / "nbgrader_config.py"
+    if config.exists():
+        from traitlets.config.loader import PyFileConfigLoader
+
+        loaded = PyFileConfigLoader(config.name, path=str(course)).load_config()
+        if "course_id" in loaded.CourseDirectory:
+            return loaded.CourseDirectory.course_id
+    return "cnn-course"
 
 
 def nbgrader(course: Path, *args: str) -> None:

@@ -13,31 +13,138 @@ from pathlib import Path
 DESCRIPTION = """\
 The CNN course's autograder.
 
-Students:     python -m autograder check chapters/02-convolution.ipynb
-Instructors:  python -m autograder init COURSE
-              (collect submissions into COURSE/submitted/<student>/<assignment>/)
-              python -m autograder grade 02-convolution --course COURSE
-Authors:      python -m autograder book        (what `make book` runs)
+Students:
+  python -m autograder check chapters/02-convolution.ipynb   run every check, hidden ones included
+
+Instructors (--course DIR defaults to the current directory):
+  python -m autograder demo                          try the whole workflow on a throwaway course
+  python -m autograder init DIR                      create the nbgrader course from solutions/
+  python -m autograder release A --course DIR        the student version of assignment A (release/A/)
+    (collect into DIR/submitted/<student>/A/ with nbgrader collect or zip_collect)
+  python -m autograder grade A --course DIR          grade in parallel, sandboxed, resumable
+  python -m autograder feedback A --course DIR       HTML feedback per student
+  python -m autograder export --course DIR           CSV of scores per exercise, with a status
+  python -m autograder report A --course DIR         the class report (HTML)
+  (A is an assignment, e.g. 02-convolution)
+
+Authors:
+  python -m autograder book                          what `make book` runs
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _course_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--course", type=Path, default=Path("."), metavar="DIR",
+                        help="the nbgrader course directory (default: the current directory)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python -m autograder", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", help="where the reference runs: auto (default), cpu, cuda, cuda:N "
                                          "(same as the AUTOGRADER_DEVICE environment variable)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    init = commands.add_parser("init", help="create an nbgrader course directory from solutions/")
+    demo = commands.add_parser("demo", help="build a throwaway course with synthetic submissions and run "
+                                            "every instructor command on it (start here)",
+                               description="Build a throwaway course with the convolution assignment and N "
+                                           "synthetic submissions (correct, partly wrong, unfinished, broken "
+                                           "files, attacks on the grader), then run init, release, grade, "
+                                           "feedback, export and report on it, printing each command.")
+    demo.add_argument("--students", type=_positive, default=30, metavar="N",
+                      help="number of synthetic submissions (default: 30)")
+    demo.add_argument("--dir", type=Path, metavar="DIR",
+                      help="where to build the course (a new, empty directory; default: a new temporary one)")
+    demo.add_argument("--workers", type=_positive, metavar="N", help="grading processes (default: one per core)")
+
+    init = commands.add_parser("init", help="create an nbgrader course directory from solutions/",
+                               description="Create (or update) an nbgrader course directory: configuration, "
+                                           "source notebooks from solutions/, the student versions (release/), "
+                                           "the gradebook and the secret seed of the hidden tests.")
     init.add_argument("course", type=Path, metavar="DIR")
-    init.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite:///DIR/gradebook.db)")
+    init.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite:///DIR/gradebook.db), e.g. "
+                                   "postgresql+psycopg2://user@host/dbname")
     init.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
 
-    grade = commands.add_parser("grade", help="grade every submission of ASSIGNMENT in a sandbox")
+    release = commands.add_parser("release", help="make the student version of assignments (nbgrader)",
+                                  description="Make the student version of each assignment again from "
+                                              "COURSE/source/ with `nbgrader generate_assignment` (into "
+                                              "COURSE/release/<assignment>/, ready to hand out), and with "
+                                              "--exchange publish it with `nbgrader release_assignment` so "
+                                              "that students can `nbgrader fetch_assignment` it.")
+    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment")
+    _course_option(release)
+    release.add_argument("--exchange", type=Path, metavar="DIR",
+                         help="also publish to this nbgrader exchange directory (e.g. /srv/nbgrader/exchange)")
+
+    grade = commands.add_parser("grade", help="grade every submission of ASSIGNMENT (parallel, sandboxed, resumable)",
+                                description="Grade COURSE/submitted/<student>/ASSIGNMENT/ for every student: "
+                                            "each notebook runs in its own sandboxed process, its functions are "
+                                            "called on inputs drawn from the course's secret seed and compared "
+                                            "with the PyTorch reference. Writes the gradebook, feedback/, "
+                                            "autograded/ and .autograder/results/. Submissions already graded "
+                                            "and unchanged are skipped; Ctrl-C stops cleanly and the next run "
+                                            "carries on.")
     grade.add_argument("assignment", metavar="ASSIGNMENT")
-    grade.add_argument("--course", type=Path, default=Path("."), metavar="DIR",
-                       help="the nbgrader course directory (default: the current directory)")
+    _course_option(grade)
     grade.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's nbgrader_config.py)")
+    grade.add_argument("--workers", type=_positive, metavar="N",
+                       help="grade N submissions at a time in worker processes (default: one per core, "
+                            "each with cores // N threads)")
+    grade.add_argument("--dask", metavar="ADDRESS",
+                       help="grade on an existing Dask cluster instead (e.g. tcp://scheduler:8786); the "
+                            "notebooks travel with the tasks, the workers need this package installed")
+    grade.add_argument("--force", action="store_true", help="grade again submissions that are already graded")
+    grade.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
+    bar = grade.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="show a progress bar (default: when the output is a terminal)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="print one line per submission instead")
+
+    feedback = commands.add_parser("feedback", help="write each student's HTML feedback from the stored results",
+                                   description="Write COURSE/feedback/<student>/ASSIGNMENT/feedback.html again "
+                                               "from the stored results, without grading. Hidden tests are "
+                                               "never shown.")
+    feedback.add_argument("assignment", metavar="ASSIGNMENT")
+    _course_option(feedback)
+    feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+
+    export = commands.add_parser("export", help="write a CSV of scores per exercise, with a status column",
+                                 description="One row per student and assignment: status, total score, "
+                                             "maximum, and the score of each exercise, read from the gradebook "
+                                             "(manual changes in formgrader included).")
+    export.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment")
+    _course_option(export)
+    export.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's nbgrader_config.py)")
+    export.add_argument("--output", type=Path, metavar="FILE",
+                        help="where to write (default: COURSE/exports/grades.csv, or "
+                             "COURSE/exports/ASSIGNMENT.csv for one assignment; - for standard output)")
+
+    report = commands.add_parser("report", help="write the class report of ASSIGNMENT (self-contained HTML)",
+                                 description="Score distribution, pass rates per exercise and per check, the "
+                                             "most common mistakes, failed submissions and grading times, on "
+                                             "one self-contained HTML page; prints a summary.")
+    report.add_argument("assignment", metavar="ASSIGNMENT")
+    _course_option(report)
+    report.add_argument("--output", type=Path, metavar="FILE",
+                        help="where to write (default: COURSE/reports/ASSIGNMENT.html)")
 
     check = commands.add_parser("check", help="grade one notebook locally, hidden checks included")
     check.add_argument("notebook", type=Path, metavar="NOTEBOOK")
@@ -51,16 +158,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(error: Exception) -> bool:
+    """A problem the user can fix (the message says how), as opposed to a bug."""
+    from ..course import CourseError
+
+    build = sys.modules.get(f"{__package__.rsplit('.', 1)[0]}.build")  # imported only when needed
+    kinds = (CourseError, ValueError) + ((build.BuildError,) if build is not None else ())
+    return isinstance(error, kinds)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.device:
         os.environ["AUTOGRADER_DEVICE"] = args.device
-    from ..build import BuildError
-    from ..course import CourseError
-
+    # jsonschema (imported by nbformat) loads rfc3987_syntax when it is installed, which compiles
+    # its grammars at import: about 1.5 s per process, for a URI format no notebook schema uses.
+    sys.modules.setdefault("rfc3987_syntax", None)
     try:
         return _run(args)
-    except (CourseError, BuildError, ValueError) as error:
+    except Exception as error:
+        if not _user_error(error):
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -68,27 +186,86 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _grade(args) -> int:
+    from ..grading.batch import grade_assignment
+
+    if args.dask and args.workers:
+        raise ValueError("--workers and --dask do not go together: the Dask cluster's workers do the grading")
+    summary = grade_assignment(args.course, args.assignment, args.db, workers=args.workers, dask=args.dask,
+                               force=args.force, progress=args.progress, students=args.student)
+    course = args.course.resolve()
+    parts = [(f"graded {len(summary.graded)} of {summary.total} submission(s) of {args.assignment} "
+              f"in {summary.seconds:.1f} s ({summary.how}); {len(summary.failed)} failed to grade")]
+    if summary.skipped:
+        parts.append(f"{len(summary.skipped)} unchanged since they were graded, skipped (--force grades them again)"
+                     + (f"; {len(summary.restored)} of those re-recorded into the gradebook"
+                        if summary.restored else ""))
+    print("; ".join(parts) + ".")
+    if summary.interrupted:
+        print(f"interrupted: what was graded is saved; run the same command again to grade the other "
+              f"{summary.total - len(summary.graded) - len(summary.skipped)}.", file=sys.stderr)
+        return 130
+    if summary.errors:
+        for student, error in sorted(summary.errors.items()):
+            print(f"error: {student} was not graded: {error}", file=sys.stderr)
+        print(f"{len(summary.errors)} submission(s) not graded because of a grader error (above); "
+              "run the same command again to retry them.", file=sys.stderr)
+        return 1
+    print(f"feedback: {course / 'feedback'}/<student>/{args.assignment}/feedback.html\n"
+          f"next:     python -m autograder report {args.assignment} --course {course}\n"
+          f"          python -m autograder export --course {course}")
+    return 0
+
+
 def _run(args) -> int:
-    from .. import build, course
+    from .. import course
 
     course.use_venv_tools()
     if args.command == "init":
         names = course.init(args.course, args.db, args.assignment)
         print(f"course ready in {args.course.resolve()} with {len(names)} assignment(s): {', '.join(names)}")
         return 0
+    if args.command == "release":
+        folders = course.release(args.course, args.assignments or None, args.exchange)
+        print(f"released {len(folders)} assignment(s); hand out the notebooks in the folders above")
+        return 0
     if args.command == "grade":
-        from ..grading.batch import grade_assignment
+        return _grade(args)
+    if args.command == "feedback":
+        from ..grading.batch import regenerate_feedback
 
-        results = grade_assignment(args.course, args.assignment, args.db)
-        failed = sum(result.status != "graded" for result in results)
-        print(f"graded {len(results)} submission(s) of {args.assignment}; {failed} failed to grade. "
-              f"Feedback: {args.course.resolve() / 'feedback'}")
+        pages = regenerate_feedback(args.course, args.assignment, args.student)
+        print(f"wrote {len(pages)} feedback page(s): "
+              f"{args.course.resolve() / 'feedback'}/<student>/{args.assignment}/feedback.html")
+        return 0
+    if args.command == "export":
+        from ..grading.export import export_csv
+
+        path, count, text = export_csv(args.course, args.assignments or None, args.db, args.output)
+        if path is None:
+            sys.stdout.write(text)
+        else:
+            print(f"wrote {count} row(s) to {path}")
+        return 0
+    if args.command == "report":
+        from ..grading.report import summary_text, write_report
+
+        path, stats = write_report(args.course, args.assignment, args.output)
+        print(summary_text(stats))
+        print(f"report: {path}")
+        return 0
+    if args.command == "demo":
+        from .. import demo
+
+        demo.run(args.dir, args.students, args.workers)
         return 0
     if args.command == "check":
         from .check import check_notebook
 
         return check_notebook(args.notebook, args.assignment, args.seed)
     if args.command in ("build", "book"):
+        from .. import build
+
         if os.environ.get("CI", "").lower() == "true":
             args.check = True
         if args.command == "build":

@@ -1,25 +1,43 @@
-"""Grade every submission of one assignment in a course directory.
+"""Grade every submission of one assignment in a course directory, in parallel, resumably.
 
-For each ``DIR/submitted/<student>/<assignment>/``: read each expected notebook, grade it in
-the sandbox, write the scores into the gradebook, an ``autograded/`` copy whose test cells
-show the verdicts (for formgrader), and per-student feedback under ``feedback/``. One broken
-submission never stops the batch: it is recorded as ``failed: <reason>``.
+The layout is nbgrader's: ``DIR/submitted/<student>/<assignment>/<notebook>.ipynb`` (what
+``nbgrader collect`` and ``nbgrader zip_collect`` produce). This process is the *coordinator*:
+it decides what to grade, hands each submission to a worker (:mod:`.parallel`: this process,
+a local process pool, or a Dask cluster) and is the only one that writes the results. Per
+submission, in this order:
+
+1. the scores and comments into nbgrader's gradebook (one transaction);
+2. ``autograded/<student>/<assignment>/`` (for formgrader) and ``feedback/.../feedback.html``;
+3. ``.autograder/results/<assignment>/<student>.json``, atomically: the *done* marker.
+
+Ctrl-C is held back while one submission's products are written, so an interrupted batch
+leaves every submission either fully recorded or not marked done; the next run grades what is
+not done. A submission whose files, grader and assignment are unchanged since its results file
+was written is skipped (``--force`` grades it again). One broken submission never stops the
+batch: it is recorded as ``failed: <reason>``.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
-import html
-import json
+import contextlib
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
 
 from ..course import CourseError, db_url_of, seed_of
-from . import gradebook
-from .spec import NotebookSpec, nbgrader_meta, read_spec
-from .submission import SubmissionResult, grade_submission
+from . import gradebook, results
+from .feedback import feedback_html, feedback_path, verdict_text, write_autograded, write_feedback  # noqa: F401
+from .parallel import Outcome, Task, cores, executor_for, folder_files
+from .results import fingerprint
+from .spec import NotebookSpec, read_spec
+from .submission import SubmissionResult
 
 
 def load_specs(course: Path, assignment: str) -> dict[str, NotebookSpec]:
@@ -47,107 +65,223 @@ def submissions(course: Path, assignment: str) -> list[Path]:
     return found
 
 
-# ---------------------------------------------------------------------- products
-
-
-def verdict_text(check) -> str:
-    lines = [f"{check.check_id}: {check.score:g} / {check.points:g} points ({check.status})"]
-    if check.message:
-        lines.append(check.message)
-    for group in check.groups:
-        lines.append(f"  {'✓' if group.passed else '✗'} {group.name} ({group.cases} case{'s' * (group.cases != 1)})")
-        if not group.passed:
-            lines += ["      " + line for line in group.message.splitlines()]
-            if group.diagnosis:
-                lines.append(f"      Likely cause: {group.diagnosis}")
-    return "\n".join(lines)
-
-
-def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult) -> None:
-    """``autograded/<student>/<assignment>/``: the submission, test cells as released, verdicts as outputs."""
-    target = course / "autograded" / result.student / result.assignment
-    target.mkdir(parents=True, exist_ok=True)
-    for nb_result in result.notebooks:
-        path = folder / f"{nb_result.name}.ipynb"
-        try:
-            notebook = nbformat.read(path, as_version=4)
-        except Exception:
-            continue
-        tests = {t.grade_id: t for t in specs[nb_result.name].tests}
-        by_id = {c.grade_id: c for c in nb_result.checks}
-        for cell in notebook.cells:
-            grade_id = nbgrader_meta(cell).get("grade_id")
-            if cell.cell_type == "code" and grade_id in tests:
-                cell.source = tests[grade_id].visible_source
-                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=verdict_text(by_id[grade_id]) + "\n")]
-        nbformat.write(notebook, target / path.name)
-    timestamp = folder / "timestamp.txt"
-    if timestamp.exists():
-        (target / "timestamp.txt").write_text(timestamp.read_text())
-
-
-def feedback_html(result: SubmissionResult) -> str:
-    rows = []
-    for nb in result.notebooks:
-        rows.append(f"<h2>{html.escape(nb.name)}.ipynb — {nb.score:g} / {nb.max_score:g}"
-                    f" <small>({html.escape(nb.status)})</small></h2>")
-        for error_cell, error in nb.cell_errors.items():
-            rows.append(f"<p class='error'>Cell <code>{html.escape(error_cell)}</code> raised an error:</p>"
-                        f"<pre>{html.escape(error)}</pre>")
-        for check in nb.checks:
-            colour = {"passed": "#1a7f37", "failed": "#cf222e"}.get(check.status, "#9a6700")
-            rows.append(f"<section style='border-left:4px solid {colour};padding:0 1em;margin:1em 0'>"
-                        f"<pre style='white-space:pre-wrap'>{html.escape(verdict_text(check))}</pre></section>")
-    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<title>Feedback: {html.escape(result.assignment)} ({html.escape(result.student)})</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
-            "pre{background:#f6f8fa;padding:.6em}</style></head><body>"
-            f"<h1>{html.escape(result.assignment)}: {result.score:g} / {result.max_score:g}</h1>"
-            f"<p>Student: {html.escape(result.student)} · status: {html.escape(result.status)}</p>"
-            + "".join(rows) + "</body></html>")
-
-
-def write_feedback(course: Path, result: SubmissionResult) -> Path:
-    target = course / "feedback" / result.student / result.assignment
-    target.mkdir(parents=True, exist_ok=True)
-    path = target / "feedback.html"
-    path.write_text(feedback_html(result))
-    return path
-
-
-def write_result_json(course: Path, result: SubmissionResult, fingerprint: str) -> None:
-    target = course / ".autograder" / "results" / result.assignment
-    target.mkdir(parents=True, exist_ok=True)
-    data = {"student": result.student, "assignment": result.assignment, "status": result.status,
-            "score": result.score, "max_score": result.max_score, "fingerprint": fingerprint,
-            "notebooks": [nb.to_dict() for nb in result.notebooks]}
-    (target / f"{result.student}.json").write_text(json.dumps(data, indent=1))
-
-
-def fingerprint(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(folder).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()
-
-
-def grade_assignment(course: Path, assignment: str, db_url: str | None = None, log=print) -> list[SubmissionResult]:
+def check_course(course: Path) -> Path:
     course = course.resolve()
     if not course.is_dir():
         raise CourseError(f"course directory {course} does not exist; create one with "
                           f"`python -m autograder init {course}`")
+    return course
+
+
+def read_timestamp(folder: Path) -> datetime | None:
+    """The submission time nbgrader's collect wrote in ``timestamp.txt``, if any."""
+    path = folder / "timestamp.txt"
+    if not path.exists():
+        return None
+    try:
+        from nbgrader.utils import parse_utc
+
+        return parse_utc(path.read_text().strip())
+    except Exception:  # an unreadable timestamp is not a reason to stop grading
+        return None
+
+
+@dataclass
+class BatchSummary:
+    assignment: str
+    total: int
+    how: str = ""
+    graded: list[SubmissionResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)  # skipped, but re-recorded into the gradebook
+    errors: dict[str, str] = field(default_factory=dict)  # grader errors: not recorded, retried next run
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[SubmissionResult]:
+        return [result for result in self.graded if result.status != "graded"]
+
+
+@contextlib.contextmanager
+def uninterrupted() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back until the block is done, then raise it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: caught.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
+class _Progress:
+    """A tqdm bar on a terminal; otherwise one line per submission, with an estimate of the time left."""
+
+    def __init__(self, total: int, assignment: str, log: Callable, bar: bool | None):
+        self.total, self.count, self.log, self.start = total, 0, log, time.monotonic()
+        if bar is None:
+            bar = sys.stderr.isatty()
+        self.bar = None
+        if bar and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=f"grading {assignment}", unit="submission", file=sys.stderr,
+                            dynamic_ncols=True, smoothing=0.05)
+
+    def done(self, line: str, notable: bool) -> None:
+        self.count += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            if notable:
+                self.bar.write(line, file=sys.stderr)
+            return
+        elapsed = time.monotonic() - self.start
+        left = elapsed / self.count * (self.total - self.count)
+        self.log(f"[{self.count}/{self.total}] {line}" + (f"  (about {left:.0f} s left)" if self.count < self.total
+                                                            else ""))
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _line(result: SubmissionResult) -> str:
+    return f"{result.student:<20} {result.score:6g} / {result.max_score:<6g} {result.status}"
+
+
+def _task(folder: Path, specs: dict[str, NotebookSpec], seed: int, remote: bool = False) -> Task:
+    task = Task(folder.parent.name, folder.name, specs, seed)
+    if remote:
+        task.files = folder_files(folder)
+    else:
+        task.folder = str(folder)
+    return task
+
+
+def grade_assignment(course: Path, assignment: str, db_url: str | None = None, log: Callable = print, *,
+                     workers: int | None = None, dask: str | None = None, force: bool = False,
+                     progress: bool | None = None, students: list[str] | None = None) -> BatchSummary:
+    """Grade what needs grading (of ``students`` only, if given); return what was done
+    (``interrupted`` after a clean stop on Ctrl-C)."""
+    course = check_course(course)
     specs = load_specs(course, assignment)
     folders = submissions(course, assignment)
+    if students:
+        unknown = sorted(set(students) - {folder.parent.name for folder in folders})
+        if unknown:
+            raise CourseError(f"no submission of {assignment!r} by {', '.join(unknown)} under "
+                              f"{course / 'submitted'}/<student>/{assignment}/")
+        folders = [folder for folder in folders if folder.parent.name in students]
     seed = seed_of(course)
     db_url = db_url or db_url_of(course)
-    results = []
+    key = results.grader_key(course, assignment, seed)
+    stored = results.load(course, assignment)
+    summary = BatchSummary(assignment, len(folders))
+    started, clock = datetime.now(UTC), time.monotonic()
+
+    todo: list[tuple[Path, str]] = []
     for folder in folders:
-        result = grade_submission(folder, specs, seed)
-        gradebook.record(db_url, assignment, result.student, result.notebooks)
-        write_autograded(course, folder, specs, copy.deepcopy(result))
+        digest = fingerprint(folder)
+        old = stored.get(folder.parent.name)
+        if not force and old and old.get("fingerprint") == digest and old.get("grader") == key:
+            summary.skipped.append(folder.parent.name)
+        else:
+            todo.append((folder, digest))
+    in_gradebook = gradebook.submitted_students(db_url, assignment) if summary.skipped else set()
+
+    executor = executor_for(workers or cores(), dask, len(todo)) if todo else None
+    summary.how = executor.description if executor else "nothing to grade"
+    bar = None
+    try:
+        with gradebook.Recorder(db_url, assignment) as recorder:
+            for student in summary.skipped:  # unchanged, but missing from this gradebook (a new --db, say)
+                if student not in in_gradebook or not feedback_path(course, student, assignment).exists():
+                    with uninterrupted():
+                        result = results.from_dict(stored[student])
+                        if student not in in_gradebook:
+                            recorder.record(student, result.notebooks,
+                                            read_timestamp(course / "submitted" / student / assignment))
+                            summary.restored.append(student)
+                        write_feedback(course, result)
+            if executor is None:
+                return summary
+            bar = _Progress(len(todo), assignment, log, progress)
+            waiting = iter(todo)
+            pending: dict = {}
+            by_student = {folder.parent.name: (folder, digest) for folder, digest in todo}
+            while True:
+                while len(pending) < executor.capacity:
+                    item = next(waiting, None)
+                    if item is None:
+                        break
+                    task = _task(item[0], specs, seed, executor.remote)
+                    pending[executor.submit(task)] = task
+                if not pending:
+                    break
+                for future in executor.wait(set(pending)):
+                    task = pending.pop(future)
+                    outcome = executor.outcome(future, task)
+                    folder, digest = by_student[task.student]
+                    _store(course, specs, recorder, outcome, folder, digest, key, summary, bar)
+            executor.close()
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        if executor is not None:
+            executor.close(cancel=True)
+    except BaseException:  # e.g. the database went away: stop the workers, then report it
+        if executor is not None:
+            executor.close(cancel=True)
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+        summary.seconds = time.monotonic() - clock
+        if executor is not None:
+            results.append_run(course, assignment, {
+                "started": started.isoformat(timespec="seconds"), "seconds": round(summary.seconds, 3),
+                "how": summary.how, "submissions": summary.total, "graded": len(summary.graded),
+                "skipped": len(summary.skipped), "errors": len(summary.errors),
+                "interrupted": summary.interrupted})
+    return summary
+
+
+def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Recorder, outcome: Outcome,
+           folder: Path, digest: str, key: str, summary: BatchSummary, bar: _Progress) -> None:
+    """Record one finished submission; the results file (the done marker) last."""
+    if outcome.result is None:
+        summary.errors[outcome.student] = outcome.error
+        bar.done(f"{outcome.student:<20} not graded: grader error ({outcome.error})", notable=True)
+        return
+    result = outcome.result
+    timestamp = read_timestamp(folder)
+    with uninterrupted():
+        recorder.record(result.student, result.notebooks, timestamp)
+        write_autograded(course, folder, specs, result)
         write_feedback(course, result)
-        write_result_json(course, result, fingerprint(folder))
-        log(f"{result.student:<20} {result.score:6g} / {result.max_score:<6g} {result.status}")
-        results.append(result)
-    return results
+        results.write(course, results.to_dict(result, fingerprint=digest, grader=key, seconds=outcome.seconds,
+                                              worker=outcome.worker, timestamp=timestamp,
+                                              threads=outcome.threads))
+    summary.graded.append(result)
+    bar.done(_line(result), notable=result.status != "graded")
+
+
+def regenerate_feedback(course: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
+    """Write the feedback pages again from the stored results (no grading)."""
+    course = check_course(course)
+    load_specs(course, assignment)
+    stored = results.load(course, assignment)
+    if not stored:
+        raise CourseError(f"no results for {assignment!r} in {results.results_dir(course, assignment)}; "
+                          f"grade first: python -m autograder grade {assignment} --course {course}")
+    if students:
+        unknown = sorted(set(students) - set(stored))
+        if unknown:
+            raise CourseError(f"no results for student(s) {', '.join(unknown)} in {assignment!r}")
+    return [write_feedback(course, results.from_dict(data)) for student, data in sorted(stored.items())
+            if not students or student in students]

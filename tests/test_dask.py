@@ -1,0 +1,83 @@
+"""Grading on a Dask cluster: `python -m autograder grade --dask ADDRESS` against a real local cluster.
+
+The cluster (a scheduler and two single-threaded worker processes) is started by the test; the
+CLI connects to it like it would to a remote one. The same submissions graded by the local
+process pool must get exactly the same results.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import cli
+
+from autograder import demo
+from autograder.grading import results
+from autograder.grading.batch import _task, load_specs
+from autograder.grading.parallel import grade_task
+
+distributed = pytest.importorskip("distributed")
+
+STEM = "02-convolution"
+STUDENTS = 4
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("dask") / "course"
+    result = cli("init", str(directory), "--assignment", STEM)
+    assert result.returncode == 0, result.stderr
+    demo.make_submissions(directory, STUDENTS, attacks=False)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        pids = set(client.run(lambda: __import__("os").getpid()).values())
+        yield cluster.scheduler_address, pids
+
+
+def _by_check(data: dict) -> dict:
+    return {check["check_id"]: (check["score"], check["status"]) for nb in data["notebooks"] for check in nb["checks"]}
+
+
+def test_grade_on_a_dask_cluster_matches_local_grading(course, cluster):
+    address, worker_pids = cluster
+    result = cli("grade", STEM, "--course", str(course), "--dask", address, "--no-progress")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"graded {STUDENTS} of {STUDENTS}" in result.stdout and "Dask cluster" in result.stdout
+    on_dask = results.load(course, STEM)
+    assert len(on_dask) == STUDENTS
+    pids = {int(data["worker"].rsplit(":", 1)[1]) for data in on_dask.values()}
+    assert pids <= worker_pids, (pids, worker_pids)  # graded in the Dask workers, not in the CLI's process
+    assert all(data["threads"] == 1 for data in on_dask.values())
+    assert any(data["score"] < data["max_score"] for data in on_dask.values())  # a mix, not all perfect
+
+    local = cli("grade", STEM, "--course", str(course), "--workers", "2", "--force", "--no-progress")
+    assert local.returncode == 0, local.stderr
+    assert f"graded {STUDENTS} of {STUDENTS}" in local.stdout
+    here = results.load(course, STEM)
+    assert {int(data["worker"].rsplit(":", 1)[1]) for data in here.values()}.isdisjoint(worker_pids)
+    for student, data in on_dask.items():
+        assert here[student]["score"] == data["score"], student
+        assert _by_check(here[student]) == _by_check(data), student
+
+
+def test_a_task_carries_the_notebooks_not_their_paths(course, tmp_path):
+    """Workers need no access to the course directory: the task holds the submission's bytes."""
+    folder = course / "submitted" / "student001" / STEM
+    task = _task(folder, load_specs(course, STEM), 1234, remote=True)
+    assert task.folder is None and set(task.files) == {f"{STEM}.ipynb", "timestamp.txt"}
+    assert task.files[f"{STEM}.ipynb"] == (folder / f"{STEM}.ipynb").read_bytes()
+    moved = tmp_path / "elsewhere"
+    shutil.move(str(folder), moved)
+    try:
+        outcome = grade_task(task)
+    finally:
+        shutil.move(str(moved), folder)
+    assert outcome.error == "" and outcome.result.student == "student001"
+    assert outcome.result.status == "graded" and outcome.result.score == outcome.result.max_score
