@@ -119,7 +119,7 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 # What a page's kernel can import from the package: a change anywhere else (the grader's sandbox,
 # the command line, the book tooling) must not throw away the execution cache.
-KERNEL_SIDE = ("__init__.py", "notebook.py", "codec.py", "data.py", "zoo.py", "checks", "reference",
+KERNEL_SIDE = ("__init__.py", "notebook.py", "codec.py", "data.py", "zoo.py", "exercises.py", "checks", "reference",
                "grading/__init__.py", "grading/grade.py")
 
 
@@ -134,7 +134,10 @@ def _code_fingerprint() -> str:
 
 
 def cache_key(notebook: nbformat.NotebookNode, fingerprint: str) -> str:
-    return hashlib.sha256((dumps(notebook) + fingerprint).encode()).hexdigest()[:16]
+    text = dumps(notebook)
+    if "exercises.load" in text:  # the page runs earlier chapters' solutions (autograder.exercises)
+        text += "".join(path.read_text() for path in sources())
+    return hashlib.sha256((text + fingerprint).encode()).hexdigest()[:16]
 
 
 def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 180, attempts: int = 3) -> nbformat.NotebookNode:
@@ -183,6 +186,7 @@ def _execute_job(args):
     stem, text, threads = args
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
+    os.environ["AUTOGRADER_EXERCISES"] = str(SOLUTIONS)  # exercises.load gives the reference solutions
     started = time.monotonic()
     notebook = execute(nbformat.reads(text, as_version=4), stem)
     return stem, dumps(notebook), time.monotonic() - started
