@@ -4,14 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements.sha256
 
-.PHONY: book test venv lint clean
+.PHONY: book book-instructor test venv lint clean
 
 ## book: create/update .venv, regenerate every derived file, build the book into _build/html
+##       (works offline: MathJax, RequireJS and the widget manager are vendored from vendor/, npm)
 book: venv
 	$(BIN)/python -m autograder book
 
-## test: the same set-up, then the whole test suite
+## book-instructor: the same book with every solution and hidden test (collapsed) in _build/instructor
+book-instructor: venv
+	$(BIN)/python -m autograder.book --instructor
+
+## test: the same set-up, then the whole test suite (browser tests need /usr/bin/chromium)
 test: book
+	@[ -x /usr/bin/chromium ] || echo "*** SKIPPED: the browser tests of the book need Chromium at /usr/bin/chromium" \
+	  "(apt-get install chromium); with CI=true they fail instead ***"
 	$(BIN)/python -m pytest
 
 ## venv: create .venv if missing and install requirements.txt (skipped when unchanged)

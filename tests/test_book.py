@@ -1,16 +1,25 @@
-"""The published book: builds with warnings as errors, and never shows a solution or a hidden test."""
+"""The published book: builds with warnings as errors, never shows a solution or a hidden test,
+loads nothing from the web, launches the student notebooks; the instructor edition shows both."""
 
 from __future__ import annotations
 
+import copy
+import json
+import re
 import subprocess
 import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, ROOT
+import yaml
+from conftest import ASSIGNMENTS, ROOT, solution_notebook
 from test_build import solution_lines
 
-from autograder import build
+from autograder import book, build
+from autograder.grading.spec import read_spec
 
 HTML = ROOT / "_build" / "html"
 
@@ -62,3 +71,219 @@ def test_pages_show_the_reference_passing_every_visible_check(built, stem):
     for cell in tests:
         text = str(cell.outputs)
         assert "Passed" in text and "Not yet" not in text, cell.source
+
+
+# ---------------------------------------------------------------------- offline: nothing from the web
+
+class _Refs(HTMLParser):
+    """Every (tag, attribute, value) of a page that names another resource."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.refs: list[tuple[str, str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href", "data", "poster", "srcset") and value:
+                self.refs.append((tag, name, value))
+
+
+def _pages(html_dir):
+    """The book's pages (not the theme's Jinja macro files that Sphinx copies into _static/)."""
+    return sorted(path for path in html_dir.rglob("*.html")
+                  if not {"_vendor", "_static"} & set(path.relative_to(html_dir).parts))
+
+
+@pytest.mark.parametrize("edition", ["html", "instructor"])
+def test_no_page_loads_anything_from_outside_the_book(built, instructor_built, edition):
+    """Only ordinary outbound links (<a href>) may leave the book; everything else must be in it."""
+    html_dir = built if edition == "html" else instructor_built
+    pages = _pages(html_dir)
+    assert len(pages) >= len(build.sources()) + 3
+    problems = []
+    for page in pages:
+        parser = _Refs()
+        parser.feed(page.read_text())
+        for tag, name, value in parser.refs:
+            parsed = urlsplit(value)
+            if tag == "a" and parsed.scheme in ("http", "https", "mailto"):
+                continue  # a link the reader may follow, not something the page loads
+            if parsed.scheme == "data" or value.startswith("#"):
+                continue
+            if parsed.scheme or value.startswith("//"):
+                problems.append(f"{page.relative_to(html_dir)}: <{tag} {name}={value[:80]}>")
+                continue
+            target = (page.parent / unquote(parsed.path)).resolve()
+            if not target.is_relative_to(html_dir.resolve()) or not target.exists():
+                problems.append(f"{page.relative_to(html_dir)}: <{tag} {name}={value[:80]}> is not in the book")
+    assert not problems, "\n".join(problems[:30])
+
+
+def test_stylesheets_fetch_no_fonts_or_imports_from_the_web(built):
+    remote = re.compile(r"(?:url\(\s*[\"']?|@import\s+[\"']?)(?:https?:)?//", re.IGNORECASE)
+    offenders = [str(path.relative_to(built)) for path in built.rglob("*.css") if remote.search(path.read_text())]
+    assert not offenders, offenders
+
+
+def test_vendored_javascript_is_where_the_pages_point(built):
+    """MathJax, RequireJS and the widget manager come from _vendor/, outside _static/ (Jupyter Book
+    would add every .js under _static/ to every page)."""
+    for path in ("_vendor/mathjax/tex-mml-chtml.js", "_vendor/requirejs/require.js",
+                 "_vendor/html-manager/embed-amd.js", "_vendor/html-manager/widgets-setup.js"):
+        assert (built / path).stat().st_size > 1000, path
+    for name in ("tex-mml-chtml.js", "require.js", "embed-amd.js"):
+        assert not list((built / "_static").rglob(name)), name
+    page = (built / "book" / "02-convolution.html").read_text()
+    for path in ("_vendor/mathjax/tex-mml-chtml.js", "_vendor/requirejs/require.js",
+                 "_vendor/html-manager/embed-amd.js"):
+        assert f'src="../_static/../{path}' in page, path
+    assert page.index("require.js") < page.index("widgets-setup.js") < page.index("embed-amd.js")
+    pinned = json.loads((ROOT / "vendor" / "package.json").read_text())["dependencies"]
+    locked = json.loads((ROOT / "vendor" / "package-lock.json").read_text())["packages"]
+    for name, version in pinned.items():
+        assert locked[f"node_modules/{name}"]["version"] == version, name
+        assert json.loads(_shipped_package_json(built, name).read_text())["version"] == version, name
+
+
+def _shipped_package_json(built, name: str) -> Path:
+    """The package.json copied next to the package's files in _vendor/ (name, version, licence)."""
+    target = next(target for target, (package, _) in book.VENDOR_FILES.items() if package == name)
+    return built / "_vendor" / target / "package.json"
+
+
+# ---------------------------------------------------------------------- launch buttons and Binder
+
+def _launch_links(page: Path) -> list[str]:
+    parser = _Refs()
+    parser.feed(page.read_text())
+    return [value for tag, name, value in parser.refs
+            if tag == "a" and any(host in value for host in ("binder", "colab", "git-pull"))]
+
+
+def test_launch_buttons_open_the_student_notebook_of_the_configured_repository(built):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repository = config["repository"]["url"].rstrip("/")
+    org, repo = repository.split("github.com/")[1].split("/")[:2]
+    branch = config["repository"]["branch"]
+    hub = config["launch_buttons"]["jupyterhub_url"].rstrip("/")
+    for stem in ASSIGNMENTS:
+        links = _launch_links(built / "book" / f"{stem}.html")
+        notebook = f"chapters/{stem}.ipynb"
+        binder = config["launch_buttons"]["binderhub_url"]
+        assert f"{binder}/v2/gh/{org}/{repo}/{branch}?urlpath=lab/tree/{notebook}" in links
+        assert f"https://colab.research.google.com/github/{org}/{repo}/blob/{branch}/{notebook}" in links
+        hub_links = [link for link in links if link.startswith(f"{hub}/hub/user-redirect/git-pull?")]
+        assert len(hub_links) == 1, links
+        query = parse_qs(urlsplit(hub_links[0]).query)
+        assert query == {"repo": [repository], "urlpath": [f"lab/tree/{repo}/{notebook}"], "branch": [branch]}
+        assert len(links) == 3 and all(notebook in unquote(link) for link in links), links
+    # a page without a student notebook has nothing to launch
+    assert _launch_links(built / "book" / "00-why-cnns.html") == []
+
+
+def test_the_repository_is_a_binder_repository():
+    """repo2docker reads binder/ (and then ignores the root): the same pinned requirements, the CPU
+    build of torch, Python 3.11, and the course's package installed so that `from autograder import
+    check` works in every chapter."""
+    requirements = (ROOT / "binder" / "requirements.txt").read_text().split("\n")
+    assert "-r ../requirements.txt" in requirements
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
+    assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    post_build = ROOT / "binder" / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
+    assert re.search(r"^pip install .*--no-deps -e \.$", post_build.read_text(), re.MULTILINE)
+
+
+# ---------------------------------------------------------------------- the instructor edition
+
+@pytest.fixture(scope="module")
+def instructor_built():
+    """`make book-instructor`: the same pages (cached execution) with solutions and hidden tests."""
+    result = subprocess.run([sys.executable, "-m", "autograder.book", "--instructor"], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return book.INSTRUCTOR_HTML
+
+
+class _Text(HTMLParser):
+    """The text of a page, and the classes of its <details> elements with whether they start open."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.details: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "details":
+            attributes = dict(attrs)
+            self.details.append((attributes.get("class") or "", "open" in attributes))
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def _text(page: Path) -> _Text:
+    parser = _Text()
+    parser.feed(page.read_text())
+    return parser
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_instructor_edition_shows_every_solution_and_hidden_test_collapsed(instructor_built, stem):
+    page = _text(instructor_built / "book" / f"{stem}.html")
+    text = "".join(page.parts)
+    for line in solution_lines(stem):
+        assert line in text, f"solution line missing from the instructor edition: {line}"
+    hidden = [line.strip() for cell in solution_notebook(stem).cells for line in cell.source.splitlines()
+              if "hidden=True" in line]
+    assert hidden and all(line in text for line in hidden)
+    spec = read_spec(solution_notebook(stem), stem)
+    solutions = [c for c, is_open in page.details if "instructor-solution" in c]
+    tests = [c for c, is_open in page.details if "instructor-hidden-tests" in c]
+    assert len(solutions) == len(spec.solutions) and len(tests) == len(spec.tests)
+    assert not any(is_open for c, is_open in page.details if "instructor-" in c), "dropdowns start collapsed"
+    downloaded = instructor_built / "_sources" / "book" / f"{stem}.ipynb"
+    assert downloaded.read_text() == build.dumps(solution_notebook(stem))
+
+
+def test_instructor_edition_is_labelled_and_the_student_edition_is_not(built, instructor_built):
+    for html_dir, labelled in ((instructor_built, True), (built, False)):
+        page = (html_dir / "book" / "02-convolution.html").read_text()
+        assert ("Instructor edition" in page) is labelled
+        assert ("instructor-solution" in page) is labelled
+    for path, text in _all_text(built):
+        assert "instructor-solution" not in text and "instructor-hidden-tests" not in text, path
+
+
+# ---------------------------------------------------------------------- the execution cache
+
+
+def test_editing_prose_reuses_the_execution_cache():
+    """The cache key covers the code cells and the kernel-side code, not the prose or cell metadata."""
+    page = build.page_input(solution_notebook("02-convolution"))
+    key = build.cache_key(page, "fingerprint")
+    prose = copy.deepcopy(page)
+    markdown = next(cell for cell in prose.cells if cell.cell_type == "markdown")
+    markdown.source += "\n\nOne more sentence."
+    next(cell for cell in prose.cells if cell.cell_type == "code").metadata["tags"] = ["hide-input"]
+    assert build.cache_key(prose, "fingerprint") == key
+    code = copy.deepcopy(page)
+    next(cell for cell in code.cells if cell.cell_type == "code").source += "\nx = 1"
+    assert build.cache_key(code, "fingerprint") != key
+    assert build.cache_key(page, "another fingerprint") != key
+
+
+def test_cached_outputs_go_with_the_current_prose():
+    page = build.page_input(solution_notebook("02-convolution"))
+    executed = copy.deepcopy(page)
+    for number, cell in enumerate(c for c in executed.cells if c.cell_type == "code"):
+        cell.outputs = [nbformat.v4.new_output("stream", text=f"output {number}\n")]
+    executed.metadata["widgets"] = {"state": "kept"}
+    edited = copy.deepcopy(page)
+    edited.cells[0].source = "# A new title"
+    merged = build.with_outputs(edited, executed)
+    assert merged.cells[0].source == "# A new title" and merged.metadata["widgets"] == {"state": "kept"}
+    assert [c.outputs[0]["text"] for c in merged.cells if c.cell_type == "code"][:2] == ["output 0\n", "output 1\n"]
+    edited.cells[[c.cell_type for c in edited.cells].index("code")].source = "changed()"
+    with pytest.raises(build.BuildError):
+        build.with_outputs(edited, executed)

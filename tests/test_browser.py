@@ -1,0 +1,250 @@
+"""The published book in a real browser, with the network off: every page, formula, image and widget.
+
+Playwright (from PyPI) drives Debian's Chromium at /usr/bin/chromium, headless; Playwright never
+downloads a browser here. Pages are opened from ``file://``, as a reader who unzipped the book
+would, and every request that is not for a local file is aborted and counted as a failure. One
+browser visits every page once (module fixture); the tests then look at what each visit saw.
+A screenshot of every page goes to ``_build/screenshots/``.
+
+Without Chromium these tests are skipped, loudly; with ``CI=true`` that is a failure instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import nbformat
+import pytest
+from conftest import ASSIGNMENTS, ROOT
+from test_build import MARKERS, solution_lines
+
+from autograder import build
+
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic", "--no-sandbox"]
+STEMS = [path.stem for path in build.sources()]
+PAGES = [f"book/{stem}.html" for stem in STEMS] + ["index.html", "search.html", "genindex.html"]
+LOCAL = ("file:", "data:", "blob:", "about:")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+EXTERNAL: dict[int, list[str]] = {}  # per browser context: every request that tried to leave the book
+
+pytestmark = pytest.mark.slow
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return
+    message = (f"SKIPPED: browser tests of the book need Chromium at {CHROMIUM} (Debian: apt-get install "
+               "chromium); Playwright is never allowed to download a browser")
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message.replace("SKIPPED", "FAILED") + " (CI=true: a missing Chromium is a failure)")
+    print(f"\n{'*' * 100}\n*** {message}\n{'*' * 100}", file=sys.stderr)
+    pytest.skip(message)
+
+
+@dataclass
+class Visit:
+    """What the browser saw on one page."""
+
+    errors: list = field(default_factory=list)  # console errors and uncaught exceptions
+    failed: list = field(default_factory=list)  # requests that failed (aborted ones included)
+    external: list = field(default_factory=list)  # requests that tried to leave the book
+    facts: dict = field(default_factory=dict)
+
+
+# Collected in the page after MathJax has typeset and the widgets have rendered.
+FACTS_JS = """() => {
+  const article = document.querySelector('article') || document.body;
+  const copy = article.cloneNode(true);
+  copy.querySelectorAll('pre, code, script, style, mjx-container, .highlight, .cell_input').forEach(e => e.remove());
+  const img = i => ({src: i.currentSrc.slice(0, 120), ok: i.complete && i.naturalWidth > 0 && i.naturalHeight > 0,
+                     alt: i.getAttribute('alt')});
+  const views = Array.from(document.querySelectorAll('script[type="WIDGET_VIEW"]'));
+  return {
+    text: copy.innerText,
+    math: document.querySelectorAll('.math').length,
+    mathTypeset: Array.from(document.querySelectorAll('.math')).filter(e => e.querySelector('mjx-container')).length,
+    mathErrors: document.querySelectorAll('mjx-merror').length,
+    images: Array.from(document.images).map(img),
+    widgetViews: views.length,
+    widgets: views.map(s => {
+      const area = s.parentElement.querySelector('.widget-subarea');
+      return area ? {height: area.getBoundingClientRect().height,
+                     controls: area.querySelectorAll('.widget-slider, .widget-dropdown, .widget-inline-hbox').length,
+                     images: Array.from(area.querySelectorAll('img')).map(img)} : null;
+    }),
+    animations: Array.from(document.querySelectorAll('.animation')).map(a => ({
+      icons: a.querySelectorAll('button svg').length, buttons: a.querySelectorAll('button').length,
+      frame: img(a.querySelector('img'))})),
+    download: (document.querySelector('a.btn-download-source-button') || {}).href || null,
+    launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a')).map(a => a.href),
+  };
+}""".replace("WIDGET_VIEW", WIDGET_VIEW)
+
+
+def _open(context, url: str) -> tuple:
+    visit = Visit()
+    page = context.new_page()
+    page.on("console", lambda message: visit.errors.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    page.on("pageerror", lambda error: visit.errors.append(f"uncaught: {error}"))
+    page.on("requestfailed", lambda request: visit.failed.append(f"{request.url} ({request.failure})"))
+    page.goto(url, wait_until="load")
+    if page.locator(".math").count():  # Sphinx includes MathJax on the pages that have formulas
+        page.wait_for_function("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        page.evaluate("async () => { await window.MathJax.startup.promise; }")
+    views = page.locator(f'script[type="{WIDGET_VIEW}"]').count()
+    if views:  # the widget manager renders each view next to its script, after the page has loaded
+        page.wait_for_function(
+            """n => document.querySelectorAll('.widget-subarea').length >= n &&
+                    Array.from(document.querySelectorAll('.widget-subarea img')).every(i => i.complete)""",
+            arg=views, timeout=30_000)
+    page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+    return page, visit
+
+
+@pytest.fixture(scope="module")
+def context():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    result = subprocess.run([sys.executable, "-m", "autograder", "book"], cwd=ROOT, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+        external: list[str] = []
+
+        def offline(route):
+            if route.request.url.startswith(LOCAL):
+                route.continue_()
+            else:
+                external.append(route.request.url)
+                route.abort("internetdisconnected")
+
+        context.route("**/*", offline)
+        EXTERNAL[id(context)] = external
+        yield context
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def visits(context) -> dict[str, Visit]:
+    """Open every page of the book once; keep what each visit saw; screenshot it."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    seen = {}
+    for name in PAGES:
+        before = len(EXTERNAL[id(context)])
+        page, visit = _open(context, (HTML / name).as_uri())
+        visit.facts = page.evaluate(FACTS_JS)
+        visit.external = EXTERNAL[id(context)][before:]
+        page.screenshot(path=str(SCREENSHOTS / (name.replace("/", "-").removesuffix(".html") + ".png")),
+                        full_page=True)
+        page.close()
+        seen[name] = visit
+    return seen
+
+
+# TeX that MathJax should have replaced: $...$, $$, \(...\), \[...\] and the commands this book uses.
+RAW_TEX = re.compile(r"\$\$|(?<![\w$])\$[^$\s][^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]|"
+                     r"\\(?:frac|tfrac|times|cdot|sum|partial|mathbb|mathbf|text|sqrt|ln|exp|alpha|eta|le|ge)\b",
+                     re.DOTALL)
+
+
+def _source_has_math(stem: str) -> bool:
+    text = (build.SOLUTIONS / f"{stem}.md").read_text()
+    return bool(re.search(r"\$\$|(?<![\\$])\$[^$\n]+\$", text))
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_offline_without_errors(visits, name):
+    visit = visits[name]
+    assert not visit.external, f"{name} tried to reach the network: {visit.external}"
+    assert not visit.failed, f"{name}: failed requests: {visit.failed}"
+    assert not visit.errors, f"{name}: errors in the browser console: {visit.errors}"
+    assert (SCREENSHOTS / (name.replace("/", "-").removesuffix(".html") + ".png")).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_formula_is_typeset(visits, stem):
+    facts = visits[f"book/{stem}.html"].facts
+    if _source_has_math(stem):
+        assert facts["math"] > 0, f"{stem}: the source has formulas but the page has no math elements"
+    assert facts["mathTypeset"] == facts["math"], f"{stem}: {facts['math'] - facts['mathTypeset']} formulas not typeset"
+    assert facts["mathErrors"] == 0, f"{stem}: MathJax could not typeset {facts['mathErrors']} formula(s)"
+    left = RAW_TEX.findall(facts["text"])
+    assert not left, f"{stem}: raw TeX left in the visible text: {left[:5]}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_image_is_loaded(visits, name):
+    images = visits[name].facts["images"]
+    broken = [image["src"] for image in images if not image["ok"]]
+    assert not broken, f"{name}: images that did not load: {broken}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_widgets_render_from_their_embedded_state(visits, stem):
+    """Each widget cell's view is drawn by the vendored widget manager: its controls and its plot."""
+    page = nbformat.read(build.PAGES / f"{stem}.ipynb", as_version=4)
+    expected = sum(WIDGET_VIEW in output.get("data", {}) for cell in page.cells if build.is_widget_cell(cell)
+                   for output in cell.get("outputs", []))
+    facts = visits[f"book/{stem}.html"].facts
+    assert facts["widgetViews"] == expected
+    for widget in facts["widgets"]:
+        assert widget is not None, f"{stem}: a widget view was not rendered"
+        assert widget["height"] > 100 and widget["controls"] >= 1, f"{stem}: an empty widget: {widget}"
+        assert widget["images"] and all(image["ok"] for image in widget["images"]), f"{stem}: {widget}"
+
+
+def test_some_page_has_an_interactive_widget(visits):
+    assert sum(visit.facts["widgetViews"] for visit in visits.values()) >= 1
+
+
+def test_animations_have_their_frames_and_buttons(visits):
+    animations = [a for visit in visits.values() for a in visit.facts["animations"]]
+    assert animations, "the convolution chapter has an animation"
+    for animation in animations:
+        assert animation["frame"]["ok"] and animation["frame"]["alt"], animation
+        assert animation["buttons"] >= 6 and animation["icons"] == animation["buttons"], \
+            f"animation buttons without their icons (Font Awesome must come from the book): {animation}"
+
+
+def test_search_finds_the_convolution_chapter(context):
+    page, visit = _open(context, (HTML / "search.html").as_uri() + "?q=receptive+field")
+    page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+    links = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
+    page.close()
+    assert any(link.split("?")[0].endswith("book/02-convolution.html") for link in links), links
+    assert not visit.errors and not visit.failed, (visit.errors, visit.failed)
+    assert not EXTERNAL[id(context)], EXTERNAL[id(context)]
+
+
+def _downloaded(href: str) -> Path:
+    assert href and href.startswith("file:"), href
+    path = Path(unquote(urlparse(href).path)).resolve()
+    assert path.is_relative_to(HTML.resolve()), f"the download link leaves the book: {href}"
+    return path
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_download_link_gives_the_student_notebook(visits, stem):
+    notebook_file = _downloaded(visits[f"book/{stem}.html"].facts["download"])
+    assert notebook_file.read_text() == (build.CHAPTERS / f"{stem}.ipynb").read_text()
+    notebook = nbformat.reads(notebook_file.read_text(), as_version=4)
+    nbformat.validate(notebook)
+    text = json.dumps([cell.source for cell in notebook.cells])
+    for line in solution_lines(stem):
+        assert json.dumps(line)[1:-1] not in text, f"solution line in the downloaded notebook: {line}"
+    assert not any(MARKERS.search(cell.source) for cell in notebook.cells)
