@@ -298,7 +298,7 @@ def write_if_changed(path: Path, text: str) -> bool:
 
 # What a page's kernel can import from the package: a change anywhere else (the grader's sandbox,
 # the command line, the book tooling) must not throw away the execution cache.
-KERNEL_SIDE = ("__init__.py", "notebook.py", "codec.py", "data.py", "zoo.py", "checks", "reference",
+KERNEL_SIDE = ("__init__.py", "notebook.py", "codec.py", "data.py", "zoo.py", "exercises.py", "checks", "reference",
                "grading/__init__.py", "grading/grade.py")
 
 
@@ -319,6 +319,8 @@ def cache_key(notebook: nbformat.NotebookNode, fingerprint: str) -> str:
     computes, so editing a chapter's prose re-executes nothing.
     """
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    if any("exercises.load" in source for source in code):  # it runs earlier chapters' exercise cells
+        code += [cell.source for path in sources() for cell in read_source(path).cells if cell.cell_type == "code"]
     text = json.dumps({"code": code, "kernel": notebook.metadata.get("kernelspec", {}).get("name")})
     return hashlib.sha256((text + fingerprint).encode()).hexdigest()[:16]
 
@@ -383,6 +385,7 @@ def _execute_job(args):
     stem, text, threads = args
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
+    os.environ["AUTOGRADER_EXERCISES"] = str(SOLUTIONS)  # exercises.load gives the reference solutions
     started = time.monotonic()
     notebook = execute(nbformat.reads(text, as_version=4), stem)
     return stem, dumps(notebook), time.monotonic() - started

@@ -40,8 +40,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import build
-from autograder.grading.spec import nbgrader_meta
+from autograder import build, exercises
 
 STEM = "02-convolution"
 
@@ -54,15 +53,7 @@ SHAPES = [
 
 def load_chapter(stem: str = STEM) -> dict:
     """Run the chapter source's setup cells and solution cells; return the namespace."""
-    notebook = build.read_source(build.SOLUTIONS / f"{stem}.md")
-    namespace: dict = {}
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
-        grade_id = nbgrader_meta(cell).get("grade_id")
-        if "setup" in cell.metadata.get("tags", []) or nbgrader_meta(cell).get("solution"):
-            exec(compile(cell.source, f"<{stem} cell {grade_id or 'setup'}>", "exec"), namespace)  # noqa: S102
-    return namespace
+    return exercises.run_exercises(stem, build.read_source(build.SOLUTIONS / f"{stem}.md"), f"{stem}.md")
 
 
 @contextmanager

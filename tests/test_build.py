@@ -51,8 +51,12 @@ def test_each_exercise_has_a_test_cell_and_points(stem):
 
 
 def _solution_lines(notebook) -> list[str]:
-    """Distinctive lines from inside solution regions (short or generic lines are skipped)."""
-    lines, inside = [], False
+    """Distinctive lines from inside solution regions.
+
+    Short or generic lines are skipped, and so are lines the chapter also shows openly outside its
+    solutions (a narrative cell that happens to contain the same ``rng = ...`` line leaks nothing).
+    """
+    lines, public, inside = [], set(), False
     for cell in notebook.cells:
         for line in cell.source.splitlines():
             if "BEGIN SOLUTION" in line:
@@ -61,7 +65,9 @@ def _solution_lines(notebook) -> list[str]:
                 inside = False
             elif inside and len(line.strip()) >= 24 and not line.strip().startswith("#"):
                 lines.append(line.strip())
-    return lines
+            elif not inside:
+                public.add(line.strip())
+    return [line for line in lines if line not in public]
 
 
 def solution_lines(stem: str) -> list[str]:

@@ -106,6 +106,8 @@ def describe_call(function: str, params: tuple[str, ...], case: Case) -> str:
 def _short(value) -> str:
     if isinstance(value, np.ndarray) and (value.ndim > 1 or value.size > 6):
         return f"<{value.dtype} {value.shape}>"
+    if isinstance(value, dict):  # a dict of parameters: names and shapes, not every number
+        return "{" + ", ".join(f"{key!r}: {_short(item)}" for key, item in value.items()) + "}"
     return describe_value(value)
 
 
@@ -287,11 +289,14 @@ class Check:
                 return Verdict(False, f"{call}\n  should return a tuple whose element {self.select} "
                                       f"is the output, but it returned {type_name(got)}")
             got = got[self.select]
-        expected = self.expected(case)
-        problem = compare(expected, got)
+        problem = self.compare(self.expected(case), got)
         if problem is None:
             return Verdict(True, call)
         return Verdict(False, f"{call}\n  {problem}", self.diagnose(case, got))
+
+    def compare(self, expected, got) -> str | None:
+        """``None`` when ``got`` matches ``expected``, else what differs (see :func:`compare`)."""
+        return compare(expected, got)
 
     def diagnose(self, case: Case, got) -> str:
         """Name the first known mistake whose output matches the student's."""
@@ -304,7 +309,7 @@ class Check:
             except Exception:  # a mistake that is undefined on this input cannot match
                 continue
             try:
-                if compare(wrong, got) is None:
+                if self.compare(wrong, got) is None:
                     return f"{mistake.name}: {mistake.explain}"
             except TypeError:
                 continue
