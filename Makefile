@@ -13,7 +13,7 @@ book: venv
 
 ## book-instructor: the same book with every solution and hidden test (collapsed) in _build/instructor
 book-instructor: venv
-	$(BIN)/python -m autograder.book --instructor
+	$(BIN)/python -m autograder book --instructor
 
 ## test: the same set-up, then the whole test suite (browser tests need /usr/bin/chromium)
 test: book

@@ -1,7 +1,7 @@
 """The published book: two Jupyter Book builds that work offline, and the book's Sphinx extension.
 
 ``python -m autograder book`` (``make book``) builds the student edition into ``_build/html``;
-``python -m autograder.book --instructor`` (``make book-instructor``) builds the same book with each
+``python -m autograder book --instructor`` (``make book-instructor``) builds the same book with each
 exercise's solution and hidden tests in collapsed dropdowns into ``_build/instructor``. Both:
 
 1. derive and execute the pages (:func:`autograder.build.build`, cached);

@@ -155,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--check", action="store_true", help="fail if chapters/ is stale instead of writing it")
     book = commands.add_parser("book", help="derive, execute (cached) and build the book into _build/html")
     book.add_argument("--check", action="store_true", help="fail if chapters/ is stale instead of writing it")
+    book.add_argument("--instructor", action="store_true",
+                      help="build the instructor edition (solutions and hidden tests, collapsed) into _build/instructor")
     return parser
 
 
@@ -271,6 +273,6 @@ def _run(args) -> int:
         if args.command == "build":
             build.build(check=args.check)
         else:
-            build.book(check=args.check)
+            build.book(check=args.check, instructor=args.instructor)
         return 0
     raise AssertionError(args.command)
