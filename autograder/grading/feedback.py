@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import preflight
 from .spec import NotebookSpec, nbgrader_meta
 from .submission import SubmissionResult
 
@@ -41,12 +42,15 @@ def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec],
     """``autograded/<student>/<assignment>/``: the submission, test cells as released, verdicts as outputs."""
     target = course / "autograded" / result.student / result.assignment
     target.mkdir(parents=True, exist_ok=True)
+    loaded, _ = preflight.read_folder(folder, specs)  # the notebooks as graded: renamed ones found, ...
     for nb_result in result.notebooks:
-        path = folder / f"{nb_result.name}.ipynb"
-        try:
-            notebook = nbformat.read(path, as_version=4)
-        except Exception:  # missing or unreadable: the feedback page says so
+        found = loaded.get(nb_result.name)
+        if found is None or found.notebook is None or nb_result.name not in specs:
+            continue  # missing or unreadable: the feedback page says so
+        notebook = preflight.repair(found.notebook, specs[nb_result.name]).notebook  # ... test cells restored
+        if notebook is None:
             continue
+        path = folder / f"{nb_result.name}.ipynb"
         tests = {t.grade_id: t for t in specs[nb_result.name].tests} if nb_result.name in specs else {}
         by_id = {c.grade_id: c for c in nb_result.checks}
         for cell in notebook.cells:

@@ -1,55 +1,338 @@
 """Run a submission's code in its own process and call its functions, with limits.
 
-:class:`Sandbox` starts ``python -I child.py`` in a fresh, empty working directory, in its own
-process group, with resource limits (address space, CPU time, file size, core dumps), a
-minimal environment and one thread per numerical library. Every request has a wall-clock
-deadline; when it passes, the whole process group is killed with SIGKILL and the sandbox
-restarts on the next request. Results are read from a dedicated pipe (its fd number is the child's argument), never from the
-child's stdout, and decoded by :mod:`autograder.codec` (JSON + ``.npy``, no pickle).
+:class:`Sandbox` starts ``python -I child.py`` in its own process group with resource limits
+(address space, CPU time, file size, number of processes, no core dumps), a minimal environment
+and one thread per numerical library, and isolates it as far as this machine allows (see
+:func:`isolation`, and ``docs/grading.md`` for what each mode does and does not stop):
+
+``namespaces`` (the grader runs as root on Linux)
+    new mount, PID, network, IPC and UTS namespaces; a private root file system with only the
+    system libraries, the Python installation (read-only, forbidden libraries hidden) and an
+    empty writable ``/sandbox``; an unprivileged user id of its own; no new privileges.
+``userns`` (an unprivileged grader where user namespaces are allowed)
+    the same, inside a user namespace, with every capability dropped.
+``uid`` (root without namespaces, e.g. some containers)
+    an unprivileged user id of its own and a private working directory; files readable by
+    others stay readable.
+``plain``
+    resource limits and a process group only.
+
+Every request has a wall-clock deadline; when it passes, the whole process group (and in the
+namespace modes the PID namespace, so nothing escapes by ``setsid``) is killed with SIGKILL and
+the sandbox restarts on the next request. Results are read from a dedicated pipe (its fd number
+is the child's argument), never from the child's stdout, validated, and decoded by
+:mod:`autograder.codec` (JSON + ``.npy``, no pickle).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import resource
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import codec
 
 CHILD = Path(__file__).with_name("child.py")
-MAX_MESSAGE = 256 * 1024 * 1024  # bytes of one reply
+PACKAGE = Path(__file__).resolve().parent.parent  # autograder/
+REPOSITORY = PACKAGE.parent
+MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one reply
+MESSAGE_LIMIT = 4000  # characters of an error message the grader keeps
+MODES = ("namespaces", "userns", "uid", "plain")
+UID_BASE = 1_000_000_000  # sandbox user ids: UID_BASE + 8 * grader pid + slot (no real account uses these)
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin",
+                "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+                "/etc/alternatives", "/etc/nsswitch.conf")
+
+
+def _env_number(name: str, default):
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number; set it to a number of seconds "
+                         "(or megabytes for AUTOGRADER_MEMORY_MB), or unset it") from None
+    if value <= 0:
+        raise ValueError(f"{name}={text!r} must be positive")
+    return value
 
 
 @dataclass(frozen=True)
 class Limits:
-    memory_bytes: int = 4 * 1024**3
+    """Resource limits of one submission's sandbox.
+
+    Wall-clock limits: ``run_seconds`` for running the notebook's cells, and each check's own
+    ``timeout`` for all of its calls together (``call_seconds``, when set, caps every check's
+    limit). The environment variables ``AUTOGRADER_RUN_TIMEOUT``, ``AUTOGRADER_CALL_TIMEOUT``
+    (seconds) and ``AUTOGRADER_MEMORY_MB`` change the defaults.
+    """
+
+    memory_bytes: int = field(default_factory=lambda: int(_env_number("AUTOGRADER_MEMORY_MB", 4096) * 1024**2))
     cpu_seconds: int = 120
-    file_bytes: int = 16 * 1024**2
+    file_bytes: int = 16 * 1024**2  # largest file the submission may write
+    disk_bytes: int = 64 * 1024**2  # all it may write (the private /sandbox, namespace modes)
+    processes: int = 32  # processes and threads of the sandbox's user
+    output_chars: int = 64 * 1024  # printed output kept per request, cut in the child
     startup_seconds: float = 60.0
+    run_seconds: float = field(default_factory=lambda: _env_number("AUTOGRADER_RUN_TIMEOUT", 60.0))
+    call_seconds: float | None = field(default_factory=lambda: _env_number("AUTOGRADER_CALL_TIMEOUT", None))
+
+    def check_seconds(self, check_timeout: float) -> float:
+        """The wall-clock limit of one check."""
+        return min(check_timeout, self.call_seconds) if self.call_seconds else check_timeout
 
 
 class SandboxError(RuntimeError):
-    """The child died, hung, or replied with something unreadable."""
+    """The child died, hung, or replied with something unreadable (``kind`` says which)."""
 
     def __init__(self, kind: str, message: str):
         super().__init__(message)
         self.kind = kind
 
 
-def _child_env(home: str) -> dict[str, str]:
+# ---------------------------------------------------------------------- what this machine allows
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """The isolation mode grading uses on this machine, and what it does not enforce."""
+
+    mode: str
+    filesystem: bool  # a private root: course files, other submissions and the grader are invisible
+    network: bool  # no network at all (an empty network namespace)
+    pid_namespace: bool  # nothing the submission starts outlives its sandbox
+    own_uid: bool  # an unprivileged user id of its own: process limit enforced, cannot signal others
+    gaps: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        done = [text for flag, text in ((self.filesystem, "private file system"), (self.network, "no network"),
+                                        (self.pid_namespace, "own PID namespace"),
+                                        (self.own_uid, "unprivileged user of its own")) if flag]
+        return f"sandbox mode {self.mode}: {', '.join(done) or 'resource limits only'}"
+
+
+def _gaps(mode: str, limits: Limits) -> tuple[str, ...]:
+    memory = f"{limits.memory_bytes / 1024**3:g} GiB"
+    common = (f"memory is limited per process ({memory} of address space), not for the submission as a whole "
+              f"(up to {limits.processes} processes and threads), and system calls are not filtered (no seccomp)")
+    weak_files = ("no private file system: student code can read every file that is readable by {who} "
+                  "(make the course directory private: chmod -R go-rwx COURSE), and forbidden libraries are "
+                  "checked inside the student's own process, so a determined student can hide their use")
+    if mode == "namespaces":
+        return (common,)
+    if mode == "userns":
+        return (common, (f"the process limit counts every process of the user running the grader "
+                         f"(uid {os.getuid()}), not only the submission's"))
+    if mode == "uid":
+        return (common, weak_files.format(who="other users"),
+                "no network isolation: student code can open network connections",
+                "a process that leaves the sandbox's process group is found and killed by its user id")
+    who = f"the user running the grader (uid {os.getuid()})" if hasattr(os, "getuid") else "you"
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return (f"no isolation beyond resource limits: student code runs as {who}, so it can read and write "
+            "everything that user can (the course directory, the gradebook, other submissions), use the "
+            "network, and signal the user's processes" + (" (and, as root, the process limit does not apply)"
+                                                           if root else "")
+            + "; run the grader as root, allow user namespaces, or use a container (docs/grading.md)",
+            weak_files.format(who=who))
+
+
+def _candidate_modes() -> list[str]:
+    forced = os.environ.get("AUTOGRADER_SANDBOX", "auto").strip().lower() or "auto"
+    if forced != "auto":
+        if forced not in MODES:
+            raise ValueError(f"AUTOGRADER_SANDBOX={forced!r} is not a sandbox mode; use one of: auto, "
+                             f"{', '.join(MODES)}")
+        return [forced]
+    if not sys.platform.startswith("linux"):
+        return ["plain"]
+    return ["namespaces", "uid", "plain"] if os.geteuid() == 0 else ["userns", "plain"]
+
+
+_ISOLATION: dict[str, Isolation] = {}
+_ANNOUNCED: set[str] = set()
+_LOCK = threading.RLock()  # isolation() probes, and a probe allocates a uid
+
+
+def isolation(limits: Limits | None = None) -> Isolation:
+    """The strongest isolation that works here (probed once per process; ``AUTOGRADER_SANDBOX`` forces one)."""
+    limits = limits or Limits()
+    key = os.environ.get("AUTOGRADER_SANDBOX", "auto")
+    with _LOCK:
+        if key in _ISOLATION:
+            return _ISOLATION[key]
+        candidates, reasons = _candidate_modes(), []
+        for mode in candidates:
+            reason = _probe(mode, limits)
+            if reason is None:
+                strong = mode in ("namespaces", "userns")
+                gaps = _gaps(mode, limits) + ((f"stronger modes did not work here ({'; '.join(reasons)})",)
+                                              if reasons else ())
+                found = Isolation(mode, filesystem=strong, network=strong, pid_namespace=strong,
+                                  own_uid=mode in ("namespaces", "uid"), gaps=gaps)
+                _ISOLATION[key] = found
+                return found
+            reasons.append(f"{mode}: {reason}")
+        raise ValueError(f"the sandbox cannot start in mode {candidates[-1]} ({'; '.join(reasons)}); "
+                         "unset AUTOGRADER_SANDBOX or pick a mode this machine allows")
+
+
+def announce(log=None) -> Isolation:
+    """Say once, plainly, what the sandbox does not enforce here. Returns the isolation.
+
+    Once per process, and not again in processes started by one that has said it (a batch's
+    workers inherit ``AUTOGRADER_SANDBOX_ANNOUNCED``).
+    """
+    found = isolation()
+    if found.mode not in _ANNOUNCED and os.environ.get("AUTOGRADER_SANDBOX_ANNOUNCED") != found.mode:
+        _ANNOUNCED.add(found.mode)
+        os.environ["AUTOGRADER_SANDBOX_ANNOUNCED"] = found.mode
+        write = log or (lambda text: print(text, file=sys.stderr, flush=True))
+        write(f"autograder: {found.describe()}")
+        for gap in found.gaps:
+            write(f"autograder: not enforced: {gap}")
+    return found
+
+
+def _probe(mode: str, limits: Limits) -> str | None:
+    """Start a child in ``mode`` that only isolates itself and says so; None when it worked."""
+    if mode == "uid":
+        hidden = [prefix for prefix in {sys.prefix, sys.base_prefix} if not _readable_by_others(Path(prefix))]
+        if hidden:
+            return (f"the Python installation ({', '.join(sorted(hidden))}) is not readable by other users, "
+                    "so an unprivileged sandbox user could not run it")
+    sandbox = Sandbox(limits, _mode=mode)
+    try:
+        sandbox.start(probe=True)
+        return None
+    except SandboxError as error:
+        return str(error)
+    finally:
+        sandbox.close()
+
+
+# ---------------------------------------------------------------------- what the child sees
+
+
+@functools.cache
+def _exposed() -> tuple[str, ...]:
+    """Host paths visible (read-only) inside the private root: system libraries and this Python."""
+    paths = list(SYSTEM_PATHS)
+    for prefix in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                   os.path.dirname(sys.executable)):
+        paths += [os.path.abspath(prefix), os.path.realpath(prefix)]
+    kept: list[str] = []
+    for path in sorted(set(paths), key=len):
+        if path in ("/", "") or not os.path.lexists(path):
+            continue
+        if any(path.startswith(parent.rstrip("/") + "/") for parent in kept if not os.path.islink(parent)):
+            continue
+        kept.append(path)
+    return tuple(kept)
+
+
+@functools.cache
+def _module_paths(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Where the given modules' files live (to hide them), found without importing them."""
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            found += [str(path) for path in spec.submodule_search_locations]
+        elif spec.origin and os.path.isabs(spec.origin):
+            found.append(spec.origin)
+    return tuple(found)
+
+
+def _masked(forbidden: tuple[str, ...], protect: tuple[str, ...]) -> list[str]:
+    """Paths to hide if they happen to lie inside an exposed tree."""
+    mine = [str(PACKAGE)] + [str(REPOSITORY / name) for name in ("solutions", "chapters", "book", "tests", "_build")]
+    candidates = set(_module_paths(forbidden)) | set(mine) | {os.path.abspath(path) for path in protect}
+    inside = lambda path: any(path.startswith(root.rstrip("/") + "/") for root in _exposed())
+    return sorted(path for path in candidates if inside(path))  # others are not visible in the first place
+
+
+_SLOTS: set[int] = set()
+
+
+def _allocate_uid() -> int:
+    with _LOCK:
+        slot = next((s for s in range(8) if s not in _SLOTS), len(_SLOTS) % 8)
+        _SLOTS.add(slot)
+    return UID_BASE + (os.getpid() % 2**22) * 8 + slot
+
+
+def _release_uid(uid: int) -> None:
+    with _LOCK:
+        _SLOTS.discard((uid - UID_BASE) % 8)
+
+
+def _processes_of(uid: int) -> list[int]:
+    if not os.path.isdir("/proc"):  # not Linux: nothing to count
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                for line in status:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            pids.append(int(entry))
+                        break
+        except OSError:
+            continue
+    return pids
+
+
+def _kill_user(uid: int) -> None:
+    """SIGKILL every process of the sandbox's own user id (``uid`` mode: catches ``setsid`` escapes)."""
+    for _ in range(5):
+        pids = _processes_of(uid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.01)
+
+
+def _readable_by_others(path: Path) -> bool:
+    """Whether a user with no relation to ``path``'s owner could read it."""
+    path = path.resolve()
+    for parent in reversed(path.parents):
+        if not os.stat(parent).st_mode & stat.S_IXOTH:
+            return False
+    return bool(os.stat(path).st_mode & stat.S_IROTH)
+
+
+def _child_env(home: str, tmp: str) -> dict[str, str]:
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
-        "TMPDIR": home,
+        "TMPDIR": tmp,
         "IPYTHONDIR": os.path.join(home, ".ipython"),
         "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
         "MPLBACKEND": "Agg",
@@ -57,22 +340,39 @@ def _child_env(home: str) -> dict[str, str]:
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+    threads = os.environ.get("AUTOGRADER_SANDBOX_THREADS", "1")  # set by a parallel batch's workers
+    threads = str(min(max(int(threads), 1), 8)) if threads.isdigit() else "1"
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        env[name] = "1"
+        env[name] = threads
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # keep the machine's numerics settings
         if name in os.environ:
             env[name] = os.environ[name]
     return env
 
 
-class Sandbox:
-    """One submission's child process. Use as a context manager."""
+# ---------------------------------------------------------------------- the sandbox
 
-    def __init__(self, limits: Limits | None = None):
+
+class Sandbox:
+    """One submission's child process. Use as a context manager.
+
+    ``forbidden`` names modules the exercise may not use (hidden from the child's file system
+    where it has a private one); ``protect`` names host paths (the course directory) that must
+    stay out of the child's reach.
+    """
+
+    def __init__(self, limits: Limits | None = None, forbidden=(), protect=(), *, _mode: str | None = None):
         self.limits = limits or Limits()
+        self.forbidden = tuple(forbidden)
+        self.protect = tuple(str(path) for path in protect)
+        self._mode = _mode
         self.process: subprocess.Popen | None = None
         self.workdir: str | None = None
+        self.achieved: dict = {}
         self._buffer = b""
+        self._pidfd: int | None = None
+        self._uid: int | None = None
+        self._seq = 0
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self):
@@ -81,109 +381,275 @@ class Sandbox:
     def __exit__(self, *exc):
         self.close()
 
-    def start(self) -> None:
+    @property
+    def mode(self) -> str:
+        if self._mode is None:
+            self._mode = isolation(self.limits).mode
+            if self._mode in ("uid", "plain"):
+                self._warn_about_protected_paths()
+        return self._mode
+
+    def _warn_about_protected_paths(self) -> None:
+        for path in self.protect:
+            if path in _ANNOUNCED:
+                continue
+            _ANNOUNCED.add(path)
+            if self._mode == "plain" or _readable_by_others(Path(path)):
+                print(f"autograder: warning: {path} is readable from the sandbox (mode {self._mode}); "
+                      f"hidden tests and the gradebook there are exposed: chmod -R go-rwx {path}",
+                      file=sys.stderr, flush=True)
+
+    def start(self, probe: bool = False) -> None:
         self.close()
+        mode = self.mode
         self.workdir = tempfile.mkdtemp(prefix="autograder-sandbox-")
+        limits, uid = self.limits, None
+        if mode in ("namespaces", "uid"):
+            uid = self._uid = _allocate_uid()
+        elif mode == "userns":
+            uid = 1000
+        config = {"mode": mode, "uid": uid, "gid": uid, "mountpoint": self.workdir, "probe": probe,
+                  "forbidden": list(self.forbidden), "output_chars": limits.output_chars,
+                  "disk_bytes": limits.disk_bytes}
+        if mode in ("namespaces", "userns"):
+            config["expose"] = list(_exposed())
+            config["mask"] = _masked(self.forbidden, self.protect)
+            home = "/sandbox"
+        else:
+            home = self.workdir
+            if mode == "uid":
+                os.chown(self.workdir, uid, uid)
+        processes = limits.processes
+        if mode in ("userns", "plain") and hasattr(os, "getuid") and os.getuid() != 0:
+            processes += len(_processes_of(os.getuid()))  # RLIMIT_NPROC counts all of this user's processes
         read_fd, write_fd = os.pipe()
-        limits = self.limits
 
         def restrict():  # runs in the child between fork and exec
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            for name, value in (("RLIMIT_AS", limits.memory_bytes), ("RLIMIT_CPU", limits.cpu_seconds),
+                                ("RLIMIT_FSIZE", limits.file_bytes), ("RLIMIT_CORE", 0),
+                                ("RLIMIT_NPROC", processes)):
+                try:
+                    resource.setrlimit(getattr(resource, name), (value, value))
+                except (ValueError, OSError, AttributeError):  # not every system has every limit
+                    pass
 
         self.process = subprocess.Popen(
-            [sys.executable, "-I", str(CHILD), str(write_fd)],
+            [sys.executable, "-I", str(CHILD), str(write_fd), json.dumps(config)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            cwd=self.workdir, env=_child_env(self.workdir), pass_fds=(write_fd,),
-            preexec_fn=restrict, start_new_session=True, close_fds=True,
+            cwd=self.workdir, env=_child_env(home, os.path.join(home, "tmp") if home == "/sandbox" else home),
+            pass_fds=(write_fd,), preexec_fn=restrict, start_new_session=True, close_fds=True,
         )
         os.close(write_fd)
         self._results = read_fd
         self._buffer = b""
+        try:
+            self._handshake(time.monotonic() + limits.startup_seconds)
+        except SandboxError as error:  # nothing of the student's has run yet: a grader-side problem
+            if error.kind == "setup":
+                raise
+            raise SandboxError("setup", f"the sandbox ended while starting ({error})") from None
+
+    def _handshake(self, deadline: float) -> None:
+        message = self._message(deadline)
+        if message.get("op") == "launcher" and type(message.get("pid")) is int:
+            self._watch_init(message["pid"])
+            message = self._message(deadline)
+        if message.get("op") == "setup-error":
+            text = str(message.get("message", ""))[:MESSAGE_LIMIT]
+            self.close()
+            raise SandboxError("setup", f"the sandbox could not isolate itself ({text})")
+        if message.get("op") != "ready" or not isinstance(message.get("isolation"), dict):
+            self.close()
+            raise SandboxError("setup", "the sandbox did not start properly")
+        self.achieved = message["isolation"]
+
+    def _watch_init(self, pid: int) -> None:
+        """Hold a pidfd on the PID namespace's init: killing it ends every process in the namespace.
+
+        Its parent, the launcher, collects it only when it has exited, and the handshake comes before
+        any student code runs, so the pid still names the init when the pidfd is opened.
+        """
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            return
+        if self.process.poll() is None:  # its parent is alive, so the pid cannot have been reused
+            self._pidfd = pidfd
+        else:
+            os.close(pidfd)
+
+    def _message(self, deadline: float) -> dict:
+        try:
+            message = json.loads(self._read_line(deadline))
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self.close()
+            raise SandboxError("setup", "the sandbox did not start properly (unreadable handshake)")
+        return message
 
     def close(self) -> None:
         if self.process is not None:
             self._kill()
             os.close(self._results)
             self.process = None
+        if self._uid is not None:
+            _release_uid(self._uid)
+            self._uid = None
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
     def _kill(self) -> None:
+        if self._pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                # The namespace's init has exited only once every other process in it is gone ...
+                select.select([self._pidfd], [], [], 10.0)
+            except OSError:
+                pass
+            os.close(self._pidfd)
+            self._pidfd = None
+            try:  # ... and the launcher, its parent, then collects it and exits by itself
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         self.process.wait()
+        if self._mode == "uid" and self._uid is not None:
+            _kill_user(self._uid)
 
     # ------------------------------------------------------------------ requests
     def request(self, message: dict, timeout: float) -> dict:
-        """Send one request; return the decoded reply or raise :class:`SandboxError`."""
+        """Send one request; return the validated reply (a dict) or raise :class:`SandboxError`."""
         if self.process is None:
             self.start()
-        try:
-            self.process.stdin.write((json.dumps(message) + "\n").encode())
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            self._fail("crash")
-        reply = self._read_line(timeout)
-        try:
-            return json.loads(reply)
-        except ValueError:
-            self.close()
-            raise SandboxError("unreadable", "the submission's process replied with malformed data") from None
-
-    def _read_line(self, timeout: float) -> bytes:
         deadline = time.monotonic() + timeout
+        self._seq += 1
+        self._send((json.dumps({**message, "seq": self._seq}) + "\n").encode(), deadline, timeout)
+        while True:
+            line = self._read_line(deadline, timeout)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                reply = None
+            if not isinstance(reply, dict):
+                self.close()
+                raise SandboxError("unreadable", "the submission's process replied with malformed data")
+            if reply.get("seq") == self._seq:
+                return reply
+            # a stale or stray line (e.g. written by the student's code): not the answer to this request
+
+    def _send(self, data: bytes, deadline: float, timeout: float) -> None:
+        """Write a request without ever blocking: keep reading what the child writes meanwhile.
+
+        (A child that writes a lot to the results pipe and reads no requests must not deadlock us.)
+        """
+        stdin = self.process.stdin.fileno()
+        os.set_blocking(stdin, False)
+        while data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._fail("timeout", timeout)
+            readable, writable, _ = select.select([self._results], [stdin], [], remaining)
+            if readable:
+                self._receive()
+            if writable:
+                try:
+                    data = data[os.write(stdin, data):]
+                except BlockingIOError:
+                    continue
+                except OSError:  # the child is gone
+                    self._fail("crash")
+
+    def _receive(self) -> None:
+        chunk = os.read(self._results, 1 << 20)
+        if not chunk:
+            self._fail("crash")
+        self._buffer += chunk
+        if len(self._buffer) > MAX_MESSAGE:
+            self.close()
+            raise SandboxError("unreadable", "the submission's reply was larger than the grader accepts")
+
+    def _read_line(self, deadline: float, timeout: float | None = None) -> bytes:
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self._fail("timeout", timeout)
             ready, _, _ = select.select([self._results], [], [], remaining)
-            if not ready:
-                continue
-            chunk = os.read(self._results, 1 << 20)
-            if not chunk:
-                self._fail("crash")
-            self._buffer += chunk
-            if len(self._buffer) > MAX_MESSAGE:
-                self.close()
-                raise SandboxError("unreadable", "the submission's reply was larger than the grader accepts")
+            if ready:
+                self._receive()
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line
 
-    def _fail(self, kind: str, timeout: float = 0.0):
+    def _fail(self, kind: str, timeout: float | None = None):
         process = self.process
         if kind == "timeout":
             self.close()
+            if timeout is None:
+                raise SandboxError("setup", "the sandbox did not start in time")
             raise SandboxError("timeout", f"did not finish within {timeout:g} s (stopped; look for an "
                                           "endless loop or far too much work)")
-        code = process.wait(timeout=5) if process else None
+        try:
+            code = process.wait(timeout=5) if process else None
+        except subprocess.TimeoutExpired:
+            code = None
         self.close()
         if code is not None and code < 0:
             name = signal.Signals(-code).name
-            reason = {"SIGKILL": "killed, most likely for using too much memory or CPU time",
-                      "SIGXCPU": "stopped for using too much CPU time",
+            reason = {"SIGKILL": "was killed, most likely for using too much memory or CPU time",
+                      "SIGXCPU": "was stopped for using too much CPU time",
                       "SIGSEGV": "crashed with a segmentation fault",
-                      "SIGXFSZ": "stopped for writing too much to disk"}.get(name, f"killed by {name}")
-            raise SandboxError("crash", f"the submission's process was {reason}")
+                      "SIGBUS": "crashed with a bus error",
+                      "SIGABRT": "aborted",
+                      "SIGXFSZ": "was stopped for writing too much to disk"}.get(name, f"was killed by {name}")
+            raise SandboxError("crash", f"the submission's process {reason}")
         raise SandboxError("crash", f"the submission's process exited (exit code {code}) before replying")
 
     # ------------------------------------------------------------------ high level
-    def run_cells(self, cells: list[dict], forbidden: list[str], timeout: float) -> dict:
-        return self.request({"op": "run", "cells": cells, "forbidden": forbidden}, timeout)
+    def run_cells(self, cells: list[dict], timeout: float) -> dict:
+        """Run the cells; the reply's ``cells`` is a list of {id, ok, error, forbidden}."""
+        reply = self.request({"op": "run", "cells": cells}, timeout)
+        report = reply.get("cells")
+        if not isinstance(report, list) or not all(_valid_cell(cell) for cell in report):
+            self.close()
+            raise SandboxError("unreadable", "the submission's process replied with malformed data")
+        for cell in report:
+            cell["error"] = _cut(cell["error"])
+        return {"cells": report, "forbidden_used": _names(reply.get("forbidden_used"))}
 
     def call(self, function: str, args: tuple, kwargs: dict, timeout: float) -> dict:
+        """Call the student's function; a validated reply: {ok: True, value, forbidden_used} or {ok: False, kind, message}."""
         message = {"op": "call", "function": function,
                    "args": [codec.encode(arg) for arg in args],
                    "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
         reply = self.request(message, timeout)
-        if reply.get("ok"):
+        if reply.get("ok") is True:
             try:
-                reply["value"] = codec.decode(reply["value"])
+                return {"ok": True, "value": codec.decode(reply.get("value")),
+                        "forbidden_used": _names(reply.get("forbidden_used"))}
             except codec.CodecError as error:
-                reply = {"ok": False, "kind": "unreadable", "message": f"returned unreadable data ({error})"}
-        return reply
+                return {"ok": False, "kind": "unreadable", "message": f"returned unreadable data ({error})"}
+        kind = reply.get("kind")
+        if reply.get("ok") is not False or kind not in ("exception", "missing", "unreadable", "forbidden"):
+            return {"ok": False, "kind": "unreadable", "message": "the submission's process replied with malformed data"}
+        return {"ok": False, "kind": kind, "message": _cut(reply.get("message"))}
+
+
+def _valid_cell(cell) -> bool:
+    return (isinstance(cell, dict) and type(cell.get("id")) is str and type(cell.get("ok")) is bool
+            and type(cell.get("error")) is str and type(cell.get("forbidden", "")) is str)
+
+
+def _names(value) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [str(item)[:100] for item in value if isinstance(item, str)]
+
+
+def _cut(text) -> str:
+    text = text if isinstance(text, str) else "failed"
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [... message cut]"

@@ -1,0 +1,647 @@
+"""Grading under attack and failure, through the real batch.
+
+Every submission below is the real student notebook of chapter 2 (``chapters/02-convolution.ipynb``)
+with the reference solutions (``solutions/02-convolution.md``) filled in, and then one exercise
+replaced by an attack: a payload, usually with a known *wrong* answer from the bank, so that the
+only honest outcome is exactly the wrong answer's score. All of them are graded in ONE run of
+``python -m autograder grade`` on a course of their own (module scope), with short time limits
+set through the environment, and each student's outcome is asserted from the results file, the
+gradebook and the feedback page.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT, cli, solution_notebook, student_notebook
+from nbgrader.api import Gradebook
+
+from autograder import checks as check_registry
+from autograder import course as course_module
+from autograder.grading import sandbox
+from autograder.grading.spec import read_spec
+from autograder.grading.submission import student_seed
+from tests.bank.ch02_convolution import WRONG
+
+STEM = "02-convolution"
+SPEC = read_spec(solution_notebook(STEM), STEM)
+POINTS = {test.check_id.split(".", 1)[1]: test.points for test in SPEC.tests}
+FULL = sum(POINTS.values())
+LIMITS = {"AUTOGRADER_CALL_TIMEOUT": "3", "AUTOGRADER_RUN_TIMEOUT": "20", "AUTOGRADER_MEMORY_MB": "768"}
+
+
+def _bank(check: str, name: str):
+    return next(w for w in WRONG if w.check_id == f"{STEM}.{check}" and w.name == name)
+
+
+CEIL = _bank("conv_output_size", "ceil")  # 0.5 of 2 points
+STRIDE = _bank("conv_forward_naive", "window not moved by the stride")  # 3 of 6 points
+SIZE = "def conv_output_size(size, kernel, stride=1, padding=0):\n"
+RIGHT_SIZE = "    return (size + 2 * padding - kernel) // stride + 1\n"
+
+
+def _solutions() -> dict[str, str]:
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in solution_notebook(STEM).cells
+            if cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+SOLUTIONS = _solutions()
+
+
+def filled(**replace: str) -> nbformat.NotebookNode:
+    """The released student notebook with every exercise solved, except those given (function=source)."""
+    notebook = student_notebook(STEM)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = replace.get(grade_id, SOLUTIONS[grade_id])
+    return notebook
+
+
+def _cell(notebook, grade_id):
+    return next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _raw(notebook) -> bytes:
+    return nbformat.writes(notebook).encode()
+
+
+# ---------------------------------------------------------------------- the attacks
+
+
+@dataclass
+class Attack:
+    student: str
+    files: object  # (context) -> {file name: bytes}
+    score: float
+    status: str = "graded"  # or a substring of "failed: <reason>"
+    target: str = ""  # the attacked exercise
+    verdict: str = ""  # the target check's status ("passed", "failed", "error")
+    message: str = ""  # a substring of the target check's message
+    notes: list[str] = field(default_factory=list)  # substrings expected among the notes
+
+
+def one(notebook_or_factory):
+    def files(ctx):
+        notebook = notebook_or_factory(ctx) if callable(notebook_or_factory) else notebook_or_factory
+        return {f"{STEM}.ipynb": _raw(notebook)}
+    return files
+
+
+def secrets(ctx) -> list[str]:
+    course = ctx["course"]
+    return [str(course / "source" / STEM / f"{STEM}.ipynb"), str(course / "release" / STEM / f"{STEM}.ipynb"),
+            str(course / "gradebook.db"), str(course / ".autograder" / "seed"),
+            str(course / "submitted" / "honest-solution" / STEM / f"{STEM}.ipynb"),
+            str(ROOT / "solutions" / f"{STEM}.md"), str(ROOT / "autograder" / "checks" / "ch02_convolution.py"),
+            str(ROOT / "autograder" / "reference" / "ops.py")]
+
+
+def _edits_tests(ctx):
+    notebook = filled()
+    notebook.cells[_cell(notebook, "test_conv_output_size")].source = "assert True"
+    del notebook.cells[_cell(notebook, "test_zero_pad")]
+    index = _cell(notebook, "test_im2col")
+    notebook.cells.insert(index + 1, copy.deepcopy(notebook.cells[index]))
+    notebook.cells[index + 1]["id"] = "copy-of-test"
+    return notebook
+
+
+def _duplicated_solution(ctx):
+    notebook = filled(conv_output_size=CEIL.source)
+    index = _cell(notebook, "conv_output_size")
+    right, stub = copy.deepcopy(notebook.cells[index]), copy.deepcopy(student_notebook(STEM).cells[index])
+    right.source, right["id"], stub["id"] = SOLUTIONS["conv_output_size"], "right", "stub"
+    notebook.cells[index + 1:index + 1] = [right, stub]
+    return notebook
+
+
+def _renamed_grade_id(ctx):
+    notebook = filled()
+    notebook.cells[_cell(notebook, "conv_output_size")].metadata["nbgrader"]["grade_id"] = "my_answer"
+    return notebook
+
+
+def _helper_outside(ctx):
+    notebook = filled(conv_output_size=SIZE + "    return _size_helper(size, kernel, stride, padding)\n")
+    helper = nbformat.v4.new_code_cell("def _size_helper(size, kernel, stride, padding):\n" + RIGHT_SIZE)
+    notebook.cells.insert(_cell(notebook, "conv_output_size"), helper)
+    return notebook
+
+
+def _test_cell_true(ctx):
+    notebook = student_notebook(STEM)
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta["grade_id"] != "conv_output_size":
+            cell.source = SOLUTIONS[meta["grade_id"]]
+    notebook.cells[_cell(notebook, "test_conv_output_size")].source = "True"
+    return notebook
+
+
+def _other_assignment(ctx):
+    return student_notebook("03-feature-detectors")
+
+
+def attacks() -> list[Attack]:
+    size, naive = POINTS["conv_output_size"], POINTS["conv_forward_naive"]
+    ceil = FULL - size + CEIL.score
+    return [
+        # honest references
+        Attack("honest-solution", one(filled()), FULL),
+        Attack("honest-blank", one(student_notebook(STEM)), 0, target="conv_output_size", verdict="error",
+               message="not implemented"),
+        Attack("honest-wrong-ceil", one(filled(conv_output_size=CEIL.source)), ceil, target="conv_output_size",
+               verdict="failed"),
+        Attack("honest-wrong-stride", one(filled(conv_forward_naive=STRIDE.source)), FULL - naive + STRIDE.score,
+               target="conv_forward_naive", verdict="failed"),
+        # time
+        Attack("loop-forever", one(filled(conv_output_size=SIZE + "    while True:\n        pass\n")),
+               FULL - size, target="conv_output_size", verdict="error", message="time limit of 3 s"),
+        Attack("loop-ignoring-signals", one(filled(conv_output_size=(
+            "import signal\nfor s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+            "    signal.signal(s, signal.SIG_IGN)\n" + SIZE
+            + "    while True:\n        try:\n            pass\n        except BaseException:\n            pass\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="time limit"),
+        Attack("sleeps", one(filled(conv_output_size="import time\n" + SIZE + "    time.sleep(10**6)\n")),
+               FULL - size, target="conv_output_size", verdict="error", message="time limit"),
+        Attack("loop-at-top-level", one(filled(conv_output_size="while True:\n    pass\n" + SOLUTIONS["conv_output_size"])),
+               0, target="conv_single_step", verdict="error", message="did not finish within 20 s"),
+        # resources
+        Attack("memory-bomb", one(filled(conv_output_size=SIZE + (
+            "    blocks = []\n    while True:\n        blocks.append(b'x' * 50_000_000)\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="MemoryError"),
+        Attack("fork-bomb", one(filled(conv_output_size=(
+            "import os, time\nif os.fork() == 0:  # a daemon meant to outlive grading\n    os.setsid()\n"
+            "    if os.fork() == 0:\n        time.sleep(3600)\n    os._exit(0)\n" + SIZE
+            + "    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="time limit"),
+        Attack("prints-100mb", one(filled(conv_output_size=(
+            "import sys\nfor _ in range(100):\n    print('x' * 1_000_000)\nsys.stderr.write('y' * 1_000_000)\n"
+            + SIZE + "    print('z' * 1_000_000)\n" + RIGHT_SIZE))), FULL),
+        Attack("warns-on-stderr", one(filled(conv_output_size=(
+            "import os, sys, warnings\n" + SIZE + "    warnings.warn('old API', DeprecationWarning)\n"
+            "    warnings.warn('careful', RuntimeWarning)\n    print('to stderr', file=sys.stderr)\n"
+            "    os.write(2, b'raw bytes on fd 2\\n')\n" + RIGHT_SIZE))), FULL, target="conv_output_size",
+               verdict="passed"),
+        Attack("fills-the-disk", one(filled(conv_output_size=(
+            "import os\n" + SIZE + "    errors = []\n    try:\n        with open('big', 'wb') as f:\n"
+            "            f.write(b'x' * 100_000_000)\n    except OSError as error:\n"
+            "        errors.append(error.strerror)\n    try:\n        for i in range(10):\n"
+            "            with open(f'part{i}', 'wb') as f:\n                f.write(b'x' * 10_000_000)\n"
+            "    except OSError as error:\n        errors.append(error.strerror)\n"
+            "    raise RuntimeError('DISK:' + ';'.join(errors))\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="DISK:File too large"),
+        # dying
+        Attack("os-exit", one(filled(conv_output_size="import os\n" + SIZE + "    os._exit(0)\n")), FULL - size,
+               target="conv_output_size", verdict="error", message="exited"),
+        Attack("sys-exit", one(filled(conv_output_size="import sys\n" + SIZE + "    sys.exit(0)\n")), FULL - size,
+               target="conv_output_size", verdict="error", message="SystemExit"),
+        Attack("segfault", one(filled(conv_output_size="import ctypes\n" + SIZE + "    return ctypes.string_at(0)\n")),
+               FULL - size, target="conv_output_size", verdict="error", message="segmentation fault"),
+        # the kernel
+        Attack("patches-numpy", one(filled(conv_output_size=(
+            "import numpy as np, numpy.testing\nnumpy.testing.assert_allclose = lambda *a, **k: None\n"
+            "numpy.testing.assert_array_equal = lambda *a, **k: None\nnp.allclose = lambda *a, **k: True\n"
+            "np.isclose = lambda *a, **k: True\nnp.array_equal = lambda *a, **k: True\n" + CEIL.source))),
+               ceil, target="conv_output_size", verdict="failed"),
+        Attack("patches-torch-testing", one(filled(conv_output_size=(
+            "try:\n    import torch, torch.testing\n    torch.testing.assert_close = lambda *a, **k: None\n"
+            "    torch.allclose = lambda *a, **k: True\nexcept ImportError:\n    pass\n" + CEIL.source))),
+               ceil, target="conv_output_size", verdict="failed"),
+        Attack("input-transformer", one(filled(conv_output_size=(
+            "def _blank_tests(lines):\n    return [] if any('check(' in line for line in lines) else lines\n"
+            "get_ipython().input_transformers_cleanup.append(_blank_tests)\n"
+            "get_ipython().input_transformers_post.append(lambda lines: lines + ['\\nTrue\\n'])\n" + CEIL.source))),
+               ceil, target="conv_output_size", verdict="failed"),
+        Attack("custom-exception-handler", one(filled(conv_output_size=(
+            "get_ipython().set_custom_exc((BaseException,), lambda shell, etype, value, tb, tb_offset=None: None)\n"
+            + CEIL.source))), ceil, target="conv_output_size", verdict="failed"),
+        Attack("showtraceback-override", one(filled(conv_output_size=(
+            "import sys\nget_ipython().showtraceback = lambda *a, **k: None\n"
+            "get_ipython().showsyntaxerror = lambda *a, **k: None\nsys.excepthook = lambda *a: None\n"
+            + CEIL.source))), ceil, target="conv_output_size", verdict="failed"),
+        Attack("ends-in-true", one(filled(conv_output_size=CEIL.source + "\nTrue\n")), ceil,
+               target="conv_output_size", verdict="failed"),
+        Attack("test-cell-edited-to-true", one(_test_cell_true), FULL - size, target="conv_output_size",
+               verdict="error", notes=["test_conv_output_size was edited"]),
+        # the file system, the network, the environment
+        Attack("reads-secrets", one(lambda ctx: filled(conv_output_size=(
+            f"SECRETS = {secrets(ctx)!r}\n" + SIZE + "    found = []\n    for path in SECRETS:\n        try:\n"
+            "            with open(path, 'rb') as handle:\n                handle.read(16)\n"
+            "            found.append(path)\n        except OSError:\n            pass\n    try:\n"
+            "        import autograder.reference\n        found.append('autograder')\n    except ImportError:\n"
+            "        pass\n    raise RuntimeError('READ:' + (';'.join(found) or 'nothing'))\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="READ:"),
+        Attack("writes-gradebook", one(lambda ctx: filled(conv_output_size=(
+            f"COURSE = {str(ctx['course'])!r}\nSTEM = {STEM!r}\n"
+            "def _vandalise():\n    import sqlite3\n    try:\n"
+            "        db = sqlite3.connect(COURSE + '/gradebook.db')\n"
+            "        db.execute('UPDATE grade SET auto_score = 100')\n        db.commit()\n    except Exception:\n"
+            "        pass\n    for path in (f'{COURSE}/submitted/honest-solution/{STEM}/{STEM}.ipynb',\n"
+            "                 f'{COURSE}/source/{STEM}/{STEM}.ipynb', f'{COURSE}/.autograder/seed'):\n"
+            "        try:\n            with open(path, 'w') as handle:\n                handle.write('{}')\n"
+            "        except OSError:\n            pass\n_vandalise()\n" + CEIL.source))),
+               ceil, target="conv_output_size", verdict="failed"),
+        Attack("opens-sockets", one(lambda ctx: filled(conv_output_size=(
+            f"PORT = {ctx['port']}\n"
+            "def _leak():\n    import socket\n    try:\n"
+            "        with socket.create_connection(('127.0.0.1', PORT), timeout=1) as s:\n"
+            "            s.sendall(b'LEAKED')\n    except OSError:\n        pass\n    try:\n"
+            "        import urllib.request\n        urllib.request.urlopen('http://example.com', timeout=1)\n"
+            "    except Exception:\n        pass\n_leak()\n" + CEIL.source.replace("    return", "    _leak()\n    return")))),
+               ceil, target="conv_output_size", verdict="failed"),
+        Attack("reads-environment", one(filled(conv_output_size=(
+            "import os\n" + SIZE + "    raise RuntimeError('ENV:' + repr(sorted(os.environ.items())))\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="ENV:"),
+        # the results pipe: forged answers (valid JSON, guessed sequence numbers) are judged like any
+        # other value, so they can only cost points: here every later call reads a forged 0
+        Attack("forges-replies", one(filled(conv_output_size=(
+            "import json, os, sys\n" + SIZE + "    lines = ''.join(json.dumps({'seq': n, 'ok': True, 'value': 0, "
+            "'forbidden_used': []}) + '\\n' for n in range(1, 3000))\n"
+            "    os.write(int(sys.argv[1]), lines.encode())\n" + RIGHT_SIZE))),
+               POINTS["conv_single_step"], target="conv_output_size", verdict="failed"),
+        # values
+        Attack("returns-nan", one(filled(conv_single_step="def conv_single_step(x_slice, w, b):\n    return float('nan')\n")),
+               FULL - POINTS["conv_single_step"], target="conv_single_step", verdict="failed"),
+        Attack("returns-inf", one(filled(zero_pad=(
+            "def zero_pad(x, pad):\n    n, c, h, w = x.shape\n    return np.full((n, c, h + 2 * pad, w + 2 * pad), np.inf)\n"))),
+               FULL - POINTS["zero_pad"], target="zero_pad", verdict="failed"),
+        Attack("wrong-dtype", one(filled(zero_pad=(
+            "def zero_pad(x, pad):\n    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).astype(np.int64)\n"))),
+               FULL - POINTS["zero_pad"], target="zero_pad", verdict="failed", message="groups failed"),
+        Attack("wrong-shape", one(filled(conv_forward_naive=(
+            "def conv_forward_naive(x, w, b, stride=1, padding=0):\n"
+            "    return np.zeros((x.shape[0], w.shape[0], 1, 1))\n"))),
+               FULL - naive, target="conv_forward_naive", verdict="failed"),
+        Attack("always-equal", one(filled(
+            conv_output_size=("class Yes(int):\n    def __eq__(self, other):\n        return True\n"
+                              "    def __ne__(self, other):\n        return False\n    __hash__ = int.__hash__\n"
+                              + SIZE + "    return Yes(0)\n"),
+            zero_pad=("class Same(np.ndarray):\n    def __eq__(self, other):\n        return True\n"
+                      "def zero_pad(x, pad):\n    return np.zeros(1).view(Same)\n"))),
+               FULL - size - POINTS["zero_pad"], target="conv_output_size", verdict="error", message="cannot be graded"),
+        Attack("forbidden-torch", one(filled(conv_forward_im2col=(
+            "import sys\nimport torch\nimport torch.nn.functional as F\n"
+            "def conv_forward_im2col(x, w, b, stride=1, padding=0):\n"
+            "    return F.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b), stride=stride,\n"
+            "                    padding=padding).numpy()\n"
+            "for name in [m for m in sys.modules if m.startswith('torch')]:\n    del sys.modules[name]\n"))),
+               FULL - POINTS["conv_forward_im2col"], target="conv_forward_im2col", verdict="error", message="torch"),
+        # the notebook itself
+        Attack("edits-tests", one(_edits_tests), FULL,
+               notes=["test_conv_output_size was edited", "test_zero_pad was deleted", "test_im2col appears 2 times"]),
+        Attack("duplicates-exercise", one(_duplicated_solution), FULL, target="conv_output_size", verdict="passed",
+               notes=["3 cells are marked as the exercise cell conv_output_size"]),
+        Attack("renamed-grade-id", one(_renamed_grade_id), FULL, notes=["conv_output_size had lost its grade id"]),
+        Attack("helper-outside", one(_helper_outside), FULL - size, target="conv_output_size", verdict="error",
+               message="NameError", notes=["_size_helper, which is defined only in a cell the grader does not run"]),
+        Attack("corrupt-file", lambda ctx: {f"{STEM}.ipynb": _raw(filled())[:5000]}, 0, status="not valid JSON"),
+        Attack("empty-file", lambda ctx: {f"{STEM}.ipynb": b""}, 0, status="empty file"),
+        Attack("empty-notebook", one(nbformat.v4.new_notebook()), 0, status="is empty"),
+        Attack("other-assignment", one(_other_assignment), 0, status="another assignment (03-feature-detectors)"),
+        Attack("renamed-notebook", lambda ctx: {"my convolution.ipynb": _raw(filled()),
+                                                "scratch.ipynb": _raw(student_notebook(STEM))}, FULL,
+               notes=["my convolution.ipynb is that notebook under another name",
+                      "scratch.ipynb is not part of this assignment and was not graded"]),
+        Attack("no-notebook", lambda ctx: {"notes.txt": b"I could not finish, sorry"}, 0,
+               status=f"missing notebook {STEM}.ipynb"),
+    ]
+
+
+ATTACKS = attacks()
+
+
+# ---------------------------------------------------------------------- one batch for all of them
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that records every connection the graded code manages to make."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.received: list[bytes] = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                continue
+            with connection:
+                connection.settimeout(1)
+                try:
+                    self.received.append(connection.recv(100) or b"(connected)")
+                except OSError:
+                    self.received.append(b"(connected)")
+
+    def stop(self):
+        self.stopped.set()
+        self.thread.join()
+        self.server.close()
+
+
+def _sandbox_processes(uids: set[int]) -> list[str]:
+    """Processes running under one of these sandbox user ids (nothing may outlive its sandbox), described."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/status") as status:
+                    fields = dict(line.split(":", 1) for line in status if ":" in line)
+                with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                    command = cmdline.read()[:80].replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if int(fields["Uid"].split()[0]) in uids:
+                found.append(f"{entry} {fields['State'].strip()} ppid {fields['PPid'].strip()} "
+                             f"nspid {fields.get('NSpid', '').strip()} {command}")
+    return found
+
+
+@dataclass
+class Graded:
+    course: Path
+    run: subprocess.CompletedProcess
+    results: dict[str, dict]
+    received: list[bytes]
+    hashes_before: dict[str, str]
+    hashes_after: dict[str, str]
+    leftovers: list[int]
+    isolation: sandbox.Isolation
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory) -> Graded:
+    course = tmp_path_factory.mktemp("attack-course")
+    made = cli("init", str(course), "--assignment", STEM)
+    assert made.returncode == 0, made.stdout + made.stderr
+    listener = Listener()
+    context = {"course": course, "port": listener.port}
+    for attack in ATTACKS:
+        folder = course / "submitted" / attack.student / STEM
+        folder.mkdir(parents=True)
+        for name, data in attack.files(context).items():
+            (folder / name).write_bytes(data)
+    before = _hashes(course / "submitted") | {"source": _hashes(course / "source")["02-convolution/02-convolution.ipynb"],
+                                               "seed": hashlib.sha256((course / ".autograder" / "seed").read_bytes()).hexdigest()}
+    env = {name: value for name, value in os.environ.items() if not name.startswith("AUTOGRADER_")} | LIMITS
+    command = [sys.executable, "-m", "autograder", "grade", STEM, "--course", str(course)]
+    try:
+        with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) as process:
+            stdout, stderr = process.communicate(timeout=600)
+        run = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    finally:
+        listener.stop()
+    after = _hashes(course / "submitted") | {"source": _hashes(course / "source")["02-convolution/02-convolution.ipynb"],
+                                              "seed": hashlib.sha256((course / ".autograder" / "seed").read_bytes()).hexdigest()}
+    results = {}
+    for path in (course / ".autograder" / "results" / STEM).glob("*.json"):
+        data = json.loads(path.read_text())
+        results[data["student"]] = data
+    with pytest.MonkeyPatch.context() as patch:  # what the batch saw, with the batch's limits
+        for name, value in LIMITS.items():
+            patch.setenv(name, value)
+        found = sandbox.isolation()
+        found = dataclasses.replace(found, gaps=sandbox._gaps(found.mode, sandbox.Limits()))
+    # sandbox user ids are UID_BASE + 8 * (grading process id) + slot: only this batch's processes count
+    # (other graders may be running on the machine)
+    graders = {process.pid} | {int(str(data.get("worker", "")).rpartition(":")[2] or 0) for data in results.values()}
+    uids = {sandbox.UID_BASE + (pid % 2**22) * 8 + slot for pid in graders for slot in range(8)}
+    return Graded(course, run, results, listener.received, before, after, _sandbox_processes(uids), found)
+
+
+def _checks(data: dict) -> dict[str, dict]:
+    return {check["check_id"].split(".", 1)[1]: check for nb in data["notebooks"] for check in nb["checks"]}
+
+
+def _notes(data: dict) -> list[str]:
+    return list(data.get("notes", [])) + [note for nb in data["notebooks"] for note in nb.get("notes", [])]
+
+
+def test_the_batch_grades_every_submission(graded):
+    assert graded.run.returncode == 0, graded.run.stdout[-3000:] + graded.run.stderr[-3000:]
+    assert "Traceback" not in graded.run.stderr, graded.run.stderr[-3000:]
+    assert sorted(graded.results) == sorted(attack.student for attack in ATTACKS), graded.run.stdout[-3000:]
+
+
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda attack: attack.student)
+def test_each_submission_earns_only_its_honest_points(graded, attack):
+    data = graded.results[attack.student]
+    checks = _checks(data)
+    summary = {name: (check["score"], check["status"], check["message"][:120]) for name, check in checks.items()}
+    assert data["score"] == pytest.approx(attack.score), summary
+    if attack.status == "graded":
+        assert data["status"] == "graded", data["status"]
+    else:
+        assert data["status"].startswith("failed: ") and attack.status in data["status"], data["status"]
+        assert all(check["status"] == "error" and check["score"] == 0 for check in checks.values())
+    for check in checks.values():
+        assert check["status"] in ("passed", "failed", "error"), check
+        assert (check["status"] == "passed") == (check["score"] == check["points"]), check
+        assert check["status"] == "passed" or check["message"], check  # a reason for every non-pass
+    if attack.target:
+        target = checks[attack.target]
+        assert target["status"] == attack.verdict, summary
+        assert attack.message in target["message"], target["message"]
+    notes = " ".join(_notes(data))
+    for note in attack.notes:
+        assert note in notes, notes
+
+
+def test_the_grader_says_how_isolated_the_sandbox_is(graded):
+    assert f"sandbox mode {graded.isolation.mode}" in graded.run.stderr
+    for gap in graded.isolation.gaps:
+        assert gap in graded.run.stderr
+
+
+def test_nothing_the_submissions_started_survives(graded):
+    if not (graded.isolation.pid_namespace or graded.isolation.own_uid):
+        pytest.skip(f"sandbox mode {graded.isolation.mode} cannot find escaped processes; the grader said so")
+    assert graded.leftovers == []
+
+
+def test_secrets_are_out_of_reach(graded):
+    message = _checks(graded.results["reads-secrets"])["conv_output_size"]["message"]
+    if not graded.isolation.filesystem:
+        assert "no private file system" in graded.run.stderr
+        pytest.skip(f"sandbox mode {graded.isolation.mode} has no private file system; the grader said so")
+    assert "READ:nothing" in message, message
+
+
+def test_disk_use_is_bounded(graded):
+    message = _checks(graded.results["fills-the-disk"])["conv_output_size"]["message"]
+    if graded.isolation.filesystem:  # a private 64 MiB /sandbox: 10 files of 10 MB do not fit
+        assert "No space left on device" in message, message
+
+
+def test_the_cpu_limit_kills_even_without_a_wall_clock_limit():
+    with sandbox.Sandbox(sandbox.Limits(cpu_seconds=1)) as box:
+        box.run_cells([{"id": "spin", "source": "def spin():\n    while True:\n        pass\n"}], 30)
+        with pytest.raises(sandbox.SandboxError) as error:
+            box.call("spin", (), {}, 60)
+    assert error.value.kind == "crash" and "CPU time" in str(error.value), error.value
+
+
+def test_submissions_cannot_write_the_course(graded):
+    assert graded.hashes_after == graded.hashes_before
+    with Gradebook(course_module.db_url_of(graded.course)) as gradebook:
+        for student, expected in (("honest-solution", FULL), ("writes-gradebook", FULL - 2 + CEIL.score)):
+            notebook = gradebook.find_submission_notebook(STEM, STEM, student)
+            assert sum(grade.score for grade in notebook.grades) == pytest.approx(expected)
+
+
+def test_no_network_from_the_sandbox(graded):
+    if not graded.isolation.network:
+        assert "no network isolation" in graded.run.stderr or "use the network" in graded.run.stderr
+        pytest.skip(f"sandbox mode {graded.isolation.mode} has no network isolation; the grader said so")
+    assert graded.received == []
+
+
+def test_the_environment_gives_nothing_away(graded):
+    message = _checks(graded.results["reads-environment"])["conv_output_size"]["message"]
+    names = set(re.findall(r"\('([A-Z_]+)', ", message))
+    allowed = {"PATH", "HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "MPLBACKEND", "LANG", "PYTHONHASHSEED",
+               "PYTHONDONTWRITEBYTECODE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "NUMEXPR_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"}
+    assert "PATH" in names and names <= allowed, names
+    seed = (graded.course / ".autograder" / "seed").read_text().strip()
+    assert str(graded.course) not in message and seed not in message and "reads-environment" not in message
+
+
+HIDDEN_CODE = ("hidden=True", "BEGIN HIDDEN", "END HIDDEN")
+REFERENCE_CODE = ("ref.conv2d", "def _flipped", "torch.nn.functional", "F.conv2d(", "### BEGIN SOLUTION")
+EXPECTED_VALUE = re.compile(r"\bexpected -?\d|should be -?\d|was expected|should have shape \(")
+
+
+def _hidden_group_messages(data: dict) -> list[str]:
+    messages = []
+    for check in _checks(data).values():
+        visible = {group.name for group in check_registry.get(check["check_id"]).groups if group.visible}
+        messages += [group["message"] for group in check["groups"] if group["name"] not in visible and group["message"]]
+    return messages
+
+
+@pytest.mark.parametrize("student", ["honest-blank", "honest-wrong-ceil", "honest-wrong-stride", "returns-inf",
+                                     "wrong-shape", "edits-tests"])
+def test_feedback_never_shows_hidden_tests_or_expected_values(graded, student):
+    page = (graded.course / "feedback" / student / STEM / "feedback.html").read_text()
+    for text in HIDDEN_CODE + REFERENCE_CODE:
+        assert text not in page, text
+    data = graded.results[student]
+    messages = _hidden_group_messages(data)
+    for message in messages:
+        assert not EXPECTED_VALUE.search(message), message
+    if student == "honest-wrong-ceil":  # the hidden cases' true answers are nowhere in the feedback
+        assert messages, data
+        seed = student_seed(int((graded.course / ".autograder" / "seed").read_text()), student)
+        check = check_registry.get(f"{STEM}.conv_output_size")
+        hidden = "\n".join(messages)
+        for group in (g for g in check.groups if not g.visible):
+            for case in check.cases(group, seed):
+                assert f"be {check.expected(case)}," not in hidden and f"expected {check.expected(case)}" not in hidden
+    autograded = graded.course / "autograded" / student / STEM / f"{STEM}.ipynb"
+    if autograded.exists():
+        text = autograded.read_text()
+        assert not any(marker in text for marker in HIDDEN_CODE)
+
+
+# ---------------------------------------------------------------------- the student's own check
+
+
+def _check(tmp_path, notebook_or_bytes, *args):
+    path = tmp_path / f"{STEM}.ipynb"
+    path.write_bytes(notebook_or_bytes if isinstance(notebook_or_bytes, bytes) else _raw(notebook_or_bytes))
+    return cli("check", str(path), *args)
+
+
+def test_check_gives_the_solution_full_marks_and_shows_no_hidden_test(tmp_path):
+    result = _check(tmp_path, filled(), "--seed", "5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"score: {FULL:g} / {FULL:g}" in result.stdout
+    for text in HIDDEN_CODE + REFERENCE_CODE:
+        assert text not in result.stdout
+
+
+def _failed_hidden_blocks(output: str) -> list[str]:
+    """The indented details under each failed hidden group in the check command's output."""
+    names = {group.name for test in SPEC.tests for group in check_registry.get(test.check_id).groups
+             if not group.visible}
+    blocks = []
+    for name in names:
+        blocks += re.findall(rf"✗ {re.escape(name)} \(\d+ cases?\)\n((?:      [^\n]*\n)+)", output)
+    return blocks
+
+
+def test_check_scores_wrong_and_blank_notebooks_without_showing_expected_values(tmp_path):
+    result = _check(tmp_path, filled(conv_output_size=CEIL.source, conv_forward_naive=STRIDE.source), "--seed", "5")
+    assert result.returncode == 1 and f"score: {FULL - 2 + CEIL.score - 6 + STRIDE.score:g} / {FULL:g}" in result.stdout
+    for text in HIDDEN_CODE + REFERENCE_CODE:
+        assert text not in result.stdout
+    hidden = _failed_hidden_blocks(result.stdout)
+    assert hidden and not any(EXPECTED_VALUE.search(block) for block in hidden), result.stdout
+    blank = _check(tmp_path, student_notebook(STEM))
+    assert blank.returncode == 1 and f"score: 0 / {FULL:g}" in blank.stdout and "not implemented" in blank.stdout
+
+
+def test_check_runs_preflight(tmp_path):
+    edited = _check(tmp_path, _edits_tests(None), "--seed", "1")
+    assert edited.returncode == 0 and "note: The test cell test_zero_pad was deleted" in edited.stdout, edited.stdout
+    broken = _check(tmp_path, _raw(filled())[:3000])
+    assert broken.returncode == 2 and "not valid JSON" in broken.stderr
+    assert "Traceback" not in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
+    other = _check(tmp_path, _other_assignment(None), "--assignment", STEM)
+    assert other.returncode == 1 and "another assignment" in other.stdout, other.stdout
+
+
+# ---------------------------------------------------------------------- weaker machines
+
+
+@pytest.mark.parametrize("mode", ["userns", "uid", "plain"])
+def test_weaker_sandbox_modes_grade_honestly_and_say_what_they_miss(mode, monkeypatch, capsys):
+    """Forced modes (``AUTOGRADER_SANDBOX``): same scores, and the grader states what is not enforced."""
+    from autograder.grading.grade import grade_notebook
+
+    monkeypatch.setenv("AUTOGRADER_SANDBOX", mode)
+    monkeypatch.setenv("AUTOGRADER_CALL_TIMEOUT", "3")
+    monkeypatch.delenv("AUTOGRADER_SANDBOX_ANNOUNCED", raising=False)
+    try:
+        found = sandbox.announce()
+    except ValueError as error:  # this machine cannot run that mode at all: it must say why
+        assert mode in str(error) and "cannot start" in str(error)
+        pytest.skip(str(error))
+    said = capsys.readouterr().err
+    assert f"sandbox mode {mode}" in said and all(gap in said for gap in found.gaps)
+    if mode == "plain":
+        assert "no isolation beyond resource limits" in said
+    assert grade_notebook(SPEC, filled(), 3).score == FULL
+    assert grade_notebook(SPEC, student_notebook(STEM), 3).score == 0
+    ceil = grade_notebook(SPEC, filled(conv_output_size=CEIL.source, conv_forward_im2col=(
+        "import torch.nn.functional as F\n" + SOLUTIONS["conv_forward_im2col"])), 3)
+    assert ceil.sandbox == mode
+    assert ceil.score == pytest.approx(FULL - 2 + CEIL.score - POINTS["conv_forward_im2col"])
+    assert "torch" in next(c for c in ceil.checks if c.check_id.endswith("conv_forward_im2col")).message
