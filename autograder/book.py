@@ -168,6 +168,10 @@ def build_book(check: bool = False, log=print, instructor: bool = False, extra_a
     from . import build
 
     vendored = vendor_files(log)  # before the long part: fail early without npm
+    # The widget manager sometimes resolves its icon fonts against the page's folder instead of its
+    # own (seen in a fresh clone's book, page 10, in Chromium): serve them from there too.
+    fonts = {f"book/@jupyter-widgets/{path.name}": path for key, path in vendored.items()
+             if key.startswith("html-manager/") and path.suffix == ".woff2"}
     build.build(check=check, log=log, instructor=instructor)
     if instructor:
         project = _instructor_project()
@@ -178,11 +182,12 @@ def build_book(check: bool = False, log=print, instructor: bool = False, extra_a
         built = _jupyter_book(project, log, extra_args)
         html = INSTRUCTOR_HTML
         files = {path.relative_to(built).as_posix(): path for path in built.rglob("*") if path.is_file()}
-        copied = sync_tree(files | {f"{VENDOR_DIR}/{key}": value for key, value in vendored.items()}, html)
+        copied = sync_tree(files | fonts | {f"{VENDOR_DIR}/{key}": value for key, value in vendored.items()}, html)
         log(f"instructor edition: {copied} file(s) updated in {html.relative_to(ROOT)}")
     else:
         html = _jupyter_book(ROOT, log, extra_args)
         sync_tree(vendored, html / VENDOR_DIR)
+        sync_tree({Path(key).name: path for key, path in fonts.items()}, html / "book" / "@jupyter-widgets")
     finish_html(html, instructor=instructor, log=log)
     return html
 

@@ -152,7 +152,8 @@ def _new_root(config):
            f"size={config['disk_bytes']},mode=700,uid={uid},gid={gid}")
     os.mkdir(root + "/sandbox/tmp", 0o700)
     os.chown(root + "/sandbox/tmp", uid, gid)
-    os.symlink("/sandbox/tmp", root + "/tmp")
+    if not os.path.lexists(root + "/tmp"):  # /tmp exists already when exposed paths live under it
+        os.symlink("/sandbox/tmp", root + "/tmp")  # (read-only then; TMPDIR is /sandbox/tmp either way)
     for path in config["mask"]:
         _mask(root, path)
     os.chdir(root)
