@@ -55,16 +55,21 @@ def default_db_url(course: Path) -> str:
     return f"sqlite:///{(course / 'gradebook.db').resolve()}"
 
 
-def db_url_of(course: Path) -> str:
-    """The gradebook URL from ``DIR/nbgrader_config.py`` (nbgrader's default when unset)."""
+def _course_setting(course: Path, name: str, default: str) -> str:
+    """``c.CourseDirectory.<name>`` from ``DIR/nbgrader_config.py``, or ``default`` when unset."""
     config = course / "nbgrader_config.py"
     if config.exists():
         from traitlets.config.loader import PyFileConfigLoader
 
         loaded = PyFileConfigLoader(config.name, path=str(course)).load_config()
-        if "db_url" in loaded.CourseDirectory:
-            return loaded.CourseDirectory.db_url
-    return default_db_url(course)
+        if name in loaded.CourseDirectory:
+            return loaded.CourseDirectory[name]
+    return default
+
+
+def db_url_of(course: Path) -> str:
+    """The gradebook URL from ``DIR/nbgrader_config.py`` (nbgrader's default when unset)."""
+    return _course_setting(course, "db_url", default_db_url(course))
 
 
 def assignments() -> list[str]:
@@ -133,14 +138,7 @@ def release(course: Path, only: list[str] | None = None, exchange: Path | None =
 
 
 def course_id(course: Path) -> str:
-    config = course / "nbgrader_config.py"
-    if config.exists():
-        from traitlets.config.loader import PyFileConfigLoader
-
-        loaded = PyFileConfigLoader(config.name, path=str(course)).load_config()
-        if "course_id" in loaded.CourseDirectory:
-            return loaded.CourseDirectory.course_id
-    return "cnn-course"
+    return _course_setting(course, "course_id", "cnn-course")
 
 
 def nbgrader(course: Path, *args: str) -> None:
