@@ -303,13 +303,9 @@ KERNEL_SIDE = ("__init__.py", "notebook.py", "codec.py", "data.py", "zoo.py", "e
 
 
 def _code_fingerprint() -> str:
-    package = ROOT / "autograder"
-    files = sorted(path for name in KERNEL_SIDE for path in
-                   ((package / name).rglob("*.py") if (package / name).is_dir() else [package / name]))
-    digest = hashlib.sha256()
-    for path in files + [ROOT / "requirements.txt"]:
-        digest.update(path.relative_to(ROOT).as_posix().encode() + path.read_bytes())
-    return digest.hexdigest()
+    from .fingerprint import digest_files, source_files
+
+    return digest_files(source_files(KERNEL_SIDE) + [ROOT / "requirements.txt"], ROOT).hexdigest()
 
 
 def cache_key(notebook: nbformat.NotebookNode, fingerprint: str) -> str:

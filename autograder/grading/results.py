@@ -19,11 +19,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..fingerprint import PACKAGE, digest_files, source_files
 from .grade import CheckResult, GroupResult, NotebookResult
 from .submission import SubmissionResult
 
 FORMAT = 1
-PACKAGE = Path(__file__).resolve().parent.parent
 # What decides a score: the checks, the reference, the codec and every grading module except the
 # coordinator's own (which only decide where results go).
 GRADER_SOURCES = ["checks", "reference", "codec.py", "grading"]
@@ -40,11 +40,7 @@ def runs_file(course: Path, assignment: str) -> Path:
 
 def fingerprint(folder: Path) -> str:
     """SHA-256 of every file of a submission folder (names and contents)."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return digest_files([path for path in sorted(folder.rglob("*")) if path.is_file()], folder).hexdigest()
 
 
 def grader_key(course: Path, assignment: str, seed: int) -> str:
@@ -56,14 +52,8 @@ def grader_key(course: Path, assignment: str, seed: int) -> str:
     digest = hashlib.sha256(f"results format {FORMAT}\nseed {seed}\n".encode())
     for path in sorted((course / "source" / assignment).glob("*.ipynb")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    for name in GRADER_SOURCES:
-        root = PACKAGE / name
-        files = sorted(root.rglob("*.py")) if root.is_dir() else [root]
-        for path in files:
-            if root.name == "grading" and path.name in COORDINATOR:
-                continue
-            digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:24]
+    coordinator = {f"grading/{name}" for name in COORDINATOR}
+    return digest_files(source_files(GRADER_SOURCES, exclude=coordinator), PACKAGE, digest).hexdigest()[:24]
 
 
 def to_dict(result: SubmissionResult, *, fingerprint: str, grader: str, seconds: float, worker: str,
