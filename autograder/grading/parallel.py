@@ -237,8 +237,8 @@ class LocalPool:
             self.executor.shutdown(wait=False, cancel_futures=True)
             for process in processes:
                 process.terminate()
-            for process in processes:
-                process.join(timeout=10)
+            for process in processes:  # a worker's sandbox may take up to 15 s to tear down (Sandbox._kill)
+                process.join(timeout=30)
                 if process.is_alive():
                     process.kill()
         else:

@@ -489,16 +489,19 @@ class Sandbox:
         return message
 
     def close(self) -> None:
-        if self.process is not None:
-            self._kill()
-            os.close(self._results)
-            self.process = None
-        if self._uid is not None:
-            _release_uid(self._uid)
-            self._uid = None
-        if self.workdir:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
+        """Kill the child and everything it started, then remove the scratch folder (even if interrupted)."""
+        try:
+            if self.process is not None:
+                self._kill()
+                os.close(self._results)
+                self.process = None
+        finally:
+            if self._uid is not None:
+                _release_uid(self._uid)
+                self._uid = None
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
 
     def _kill(self) -> None:
         if self._pidfd is not None:
