@@ -1,22 +1,38 @@
-"""The course's autograder: reference CNN, checks, sandboxed grading and the command line.
+"""The CNN course's package: the reference CNN, the checks, sandboxed grading, the course and the book.
 
-Importing this package is cheap on purpose (no torch): the sandboxed child process and the
-build import pieces of it. Heavy parts live in submodules:
+One folder per place its code runs (``docs/architecture.md`` has the picture; the import rules
+are held by ``tests/test_layers.py``):
 
-- ``autograder.reference``  the truth: PyTorch reference ops, gradients and network
-- ``autograder.checks``     one module per chapter: what each exercise is checked on, and the
-                            library of recognisable mistakes
-- ``autograder.grading``    run a submission in its own process, compare, score, gradebook
-- ``autograder.build``      derive student notebooks, book pages and the nbgrader course
-- ``autograder.cli``        ``python -m autograder ...``
-- ``autograder.notebook``   ``check(...)``: friendly feedback inside Jupyter
+- ``core/``     the truth: reference CNN, checks and mistakes, typed results, codec, data (no processes)
+- ``kernel/``   what runs in the student's Jupyter kernel: ``check()``, ``exercises.load``, the zoo
+- ``sandbox/``  the sandboxed child that runs student code, and the host side that starts it
+- ``grader/``   grading one notebook: spec -> pre-flight -> run -> judge -> score
+- ``course/``   the coordinator of a class: course directory, batch, workers, gradebook, feedback,
+                report, export, demo
+- ``book/``     the book build: derive, execute, publish, HTML
+- ``cli/``      ``python -m autograder ...``
+
+Importing this package is cheap on purpose (nothing is imported here): a notebook's
+``from autograder import check, data, zoo, exercises`` loads only the kernel side it names.
 """
 
-__all__ = ["check"]
+import importlib
+
+__all__ = ["check", "data", "exercises", "zoo"]
+
+# Names a notebook imports from the package, and the module each one is (loaded on first use).
+_KERNEL_NAMES = {"data": "autograder.core.data", "exercises": "autograder.kernel.exercises",
+                 "zoo": "autograder.kernel.zoo"}
 
 
 def check(check_id: str, *args, **kwargs):
-    """Run the visible checks of one exercise inside Jupyter (see :mod:`autograder.notebook`)."""
-    from .notebook import check as _check
+    """Run the visible checks of one exercise inside Jupyter (see :mod:`autograder.kernel.feedback`)."""
+    from .kernel.feedback import check as _check
 
     return _check(check_id, *args, _depth=2, **kwargs)
+
+
+def __getattr__(name: str):
+    if name in _KERNEL_NAMES:
+        return importlib.import_module(_KERNEL_NAMES[name])
+    raise AttributeError(f"module 'autograder' has no attribute {name!r}")

@@ -40,7 +40,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder import build, exercises
+from autograder.book import sources
+from autograder.kernel import exercises
 
 STEM = "02-convolution"
 
@@ -53,7 +54,7 @@ SHAPES = [
 
 def load_chapter(stem: str = STEM) -> dict:
     """Run the chapter source's setup cells and solution cells; return the namespace."""
-    return exercises.run_exercises(stem, build.read_source(build.SOLUTIONS / f"{stem}.md"), f"{stem}.md")
+    return exercises.run_exercises(stem, sources.read_source(sources.SOLUTIONS / f"{stem}.md"), f"{stem}.md")
 
 
 @contextmanager

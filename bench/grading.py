@@ -47,8 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.modules.setdefault("rfc3987_syntax", None)  # as the CLI does: 1.5 s of grammar compilation at import
 
-from autograder import course as course_module
-from autograder import demo
+from autograder.course import demo
+from autograder.course import directory as course_module
 
 STEM = "02-convolution"
 TARGET = 10.0
@@ -103,11 +103,12 @@ def timed(owner, name: str, totals: dict, key: str):
 
 def profile(course: Path, count: int) -> dict:
     """Grade ``count`` submissions in this process with timers around each stage; seconds per submission."""
-    from autograder.checks.base import Check
-    from autograder.grading import feedback, gradebook, results
-    from autograder.grading.batch import load_specs, read_timestamp, submissions
-    from autograder.grading.sandbox import Sandbox
-    from autograder.grading.submission import grade_submission
+    from autograder.core.checks import Check
+    from autograder.course import feedback, gradebook
+    from autograder.course import store as results
+    from autograder.course.batch import load_specs, read_timestamp, submissions
+    from autograder.grader.submission import grade_submission
+    from autograder.sandbox import Sandbox
 
     specs = load_specs(course, STEM)
     folders = submissions(course, STEM)[:count]

@@ -39,8 +39,8 @@ os.environ["AUTOGRADER_EXERCISES"] = str(ROOT / "solutions")  # the reference so
 import numpy as np
 import torch
 
-from autograder import exercises, zoo
-from autograder.reference import get_device
+from autograder.core.reference import get_device
+from autograder.kernel import exercises, zoo
 
 TARGETS = {"numpy": {"accuracy": 0.95, "seconds": 60.0}, "torch": {"accuracy": 0.98, "seconds": 20.0}}
 EPOCHS = {"numpy": 15, "torch": 60}

@@ -10,7 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import build, course
+from autograder.book import sources
+from autograder.course import directory as course
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,11 +26,11 @@ ASSIGNMENTS = course.assignments()
 
 
 def solution_notebook(stem: str) -> nbformat.NotebookNode:
-    return build.read_source(build.SOLUTIONS / f"{stem}.md")
+    return sources.read_source(sources.SOLUTIONS / f"{stem}.md")
 
 
 def student_notebook(stem: str) -> nbformat.NotebookNode:
-    return nbformat.read(build.CHAPTERS / f"{stem}.ipynb", as_version=4)
+    return nbformat.read(sources.CHAPTERS / f"{stem}.ipynb", as_version=4)
 
 
 def with_cell(notebook: nbformat.NotebookNode, grade_id: str, source: str) -> nbformat.NotebookNode:

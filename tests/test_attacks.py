@@ -29,11 +29,12 @@ import pytest
 from conftest import ROOT, cli, solution_notebook, student_notebook
 from nbgrader.api import Gradebook
 
-from autograder import checks as check_registry
-from autograder import course as course_module
-from autograder.grading import sandbox
-from autograder.grading.spec import read_spec
-from autograder.grading.submission import student_seed
+from autograder import sandbox
+from autograder.core import checks as check_registry
+from autograder.course import directory as course_module
+from autograder.grader.spec import read_spec
+from autograder.grader.submission import student_seed
+from autograder.sandbox import policy
 from tests.bank.ch02_convolution import WRONG
 
 STEM = "02-convolution"
@@ -106,8 +107,8 @@ def secrets(ctx) -> list[str]:
     return [str(course / "source" / STEM / f"{STEM}.ipynb"), str(course / "release" / STEM / f"{STEM}.ipynb"),
             str(course / "gradebook.db"), str(course / ".autograder" / "seed"),
             str(course / "submitted" / "honest-solution" / STEM / f"{STEM}.ipynb"),
-            str(ROOT / "solutions" / f"{STEM}.md"), str(ROOT / "autograder" / "checks" / "ch02_convolution.py"),
-            str(ROOT / "autograder" / "reference" / "ops.py")]
+            str(ROOT / "solutions" / f"{STEM}.md"), str(ROOT / "autograder" / "core" / "checks" / "ch02_convolution.py"),
+            str(ROOT / "autograder" / "core" / "reference" / "ops.py")]
 
 
 def _edits_tests(ctx):
@@ -427,7 +428,7 @@ def graded(tmp_path_factory) -> Graded:
         for name, value in LIMITS.items():
             patch.setenv(name, value)
         found = sandbox.isolation()
-        found = dataclasses.replace(found, gaps=sandbox._gaps(found.mode, sandbox.Limits()))
+        found = dataclasses.replace(found, gaps=policy._gaps(found.mode, sandbox.Limits()))
     # sandbox user ids are UID_BASE + 8 * (grading process id) + slot: only this batch's processes count
     # (other graders may be running on the machine)
     graders = {process.pid} | {int(str(data.get("worker", "")).rpartition(":")[2] or 0) for data in results.values()}
@@ -624,7 +625,7 @@ def test_check_runs_preflight(tmp_path):
 @pytest.mark.parametrize("mode", ["userns", "uid", "plain"])
 def test_weaker_sandbox_modes_grade_honestly_and_say_what_they_miss(mode, monkeypatch, capsys):
     """Forced modes (``AUTOGRADER_SANDBOX``): same scores, and the grader states what is not enforced."""
-    from autograder.grading.grade import grade_notebook
+    from autograder.grader.notebook import grade_notebook
 
     monkeypatch.setenv("AUTOGRADER_SANDBOX", mode)
     monkeypatch.setenv("AUTOGRADER_CALL_TIMEOUT", "3")

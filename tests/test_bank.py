@@ -14,8 +14,8 @@ import pytest
 from conftest import ASSIGNMENTS, solution_notebook, with_cell
 
 import tests.bank as bank_package
-from autograder.grading.grade import grade_notebook
-from autograder.grading.spec import read_spec
+from autograder.grader.notebook import grade_notebook
+from autograder.grader.spec import read_spec
 
 
 def _entries():

@@ -18,8 +18,8 @@ import yaml
 from conftest import ASSIGNMENTS, ROOT, solution_notebook
 from test_build import solution_lines
 
-from autograder import book, build
-from autograder.grading.spec import read_spec
+from autograder.book import derive, execute, html, sources
+from autograder.grader.spec import read_spec
 
 HTML = ROOT / "_build" / "html"
 
@@ -41,7 +41,7 @@ def _all_text(html_dir):
 
 
 def test_book_has_every_page(built):
-    for source in build.sources():
+    for source in sources.sources():
         assert (built / "book" / f"{source.stem}.html").exists()
     assert (built / "index.html").exists()
 
@@ -59,13 +59,13 @@ def test_no_solution_line_under_build_html(built, stem):
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_download_gives_the_student_notebook(built, stem):
     downloaded = built / "_sources" / "book" / f"{stem}.ipynb"
-    assert downloaded.read_text() == (build.CHAPTERS / f"{stem}.ipynb").read_text()
+    assert downloaded.read_text() == (sources.CHAPTERS / f"{stem}.ipynb").read_text()
     assert f"_sources/book/{stem}.ipynb" in (built / "book" / f"{stem}.html").read_text()
 
 
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_pages_show_the_reference_passing_every_visible_check(built, stem):
-    page = nbformat.read(build.PAGES / f"{stem}.ipynb", as_version=4)
+    page = nbformat.read(sources.PAGES / f"{stem}.ipynb", as_version=4)
     tests = [c for c in page.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert tests
     for cell in tests:
@@ -99,7 +99,7 @@ def test_no_page_loads_anything_from_outside_the_book(built, instructor_built, e
     """Only ordinary outbound links (<a href>) may leave the book; everything else must be in it."""
     html_dir = built if edition == "html" else instructor_built
     pages = _pages(html_dir)
-    assert len(pages) >= len(build.sources()) + 3
+    assert len(pages) >= len(sources.sources()) + 3
     problems = []
     for page in pages:
         parser = _Refs()
@@ -147,7 +147,7 @@ def test_vendored_javascript_is_where_the_pages_point(built):
 
 def _shipped_package_json(built, name: str) -> Path:
     """The package.json copied next to the package's files in _vendor/ (name, version, licence)."""
-    target = next(target for target, (package, _) in book.VENDOR_FILES.items() if package == name)
+    target = next(target for target, (package, _) in html.VENDOR_FILES.items() if package == name)
     return built / "_vendor" / target / "package.json"
 
 
@@ -199,10 +199,10 @@ def test_the_repository_is_a_binder_repository():
 @pytest.fixture(scope="module")
 def instructor_built():
     """`make book-instructor`: the same pages (cached execution) with solutions and hidden tests."""
-    result = subprocess.run([sys.executable, "-m", "autograder.book", "--instructor"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "autograder", "book", "--instructor"], cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    return book.INSTRUCTOR_HTML
+    return html.INSTRUCTOR_HTML
 
 
 class _Text(HTMLParser):
@@ -243,7 +243,7 @@ def test_instructor_edition_shows_every_solution_and_hidden_test_collapsed(instr
     assert len(solutions) == len(spec.solutions) and len(tests) == len(spec.tests)
     assert not any(is_open for c, is_open in page.details if "instructor-" in c), "dropdowns start collapsed"
     downloaded = instructor_built / "_sources" / "book" / f"{stem}.ipynb"
-    assert downloaded.read_text() == build.dumps(solution_notebook(stem))
+    assert downloaded.read_text() == sources.dumps(solution_notebook(stem))
 
 
 def test_instructor_edition_is_labelled_and_the_student_edition_is_not(built, instructor_built):
@@ -260,30 +260,30 @@ def test_instructor_edition_is_labelled_and_the_student_edition_is_not(built, in
 
 def test_editing_prose_reuses_the_execution_cache():
     """The cache key covers the code cells and the kernel-side code, not the prose or cell metadata."""
-    page = build.page_input(solution_notebook("02-convolution"))
-    key = build.cache_key(page, "fingerprint")
+    page = derive.page_input(solution_notebook("02-convolution"))
+    key = execute.cache_key(page, "fingerprint")
     prose = copy.deepcopy(page)
     markdown = next(cell for cell in prose.cells if cell.cell_type == "markdown")
     markdown.source += "\n\nOne more sentence."
     next(cell for cell in prose.cells if cell.cell_type == "code").metadata["tags"] = ["hide-input"]
-    assert build.cache_key(prose, "fingerprint") == key
+    assert execute.cache_key(prose, "fingerprint") == key
     code = copy.deepcopy(page)
     next(cell for cell in code.cells if cell.cell_type == "code").source += "\nx = 1"
-    assert build.cache_key(code, "fingerprint") != key
-    assert build.cache_key(page, "another fingerprint") != key
+    assert execute.cache_key(code, "fingerprint") != key
+    assert execute.cache_key(page, "another fingerprint") != key
 
 
 def test_cached_outputs_go_with_the_current_prose():
-    page = build.page_input(solution_notebook("02-convolution"))
+    page = derive.page_input(solution_notebook("02-convolution"))
     executed = copy.deepcopy(page)
     for number, cell in enumerate(c for c in executed.cells if c.cell_type == "code"):
         cell.outputs = [nbformat.v4.new_output("stream", text=f"output {number}\n")]
     executed.metadata["widgets"] = {"state": "kept"}
     edited = copy.deepcopy(page)
     edited.cells[0].source = "# A new title"
-    merged = build.with_outputs(edited, executed)
+    merged = execute.with_outputs(edited, executed)
     assert merged.cells[0].source == "# A new title" and merged.metadata["widgets"] == {"state": "kept"}
     assert [c.outputs[0]["text"] for c in merged.cells if c.cell_type == "code"][:2] == ["output 0\n", "output 1\n"]
     edited.cells[[c.cell_type for c in edited.cells].index("code")].source = "changed()"
-    with pytest.raises(build.BuildError):
-        build.with_outputs(edited, executed)
+    with pytest.raises(sources.BuildError):
+        execute.with_outputs(edited, executed)

@@ -25,14 +25,14 @@ import pytest
 from conftest import ASSIGNMENTS, ROOT
 from test_build import MARKERS, solution_lines
 
-from autograder import build
+from autograder.book import publish, sources
 
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--no-first-run", "--disable-quic", "--no-sandbox"]
-STEMS = [path.stem for path in build.sources()]
+STEMS = [path.stem for path in sources.sources()]
 PAGES = [f"book/{stem}.html" for stem in STEMS] + ["index.html", "search.html", "genindex.html"]
 LOCAL = ("file:", "data:", "blob:", "about:")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -164,7 +164,7 @@ RAW_TEX = re.compile(r"\$\$|(?<![\w$])\$[^$\s][^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]|
 
 
 def _source_has_math(stem: str) -> bool:
-    text = (build.SOLUTIONS / f"{stem}.md").read_text()
+    text = (sources.SOLUTIONS / f"{stem}.md").read_text()
     return bool(re.search(r"\$\$|(?<![\\$])\$[^$\n]+\$", text))
 
 
@@ -199,8 +199,8 @@ def test_every_image_is_loaded(visits, name):
 def test_widgets_render_from_their_embedded_state(visits, stem):
     """Every widget view is drawn by the vendored widget manager; a widget cell's view shows its
     controls and its output (a plot, or text). Other views (tqdm's progress bars) just render."""
-    page = nbformat.read(build.PAGES / f"{stem}.ipynb", as_version=4)
-    views = [(build.is_widget_cell(cell), output["data"][WIDGET_VIEW]["model_id"]) for cell in page.cells
+    page = nbformat.read(sources.PAGES / f"{stem}.ipynb", as_version=4)
+    views = [(publish.is_widget_cell(cell), output["data"][WIDGET_VIEW]["model_id"]) for cell in page.cells
              for output in cell.get("outputs", []) if WIDGET_VIEW in output.get("data", {})]
     interactive = {model for tagged, model in views if tagged}
     facts = visits[f"book/{stem}.html"].facts
@@ -247,7 +247,7 @@ def _downloaded(href: str) -> Path:
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_download_link_gives_the_student_notebook(visits, stem):
     notebook_file = _downloaded(visits[f"book/{stem}.html"].facts["download"])
-    assert notebook_file.read_text() == (build.CHAPTERS / f"{stem}.ipynb").read_text()
+    assert notebook_file.read_text() == (sources.CHAPTERS / f"{stem}.ipynb").read_text()
     notebook = nbformat.reads(notebook_file.read_text(), as_version=4)
     nbformat.validate(notebook)
     text = json.dumps([cell.source for cell in notebook.cells])

@@ -9,8 +9,8 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS, solution_notebook
 
-from autograder import build
-from autograder.grading.spec import read_spec
+from autograder.book import derive, sources
+from autograder.grader.spec import read_spec
 
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|hidden=True")
 
@@ -22,14 +22,14 @@ def test_the_syllabus_stems_are_assignments():
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_student_notebook_is_fresh(stem):
     """chapters/<stem>.ipynb is exactly what the build derives from solutions/<stem>.md."""
-    derived = build.dumps(build.student_version(solution_notebook(stem)))
-    committed = (build.CHAPTERS / f"{stem}.ipynb").read_text()
+    derived = sources.dumps(derive.student_version(solution_notebook(stem)))
+    committed = (sources.CHAPTERS / f"{stem}.ipynb").read_text()
     assert committed == derived, f"chapters/{stem}.ipynb is stale: run `make book` and commit it"
 
 
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_student_notebook_has_no_solutions_or_hidden_tests(stem):
-    notebook = nbformat.read(build.CHAPTERS / f"{stem}.ipynb", as_version=4)
+    notebook = nbformat.read(sources.CHAPTERS / f"{stem}.ipynb", as_version=4)
     source = solution_notebook(stem)
     solution_lines = _solution_lines(source)
     assert solution_lines, "the source should have solution code"
@@ -78,7 +78,7 @@ def test_release_matches_the_committed_student_notebook(course_dir):
     """`nbgrader generate_assignment` and our build agree cell for cell."""
     for stem in ASSIGNMENTS:
         released = json.loads((course_dir / "release" / stem / f"{stem}.ipynb").read_text())
-        ours = json.loads((build.CHAPTERS / f"{stem}.ipynb").read_text())
+        ours = json.loads((sources.CHAPTERS / f"{stem}.ipynb").read_text())
         assert [c["source"] for c in released["cells"]] == [c["source"] for c in ours["cells"]]
         assert [c["metadata"].get("nbgrader") for c in released["cells"]] == \
                [c["metadata"].get("nbgrader") for c in ours["cells"]]

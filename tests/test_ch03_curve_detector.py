@@ -10,10 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder import build
-from autograder.checks.ch03_feature_detectors import CURVE_FILTER, CURVE_REGION, PLAIN_REGION, filter_response
+from autograder.book import sources
+from autograder.core.checks.ch03_feature_detectors import CURVE_FILTER, CURVE_REGION, PLAIN_REGION, filter_response
 
-SOURCE = build.SOLUTIONS / "03-feature-detectors.md"
+SOURCE = sources.SOLUTIONS / "03-feature-detectors.md"
 
 
 def test_arrays_are_one_depth_slice_of_a_7x7_filter():
@@ -48,7 +48,7 @@ def test_6600_is_the_top_left_of_the_activation_map():
 
 def test_the_chapter_uses_these_arrays_and_prints_both_numbers():
     text = SOURCE.read_text()
-    assert "from autograder.checks.ch03_feature_detectors import CURVE_FILTER, CURVE_REGION, PLAIN_REGION" in text
+    assert "from autograder.core.checks.ch03_feature_detectors import CURVE_FILTER, CURVE_REGION, PLAIN_REGION" in text
     assert "assert response == 6600" in text
     assert "assert (PLAIN_REGION * CURVE_FILTER).sum() == 0" in text
     assert "np.array([" not in text.split("## The worked example", 1)[1].split("### The activation map", 1)[0], \

@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from autograder import codec
+from autograder.core import codec
 
 
 @pytest.mark.parametrize("value", [

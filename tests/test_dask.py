@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import cli
 
-from autograder import demo
-from autograder.grading import results
-from autograder.grading.batch import _task, load_specs
-from autograder.grading.parallel import grade_task
+from autograder.course import demo
+from autograder.course import store as results
+from autograder.course.batch import _task, load_specs
+from autograder.course.workers import grade_task
 
 distributed = pytest.importorskip("distributed")
 

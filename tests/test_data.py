@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder import data
+from autograder.core import data
 
 
 def test_colour_shapes_are_deterministic_and_balanced():

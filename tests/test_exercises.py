@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import solution_notebook, student_notebook, with_cell
 
-from autograder import exercises
+from autograder.kernel import exercises
 
 STEM = "04-nonlinearity-and-pooling"
 

@@ -11,8 +11,8 @@ import pytest
 from conftest import ASSIGNMENTS, cli, solution_notebook, student_notebook, submit, with_cell
 from nbgrader.api import Gradebook
 
-from autograder import course as course_module
-from autograder.grading.spec import read_spec
+from autograder.course import directory as course_module
+from autograder.grader.spec import read_spec
 
 MONKEYPATCH_TESTING = '''
 import numpy.testing

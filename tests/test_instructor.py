@@ -24,9 +24,9 @@ import pytest
 from conftest import ROOT, cli
 from nbgrader.api import Gradebook
 
-from autograder import course as course_module
-from autograder.grading import results
-from autograder.grading.parallel import cores
+from autograder.course import directory as course_module
+from autograder.course import store as results
+from autograder.course.workers import cores
 
 STEM = "02-convolution"
 STUDENTS = 14

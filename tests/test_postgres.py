@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import cli
 
-from autograder import demo
-from autograder.grading import results
+from autograder.course import demo
+from autograder.course import store as results
 
 STEM = "02-convolution"
 STUDENTS = 4

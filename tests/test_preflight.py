@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from conftest import solution_notebook, student_notebook
 
-from autograder.grading import preflight
-from autograder.grading.spec import read_spec
-from autograder.grading.submission import grade_submission
+from autograder.grader import preflight
+from autograder.grader.spec import read_spec
+from autograder.grader.submission import grade_submission
 
 STEM = "02-convolution"
 SPEC = read_spec(solution_notebook(STEM), STEM)

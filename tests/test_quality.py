@@ -15,10 +15,10 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from autograder import build
+from autograder.book import publish, sources
 
 HTML = ROOT / "_build" / "html"
-STEMS = [path.stem for path in build.sources()]
+STEMS = [path.stem for path in sources.sources()]
 HEADING = re.compile(r"^(#{1,6}) +(.+?) *$", re.MULTILINE)
 EXERCISE = re.compile(r"^Exercise (\d+)\.(\d+): \S")
 CAPTION = re.compile(r"^\*Figure (\d+)\.(\d+)(?: \([^()]+\))?: ", re.MULTILINE)
@@ -30,7 +30,7 @@ def _chapter(stem: str) -> int:
 
 
 def _cells(stem: str):
-    return build.read_source(build.SOLUTIONS / f"{stem}.md").cells
+    return sources.read_source(sources.SOLUTIONS / f"{stem}.md").cells
 
 
 def _headings(stem: str) -> list[tuple[int, int, str]]:
@@ -110,7 +110,7 @@ def test_every_widget_has_a_static_counterpart(stem):
     for index, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
-        tagged = build.is_widget_cell(cell)
+        tagged = publish.is_widget_cell(cell)
         assert tagged or not WIDGET_CALL.search(cell.source), \
             f"{stem}: a cell that shows a widget must be tagged `widget`:\n{cell.source[:200]}"
         if tagged:
@@ -222,7 +222,7 @@ def test_html_figures_have_numbered_captions_and_alt_text(pages, stem):
     sources = [(match.group(1), match.group(2)) for cell in _cells(stem) if cell.cell_type == "markdown"
                for match in CAPTION.finditer(cell.source)]
     assert len(sources) == len(page.figures), f"{stem}: every caption paragraph became a figure caption"
-    book_page = nbformat.read(build.PAGES / f"{stem}.ipynb", as_version=4)
+    book_page = nbformat.read(sources.PAGES / f"{stem}.ipynb", as_version=4)
     assert not any(CAPTION.search(cell.source) for cell in book_page.cells if cell.cell_type == "markdown"), \
         f"{stem}: a caption paragraph was left in the text of the page"
 
@@ -255,7 +255,7 @@ def _exercise(heading: str):
 
 
 def test_publish_turns_the_caption_paragraph_into_the_figure_caption():
-    page = build.publish(_page(_figure_cell(), nbformat.v4.new_markdown_cell(
+    page = publish.publish(_page(_figure_cell(), nbformat.v4.new_markdown_cell(
         "*Figure 3.1: the source's example output.\nSecond line.*\n\nThe text goes on.")), "03-x")
     figure = page.cells[1].metadata["mystnb"]["figure"]
     assert figure == {"caption": "**Figure 3.1:** the source's example output.\nSecond line.", "name": "fig-3-1"}
@@ -271,8 +271,8 @@ def test_publish_turns_the_caption_paragraph_into_the_figure_caption():
      "static counterpart"),
 ])
 def test_publish_refuses_a_page_that_breaks_the_conventions(cells, message):
-    with pytest.raises(build.BuildError, match=message):
-        build.publish(_page(*cells), "03-x")
+    with pytest.raises(sources.BuildError, match=message):
+        publish.publish(_page(*cells), "03-x")
 
 
 @pytest.mark.parametrize(("page", "message"), [
@@ -284,12 +284,12 @@ def test_publish_refuses_a_page_that_breaks_the_conventions(cells, message):
            *_exercise("x")[1:]), "not right under its heading"),
 ])
 def test_publish_refuses_a_chapter_without_its_structure(page, message):
-    with pytest.raises(build.BuildError, match=message):
-        build.publish(page, "03-x")
+    with pytest.raises(sources.BuildError, match=message):
+        publish.publish(page, "03-x")
 
 
 def test_publish_accepts_a_well_formed_exercise():
-    build.publish(_page(*_exercise("### Exercise 3.1: the identity")), "03-x")
+    publish.publish(_page(*_exercise("### Exercise 3.1: the identity")), "03-x")
 
 
 def test_publish_drops_stylesheets_from_the_web_and_gives_animations_their_alt_text():
@@ -297,7 +297,7 @@ def test_publish_drops_stylesheets_from_the_web_and_gives_animations_their_alt_t
     cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={"text/html": (
         '<link rel="stylesheet" href="https://maxcdn.example/font-awesome.min.css">\n'
         '<div class="animation"><img id="_anim_img1"></div>'), "text/plain": "<IPython.core.display.HTML>"})]
-    page = build.publish(_page(cell, nbformat.v4.new_markdown_cell("*Figure 3.1 (animation): frames.*")), "03-x")
+    page = publish.publish(_page(cell, nbformat.v4.new_markdown_cell("*Figure 3.1 (animation): frames.*")), "03-x")
     html = page.cells[1].outputs[0]["data"]["text/html"]
     assert "https://" not in html and "<link" not in html
     assert '<img alt="A bar chart of ten probabilities, one per digit class." id="_anim_img1">' in html

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-import autograder.reference as ref
+import autograder.core.reference as ref
 
 LN2, LN3 = math.log(2.0), math.log(3.0)
 

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from ..core.errors import UserError
+
 DESCRIPTION = """\
 The CNN course's autograder.
 
@@ -160,15 +162,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_error(error: Exception) -> bool:
-    """A problem the user can fix (the message says how), as opposed to a bug."""
-    from ..course import CourseError
-
-    build = sys.modules.get(f"{__package__.rsplit('.', 1)[0]}.build")  # imported only when needed
-    kinds = (CourseError, ValueError) + ((build.BuildError,) if build is not None else ())
-    return isinstance(error, kinds)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.device:
@@ -178,9 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.modules.setdefault("rfc3987_syntax", None)
     try:
         return _run(args)
-    except Exception as error:
-        if not _user_error(error):
-            raise
+    except UserError as error:  # the package's own errors say what to do; anything else is a bug
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -189,10 +180,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(args) -> int:
-    from ..grading.batch import grade_assignment
+    from ..course.batch import grade_assignment
 
     if args.dask and args.workers:
-        raise ValueError("--workers and --dask do not go together: the Dask cluster's workers do the grading")
+        raise UserError("--workers and --dask do not go together: the Dask cluster's workers do the grading")
     summary = grade_assignment(args.course, args.assignment, args.db, workers=args.workers, dask=args.dask,
                                force=args.force, progress=args.progress, students=args.student)
     course = args.course.resolve()
@@ -220,7 +211,7 @@ def _grade(args) -> int:
 
 
 def _run(args) -> int:
-    from .. import course
+    from ..course import directory as course
 
     course.use_venv_tools()
     if args.command == "init":
@@ -234,14 +225,14 @@ def _run(args) -> int:
     if args.command == "grade":
         return _grade(args)
     if args.command == "feedback":
-        from ..grading.batch import regenerate_feedback
+        from ..course.batch import regenerate_feedback
 
         pages = regenerate_feedback(args.course, args.assignment, args.student)
         print(f"wrote {len(pages)} feedback page(s): "
               f"{args.course.resolve() / 'feedback'}/<student>/{args.assignment}/feedback.html")
         return 0
     if args.command == "export":
-        from ..grading.export import export_csv
+        from ..course.export import export_csv
 
         path, count, text = export_csv(args.course, args.assignments or None, args.db, args.output)
         if path is None:
@@ -250,14 +241,14 @@ def _run(args) -> int:
             print(f"wrote {count} row(s) to {path}")
         return 0
     if args.command == "report":
-        from ..grading.report import summary_text, write_report
+        from ..course.report import summary_text, write_report
 
         path, stats = write_report(args.course, args.assignment, args.output)
         print(summary_text(stats))
         print(f"report: {path}")
         return 0
     if args.command == "demo":
-        from .. import demo
+        from ..course import demo
 
         demo.run(args.dir, args.students, args.workers)
         return 0
@@ -266,13 +257,15 @@ def _run(args) -> int:
 
         return check_notebook(args.notebook, args.assignment, args.seed)
     if args.command in ("build", "book"):
-        from .. import build
-
         if os.environ.get("CI", "").lower() == "true":
             args.check = True
         if args.command == "build":
-            build.build(check=args.check)
+            from ..book.execute import build_pages
+
+            build_pages(check=args.check)
         else:
-            build.book(check=args.check, instructor=args.instructor)
+            from ..book.html import build_book
+
+            build_book(check=args.check, instructor=args.instructor)
         return 0
     raise AssertionError(args.command)

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import nbformat
 
-from .. import build
-from ..course import CourseError
-from ..grading import preflight
-from ..grading.feedback import verdict_text
-from ..grading.grade import grade_notebook
-from ..grading.spec import CHECK_LINE, read_spec
+from ..book.sources import CHAPTERS
+from ..course.directory import CourseError
+from ..course.feedback import verdict_text
+from ..grader import preflight
+from ..grader.notebook import grade_notebook
+from ..grader.spec import CHECK_LINE, read_spec
 
 
 def _released(stem: str) -> Path:
-    return build.CHAPTERS / f"{stem}.ipynb"  # the released notebook: the spec, without solutions
+    return CHAPTERS / f"{stem}.ipynb"  # the released notebook: the spec, without solutions
 
 
 def _which_chapter(path: Path, notebook: nbformat.NotebookNode | None, assignment: str | None) -> str:
@@ -41,7 +41,7 @@ def _which_chapter(path: Path, notebook: nbformat.NotebookNode | None, assignmen
 
 
 def _known() -> str:
-    return ", ".join(p.stem for p in sorted(build.CHAPTERS.glob("*.ipynb")))
+    return ", ".join(p.stem for p in sorted(CHAPTERS.glob("*.ipynb")))
 
 
 def check_notebook(path: Path, assignment: str | None, seed: int | None) -> int:

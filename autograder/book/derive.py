@@ -1,0 +1,98 @@
+"""One source, many products: the notebooks derived from a chapter's source.
+
+With nbgrader's own preprocessors, from ``solutions/<stem>.md`` (:mod:`.sources`):
+
+- the student notebook ``chapters/<stem>.ipynb`` (no solutions, no hidden tests, committed), the
+  same cell for cell as what ``nbgrader generate_assignment`` releases (:func:`student_version`);
+- the page that is executed for the book (:func:`page_input`: hidden tests removed *before*
+  execution), and the book page made from its executed copy (:func:`page_version`: solutions
+  replaced by the student stub *after* it, outputs kept, then published by :mod:`.publish`), so
+  neither a solution nor a hidden test reaches the book;
+- the instructor's page (:func:`instructor_version`): the book page plus, after each exercise,
+  its solution and its hidden tests in collapsed dropdowns (``make book-instructor``).
+
+Nothing derived is edited by hand: ``make book`` regenerates everything.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+from nbgrader.preprocessors import (
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearMarkScheme,
+    ClearOutput,
+    ClearSolutions,
+    ComputeChecksums,
+    LockCells,
+)
+
+from .publish import publish
+
+
+def _apply(notebook, *preprocessors) -> nbformat.NotebookNode:
+    notebook = copy.deepcopy(notebook)
+    resources: dict = {}
+    for preprocessor in preprocessors:
+        notebook, resources = preprocessor().preprocess(notebook, resources)
+    return notebook
+
+
+# ---------------------------------------------------------------------- derived notebooks
+
+
+def student_version(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What ``nbgrader generate_assignment`` releases (same preprocessors, no database)."""
+    return _apply(source, LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
+                  ClearHiddenTests, ClearMarkScheme, ComputeChecksums, CheckCellMetadata)
+
+
+def page_input(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook that is executed for the book: solutions kept, hidden tests removed."""
+    return _apply(source, ClearHiddenTests, ClearMarkScheme)
+
+
+def page_version(executed: nbformat.NotebookNode, stem: str | None = None) -> nbformat.NotebookNode:
+    """The executed page with solutions replaced by the student stub; outputs are kept.
+
+    With ``stem``, the page is also published (see :func:`publish`): figures get their captions
+    and alt text, and the chapter's conventions are checked.
+    """
+    page = _apply(executed, ClearSolutions)
+    return publish(page, stem) if stem else page
+
+
+def instructor_version(executed: nbformat.NotebookNode, source: nbformat.NotebookNode,
+                       stem: str) -> nbformat.NotebookNode:
+    """The book page plus, after each exercise, its solution and its hidden tests, collapsed.
+
+    The page itself is the student's (stubs in the exercise cells, outputs of the reference
+    solution); each solution cell is followed by a dropdown with the full solution, and each test
+    cell by a dropdown with the whole test cell as the grader has it, hidden tests included.
+    """
+    page = page_version(executed, stem)
+    originals = {cell.id: cell for cell in source.cells}
+    cells = []
+    for cell in page.cells:
+        cells.append(cell)
+        meta = cell.metadata.get("nbgrader", {})
+        original = originals.get(cell.get("id"))
+        if original is None or cell.cell_type != "code":
+            continue
+        if meta.get("solution"):
+            title, kind = f"Solution: `{meta['grade_id']}`", "instructor-solution"
+        elif meta.get("grade"):
+            title, kind = f"Test cell with hidden tests: `{meta['grade_id']}`", "instructor-hidden-tests"
+        else:
+            continue
+        cells.append(nbformat.v4.new_markdown_cell(
+            f"::::{{dropdown}} {title}\n:class-container: {kind}\n\n"
+            f"````python\n{original.source.rstrip()}\n````\n::::",
+            id=f"{cell.id}-instructor"[:64]))
+    page.cells = cells
+    return page
+
+
+# ---------------------------------------------------------------------- publishing a page

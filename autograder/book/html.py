@@ -1,0 +1,210 @@
+"""The published book: two Jupyter Book builds that work offline. :func:`build_book` is the one entry point.
+
+``python -m autograder book`` (``make book``) builds the student edition into ``_build/html``;
+``python -m autograder book --instructor`` (``make book-instructor``) builds the same book with each
+exercise's solution and hidden tests in collapsed dropdowns into ``_build/instructor``. Both:
+
+1. derive and execute the pages (:func:`autograder.book.execute.build_pages`, cached);
+2. run ``jupyter-book build --warningiserror --nitpick --keep-going``;
+3. copy the JavaScript the pages load (MathJax 3, RequireJS, the Jupyter widgets HTML manager)
+   from ``vendor/node_modules`` (``npm ci`` from the committed ``vendor/package-lock.json`` when
+   missing) into ``<html>/_vendor/``. It sits outside ``_static/`` because Jupyter Book adds every
+   ``.js`` under ``_static/`` to every page; ``_config.yml`` points ``mathjax_path`` and
+   ``nb_ipywidgets_js`` there;
+4. make each page's download button give the right notebook (the student notebook; in the
+   instructor edition, the chapter's source with solutions and hidden tests), and refuse to
+   finish if any page still loads a script, a stylesheet or a font from the web.
+
+The book's Sphinx extension is :mod:`.sphinx`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .sources import CHAPTERS, INSTRUCTOR_SOURCE, ROOT, BuildError, dumps, read_source, sources, write_if_changed
+
+HTML = ROOT / "_build" / "html"
+INSTRUCTOR_HTML = ROOT / "_build" / "instructor"
+VENDOR = ROOT / "vendor"
+VENDOR_DIR = "_vendor"  # under the HTML root
+
+# What the pages load, per folder under <html>/_vendor/: (package folder in node_modules, globs).
+VENDOR_FILES = {
+    # tex-mml-chtml.js loads the rest on demand: TeX extensions (autoload), CHTML fonts, the menu
+    # and its accessibility tools (assistive MathML, speech).
+    "mathjax": ("mathjax", ["LICENSE", "package.json", "es5/tex-mml-chtml.js", "es5/input/tex/extensions/**/*.js",
+                            "es5/output/chtml/fonts/woff-v2/*.woff", "es5/ui/*.js", "es5/a11y/*.js",
+                            "es5/sre/**/*"]),
+    "requirejs": ("requirejs", ["package.json", "require.js"]),  # package.json: name, version, licence
+    # embed-amd.js renders embedded widget state; the .woff2 files are its Font Awesome icons (its
+    # stylesheet also names .eot/.svg/.ttf/.woff versions, which browsers that read woff2 never load).
+    "html-manager": ("@jupyter-widgets/html-manager", ["package.json", "dist/embed-amd.js", "dist/*.woff2"]),
+}
+# Written for this book, copied next to the files above (see the comments in each).
+OWN_FILES = {"html-manager/widgets-setup.js": VENDOR / "src" / "widgets-setup.js"}
+# A reference the published HTML must not make: a script, stylesheet, font or preload from the web.
+EXTERNAL_ASSET = re.compile(
+    r"<(?:script\b[^>]*\bsrc|link\b[^>]*\bhref|img\b[^>]*\bsrc|iframe\b[^>]*\bsrc|source\b[^>]*\bsrc)"
+    r"\s*=\s*[\"']?(?:https?:)?//", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------- vendored JavaScript
+
+
+def node_modules(log=print) -> Path:
+    """``vendor/node_modules``, installed with ``npm ci`` from the committed lock file when missing."""
+    modules = VENDOR / "node_modules"
+    lock = VENDOR / "package-lock.json"
+    stamp = modules / ".installed-from-lock.sha256"
+    want = hashlib.sha256(lock.read_bytes()).hexdigest()
+    have = stamp.read_text().strip() if stamp.exists() else ""
+    if have == want and all((modules / package).is_dir() for package, _ in VENDOR_FILES.values()):
+        return modules
+    npm = shutil.which("npm")
+    if npm is None:
+        raise BuildError("npm is needed (once) to fetch the book's JavaScript from the npm registry: install Node.js "
+                     "and npm (Debian: apt-get install npm), then run `make book` again")
+    log("vendor: npm ci (MathJax, RequireJS, the widget manager; once per vendor/package-lock.json)")
+    completed = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+                               cwd=VENDOR, capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise BuildError("`npm ci` in vendor/ failed (is the npm registry reachable?):\n"
+                     + (completed.stdout + completed.stderr)[-2000:])
+    stamp.write_text(want + "\n")
+    return modules
+
+
+def vendor_files(log=print) -> dict[str, Path]:
+    """Map each path under ``_vendor/`` to the file in ``vendor/node_modules`` it is copied from."""
+    modules = node_modules(log)
+    files = {}
+    for target, (package, patterns) in VENDOR_FILES.items():
+        base = modules / package
+        for pattern in patterns:
+            matches = [path for path in base.glob(pattern) if path.is_file()]
+            if not matches:
+                raise BuildError(f"vendor: {package}/{pattern} matched no file; delete vendor/node_modules and "
+                             "run `make book` again")
+            for path in matches:
+                relative = path.relative_to(base)
+                if relative.parts[0] in ("es5", "dist"):  # _vendor/mathjax/tex-mml-chtml.js, not .../es5/...
+                    relative = Path(*relative.parts[1:])
+                files[f"{target}/{relative.as_posix()}"] = path
+    return files | OWN_FILES
+
+
+def sync_tree(files: dict[str, Path], target: Path) -> int:
+    """Make ``target`` hold exactly ``files`` (relative path -> source); copy only what changed."""
+    copied = 0
+    for relative, source in files.items():
+        destination = target / relative
+        stat = source.stat()
+        if destination.exists():
+            current = destination.stat()
+            if current.st_size == stat.st_size and int(current.st_mtime) == int(stat.st_mtime):
+                continue
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, destination)
+        copied += 1
+    if target.exists():
+        wanted = {target / relative for relative in files}
+        for path in sorted(target.rglob("*"), reverse=True):
+            if path.is_file() and path not in wanted:
+                path.unlink()
+            elif path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+    return copied
+
+
+# ---------------------------------------------------------------------- the builds
+
+
+def _jupyter_book(source: Path, log, extra_args=None) -> Path:
+    command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(source),
+               "--warningiserror", "--nitpick", "--keep-going", *(extra_args or [])]
+    log("$ " + " ".join(["jupyter-book", *command[2:]]))
+    completed = subprocess.run(command, cwd=ROOT, check=False)
+    if completed.returncode != 0:
+        raise BuildError("jupyter-book reported warnings or errors (see above)")
+    return source / "_build" / "html"
+
+
+def _instructor_project() -> Path:
+    """``_build/instructor-src``: the same book (config and table of contents), instructor pages."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["title"] = f"{config['title']} (instructor edition)"
+    config.setdefault("html", {})["announcement"] = (
+        "Instructor edition: every exercise's solution and hidden tests are shown. Do not publish it to students.")
+    text = "# Generated by `make book-instructor` from ../../_config.yml; do not edit.\n" + yaml.safe_dump(
+        config, sort_keys=False, allow_unicode=True)
+    write_if_changed(INSTRUCTOR_SOURCE / "_config.yml", text)
+    write_if_changed(INSTRUCTOR_SOURCE / "_toc.yml", (ROOT / "_toc.yml").read_text())
+    return INSTRUCTOR_SOURCE
+
+
+def build_book(check: bool = False, log=print, instructor: bool = False, extra_args=None) -> Path:
+    """Derive, execute (cached), build and finish one edition; return its HTML folder."""
+    from .execute import build_pages
+
+    vendored = vendor_files(log)  # before the long part: fail early without npm
+    # The widget manager sometimes resolves its icon fonts against the page's folder instead of its
+    # own (seen in a fresh clone's book, page 10, in Chromium): serve them from there too.
+    fonts = {f"book/@jupyter-widgets/{path.name}": path for key, path in vendored.items()
+             if key.startswith("html-manager/") and path.suffix == ".woff2"}
+    build_pages(check=check, log=log, instructor=instructor)
+    if instructor:
+        project = _instructor_project()
+        stems = {path.stem for path in sources()}
+        for old in (project / "book").glob("*.ipynb"):  # a chapter that was removed or renamed
+            if old.stem not in stems:
+                old.unlink()
+        built = _jupyter_book(project, log, extra_args)
+        html = INSTRUCTOR_HTML
+        files = {path.relative_to(built).as_posix(): path for path in built.rglob("*") if path.is_file()}
+        copied = sync_tree(files | fonts | {f"{VENDOR_DIR}/{key}": value for key, value in vendored.items()}, html)
+        log(f"instructor edition: {copied} file(s) updated in {html.relative_to(ROOT)}")
+    else:
+        html = _jupyter_book(ROOT, log, extra_args)
+        sync_tree(vendored, html / VENDOR_DIR)
+        sync_tree({Path(key).name: path for key, path in fonts.items()}, html / "book" / "@jupyter-widgets")
+    finish_html(html, instructor=instructor, log=log)
+    return html
+
+
+def finish_html(html_dir: Path, instructor: bool = False, log=print) -> None:
+    """Download buttons give the right notebook; no page may load anything from the web.
+
+    Pages of chapters that no longer exist (Sphinx never deletes an output) are removed first.
+    """
+    stems = {path.stem for path in sources()}
+    for old in [*(html_dir / "book").glob("*.html"), *(html_dir / "_sources" / "book").glob("*")]:
+        if old.name.split(".")[0] not in stems:
+            old.unlink()
+            log(f"book: removed {old.relative_to(html_dir)} (no such chapter in solutions/)")
+    for path in sources():
+        target = html_dir / "_sources" / "book" / f"{path.stem}.ipynb"
+        if not target.exists():
+            continue
+        if instructor:
+            write_if_changed(target, dumps(read_source(path)))
+        elif (student := CHAPTERS / f"{path.stem}.ipynb").exists():
+            write_if_changed(target, student.read_text())
+    offenders = []
+    for page in sorted(html_dir.rglob("*.html")):
+        if VENDOR_DIR in page.relative_to(html_dir).parts[:1]:
+            continue
+        text = page.read_text(errors="replace")
+        offenders += [f"{page.relative_to(html_dir)}: {text[match.start():match.end() + 60]}"
+                      for match in EXTERNAL_ASSET.finditer(text)]
+    if offenders:
+        raise BuildError("these pages load something from the web, so they break offline:\n  "
+                     + "\n  ".join(offenders[:20]))
+    log(f"book: {html_dir / 'index.html'}")

@@ -1,0 +1,383 @@
+"""What a check is: inputs, the reference answer, tolerances and the library of mistakes.
+
+A :class:`Check` stands for one exercise (one student function). Its id is stable:
+``<chapter-stem>.<function>``. It holds *groups* of cases; a group passes when every case in
+it passes, and a check's score is its points times the weight of the groups that passed. The
+visible group is what a student's ``check(...)`` runs in Jupyter; the others are generated
+from a seed the submission never sees, and run only at grading time.
+
+Everything here is plain data and pure functions: a check never runs student code itself.
+The grader (:mod:`autograder.grader`) calls the student's function in a sandbox, and ``check()``
+in Jupyter calls it in the student's kernel; either hands the returned value (or a
+:class:`~autograder.core.results.CallError`) to :meth:`Check.judge`, through
+:func:`autograder.core.checks.run.run_check`.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..results import CallError
+
+# The libraries no exercise may use unless its check says otherwise: the reference's own, and
+# the course's package (which holds the reference and the checks).
+FORBIDDEN = ("torch", "autograder", "tensorflow", "jax")
+
+# --------------------------------------------------------------------------- cases
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the student's function: positional ``args`` and keyword ``kwargs``."""
+
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    note: str = ""  # e.g. "edge case: 1×1 kernel"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Cases that are judged together. ``make(rng)`` returns the cases of this group."""
+
+    name: str
+    make: Callable[[np.random.Generator], list[Case]]
+    weight: float = 1.0
+    visible: bool = False
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A recognisable wrong answer, known by its ``name``.
+
+    ``apply(*args, **kwargs)`` returns what the mistake gives on a case; a student's value
+    that matches it is diagnosed. Some mistakes make the student's code raise instead:
+    ``error(message, *args, **kwargs)`` says whether an error message is the sign of it.
+    """
+
+    name: str
+    explain: str
+    apply: Callable[..., Any] | None = None
+    error: Callable[..., bool] | None = None
+
+    @property
+    def diagnosis(self) -> Diagnosis:
+        return Diagnosis(self.name, f"{self.name}: {self.explain}")
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The likely cause of a wrong answer: the mistake's ``name`` and the sentence shown (``text``)."""
+
+    mistake: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What :meth:`Check.assess` found in a returned value: nothing wrong (``problem`` None), or
+    what is wrong and, where recognised, its likely cause. ``note`` is said after a passing call."""
+
+    problem: str | None
+    diagnosis: Diagnosis | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One case, judged. A call that gave no value carries its ``error`` kind (and ``exception``)."""
+
+    passed: bool
+    message: str = ""
+    diagnosis: str = ""
+    mistake: str = ""
+    error: str = ""  # an ErrorKind when the call returned no value
+    exception: str = ""
+
+    def text(self) -> str:
+        return self.message + (f"\n  Likely cause: {self.diagnosis}" if self.diagnosis else "")
+
+
+# --------------------------------------------------------------------------- describing values
+
+
+def describe_value(value) -> str:
+    """A short, human description of an argument or result: ``float64 array (2, 3, 7, 9)``."""
+    if isinstance(value, np.ndarray):
+        if value.size <= 6 and value.ndim <= 1:
+            return f"{value.dtype} array {np.array2string(value, precision=4, separator=', ')}"
+        return f"{value.dtype} array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        inner = ", ".join(describe_value(item) for item in value)
+        return f"({inner})" if isinstance(value, tuple) else f"[{inner}]"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return repr(value)
+
+
+def describe_call(function: str, params: tuple[str, ...], case: Case) -> str:
+    parts = []
+    for index, value in enumerate(case.args):
+        name = params[index] if index < len(params) else f"arg{index}"
+        parts.append(f"{name}={_short(value)}")
+    parts += [f"{key}={_short(value)}" for key, value in case.kwargs.items()]
+    note = f"  [{case.note}]" if case.note else ""
+    return f"{function}({', '.join(parts)}){note}"
+
+
+def _short(value) -> str:
+    if isinstance(value, np.ndarray) and (value.ndim > 1 or value.size > 6):
+        return f"<{value.dtype} {value.shape}>"
+    if isinstance(value, dict):  # a dict of parameters: names and shapes, not every number
+        return "{" + ", ".join(f"{key!r}: {_short(item)}" for key, item in value.items()) + "}"
+    return describe_value(value)
+
+
+# --------------------------------------------------------------------------- comparing
+
+
+def tolerance(dtype: np.dtype) -> tuple[float, float]:
+    """(rtol, atol) for comparing a result of ``dtype`` with a float64 reference."""
+    if dtype == np.float16:
+        return 1e-2, 1e-2
+    if dtype == np.float32:
+        return 1e-4, 1e-5
+    return 1e-7, 1e-9
+
+
+def compare(expected, got, where: str = "the result") -> str | None:
+    """Return ``None`` if ``got`` matches ``expected``, else a sentence saying how it differs.
+
+    Order of the checks: type, then shape, dtype and finiteness, then values within a
+    dtype-aware tolerance (scaled by the size of the expected values).
+    """
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)):
+            return f"{where} should be a tuple of {len(expected)} values, but it is {type_name(got)}"
+        if len(got) != len(expected):
+            return f"{where} should have {len(expected)} elements, but it has {len(got)}"
+        for index, (want, have) in enumerate(zip(expected, got)):
+            problem = compare(want, have, f"element {index} of {where}")
+            if problem:
+                return problem
+        return None
+    if isinstance(expected, (bool, np.bool_)):
+        if not isinstance(got, (bool, np.bool_)) and not (isinstance(got, np.ndarray) and got.shape == () and got.dtype == bool):
+            return f"{where} should be True or False, but it is {type_name(got)}"
+        return None if bool(got) == bool(expected) else f"{where} should be {bool(expected)}, got {bool(got)}"
+    if isinstance(expected, (int, np.integer)):
+        return _compare_int(int(expected), got, where)
+    if isinstance(expected, float):
+        return _compare_scalar(expected, got, where)
+    if isinstance(expected, np.ndarray):
+        return _compare_array(expected, got, where)
+    raise TypeError(f"checks cannot compare reference values of type {type(expected)}")
+
+
+def type_name(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"a {value.dtype} array of shape {value.shape}"
+    if value is None:
+        return "None (did the function forget to `return`?)"
+    return f"a {type(value).__name__} ({describe_value(value)})"
+
+
+def _compare_int(expected: int, got, where: str) -> str | None:
+    if isinstance(got, np.ndarray) and got.shape == ():
+        got = got.item()
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return f"{where} should be the whole number {expected}, but it is {type_name(got)}"
+    if isinstance(got, float):
+        if got == expected:
+            return (f"{where} is {got!r}, a float; it should be the int {expected}. "
+                    "Sizes are whole numbers: use integer division `//`, or wrap the result in int()")
+        return f"{where} should be {expected}, got {got!r}"
+    return None if got == expected else f"{where} should be {expected}, got {got}"
+
+
+def _compare_scalar(expected: float, got, where: str) -> str | None:
+    if isinstance(got, np.ndarray):
+        if got.size != 1:
+            return f"{where} should be a single number, but it is {type_name(got)}"
+        got = got.reshape(()).item()
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return f"{where} should be a number, but it is {type_name(got)}"
+    if not np.isfinite(got) and np.isfinite(expected):
+        return f"{where} should be {expected:.6g}, got {got} (not finite)"
+    rtol, atol = tolerance(np.dtype(np.float64))
+    scale = max(1.0, abs(expected)) if np.isfinite(expected) else 1.0
+    if np.isclose(got, expected, rtol=max(rtol, 1e-6), atol=atol * scale, equal_nan=True):
+        return None
+    return f"{where} should be {expected:.8g}, got {got:.8g}"
+
+
+def _compare_array(expected: np.ndarray, got, where: str) -> str | None:
+    if not isinstance(got, np.ndarray):
+        if isinstance(got, (list, tuple)):
+            return (f"{where} should be a NumPy array of shape {expected.shape}, but it is a "
+                    f"{type(got).__name__}; wrap it in np.array(...)")
+        return f"{where} should be a NumPy array of shape {expected.shape}, but it is {type_name(got)}"
+    if got.shape != expected.shape:
+        return f"{where} should have shape {expected.shape}, but it has shape {got.shape}"
+    if expected.dtype.kind == "f" and got.dtype.kind in "iub":
+        return (f"{where} has integer dtype {got.dtype}; it should hold floats. Values were "
+                "probably truncated: start from a float array (e.g. np.zeros(..., dtype=float))")
+    if expected.dtype.kind in "iu" and got.dtype.kind not in "iu":
+        return f"{where} should hold integers (dtype int), but its dtype is {got.dtype}"
+    if expected.dtype.kind == "b" and got.dtype.kind != "b":
+        return f"{where} should hold booleans, but its dtype is {got.dtype}"
+    if got.dtype.kind == "c":
+        return f"{where} has complex dtype {got.dtype}; it should be real"
+    if got.dtype.kind == "f":
+        bad = ~np.isfinite(got) & np.isfinite(expected)
+        if bad.any():
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            return (f"{where} contains {int(bad.sum())} NaN or infinite value(s), first at index "
+                    f"{index}, where {expected[index]:.6g} was expected")
+    if expected.dtype.kind in "iub":
+        wrong = got != expected
+    else:
+        rtol, atol = tolerance(got.dtype)
+        finite = np.abs(expected[np.isfinite(expected)])  # a mistake's output may hold NaN or inf
+        scale = max(1.0, float(np.max(finite, initial=0.0)))
+        wrong = ~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=atol * scale, equal_nan=True)
+    if not wrong.any():
+        return None
+    with np.errstate(invalid="ignore"):
+        diff = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    diff[~wrong | ~np.isfinite(diff)] = 0
+    index = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    index = tuple(int(i) for i in index)
+    return (f"{where} differs at {int(wrong.sum())} of {wrong.size} elements; the largest "
+            f"difference is at index {index}: expected {expected[index]:.6g}, got {got[index]:.6g}")
+
+
+# --------------------------------------------------------------------------- the check
+
+
+@dataclass
+class Check:
+    """One graded exercise.
+
+    ``reference(*args, **kwargs)`` computes the expected value (float64, PyTorch-based, from
+    :mod:`autograder.core.reference`). ``params`` names the positional parameters, for messages.
+    ``select`` picks one element when the student's function returns a tuple (for example
+    the ``out`` of ``(out, cache)``). ``forbidden`` lists modules the solution may not use.
+
+    :meth:`judge` is the same for every check; a check that judges answers differently (by what
+    they do rather than by comparison with one answer) overrides the one step :meth:`assess`.
+    """
+
+    id: str
+    params: tuple[str, ...]
+    reference: Callable[..., Any]
+    groups: list[Group]
+    mistakes: list[Mistake] = field(default_factory=list)
+    select: int | None = None
+    forbidden: tuple[str, ...] = FORBIDDEN
+    timeout: float = 10.0  # seconds of wall-clock time per call
+    summary: str = ""
+    # hint(case, got) -> Diagnosis or None: explains answers no mistake model matches (NaN, inf);
+    # tried in order, only when no mistake in the library matched.
+    hints: list[Callable[[Case, Any], Diagnosis | None]] = field(default_factory=list)
+
+    @property
+    def stem(self) -> str:
+        return self.id.split(".", 1)[0]
+
+    @property
+    def function(self) -> str:
+        return self.id.split(".", 1)[1]
+
+    @property
+    def total_weight(self) -> float:
+        return sum(group.weight for group in self.groups)
+
+    def cases(self, group: Group, seed: int | None) -> list[Case]:
+        """The cases of ``group``. Visible groups ignore ``seed``; hidden ones are drawn from it."""
+        if group.visible or seed is None:
+            entropy = [0, zlib.crc32(f"{self.id}/{group.name}".encode())]
+        else:
+            entropy = [seed, zlib.crc32(f"{self.id}/{group.name}".encode())]
+        return group.make(np.random.default_rng(entropy))
+
+    def expected(self, case: Case):
+        return self.reference(*case.args, **case.kwargs)
+
+    def judge(self, case: Case, got) -> Verdict:
+        """Judge the student's returned value (or :class:`CallError`) on ``case``. The same for every check."""
+        call = describe_call(self.function, self.params, case)
+        if isinstance(got, CallError):
+            found = self.diagnose_error(case, got)
+            return Verdict(False, f"{call}\n  {got.message}", found.text if found else "",
+                           found.mistake if found else "", str(got.kind), got.exception)
+        finding = self.assess(case, got)
+        if finding.problem is None:
+            return Verdict(True, f"{call}\n  {finding.note}" if finding.note else call)
+        found = finding.diagnosis
+        return Verdict(False, f"{call}\n  {finding.problem}", found.text if found else "",
+                       found.mistake if found else "")
+
+    def assess(self, case: Case, got) -> Finding:
+        """The overridable step of :meth:`judge`: what is wrong with ``got``, and its likely cause.
+
+        By default: pick the ``select`` element, compare with the reference, and on a difference
+        look the value up in the library of mistakes (:meth:`diagnose`).
+        """
+        if self.select is not None:
+            if not isinstance(got, (tuple, list)) or len(got) <= self.select:
+                return Finding(f"should return a tuple whose element {self.select} "
+                               f"is the output, but it returned {type_name(got)}")
+            got = got[self.select]
+        problem = self.compare(self.expected(case), got)
+        return Finding(problem, self.diagnose(case, got) if problem is not None else None)
+
+    def compare(self, expected, got) -> str | None:
+        """``None`` when ``got`` matches ``expected``, else what differs (see :func:`compare`)."""
+        return compare(expected, got)
+
+    def diagnose(self, case: Case, got) -> Diagnosis | None:
+        """The first known mistake whose output matches the student's, else the first hint that applies."""
+        for mistake in self.mistakes:
+            if mistake.apply is None:
+                continue
+            try:
+                with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
+                    wrong = mistake.apply(*case.args, **case.kwargs)
+            except Exception:  # a mistake that is undefined on this input cannot match
+                continue
+            try:
+                if self.compare(wrong, got) is None:
+                    return mistake.diagnosis
+            except TypeError:
+                continue
+        for hint in self.hints:
+            try:
+                found = hint(case, got)
+            except Exception:  # a hint that does not apply to this value
+                continue
+            if isinstance(found, str):  # a hint that explains without naming a mistake
+                found = Diagnosis("", found) if found else None
+            if found:
+                return found
+        return None
+
+    def diagnose_error(self, case: Case, error: CallError) -> Diagnosis | None:
+        """The first known mistake whose tell-tale error message matches."""
+        for mistake in self.mistakes:
+            if mistake.error is not None and error.kind == "exception":
+                try:
+                    if mistake.error(error.message, *case.args, **case.kwargs):
+                        return mistake.diagnosis
+                except Exception:  # a predicate that does not apply to this case
+                    continue
+        return None
+
+    @property
+    def mistake_names(self) -> set[str]:
+        """The names this check can diagnose (its library of mistakes)."""
+        return {mistake.name for mistake in self.mistakes}

@@ -1,0 +1,415 @@
+"""Checks for chapter 9, Training.
+
+Three exercises, each a plain-data piece of a training loop:
+
+- ``sgd_step(params, grads, lr)`` returns a new dict of parameters, one plain gradient-descent
+  step. Judged key by key against ``torch.optim.SGD`` (:class:`ParamDictCheck`). Diagnoses:
+  gradient ascent, learning rate ignored, gradients matched to parameters by position instead of
+  by name, parameter names hard-coded, a parameter left out.
+- ``epoch_batches(n, batch_size, seed)`` returns the mini-batches of one epoch. There is no
+  single right answer (any seeded shuffle will do), so :class:`BatchesCheck` judges behaviour:
+  the batches partition ``range(n)``, every batch but the last has ``batch_size`` indices, and
+  for ``n >= 10`` the order is shuffled. Diagnoses: last partial batch dropped, not shuffled,
+  overlapping batches, sampling with replacement.
+- ``train_softmax_regression(x_train, y_train, lr, epochs, batch_size, seed)`` is a whole
+  training loop. :class:`TrainingCheck` scores the returned ``{"w", "b"}`` on held-out images
+  whose labels never reach the submission, and asks for at least 90 % test accuracy. Diagnoses:
+  chance-level accuracy (no update, wrong sign), NaN parameters, wrong shapes, last partial batch
+  skipped (caught by a group whose batch size is larger than the training set).
+
+Each known mistake passes or fails a group whatever the seed, so scores in the bank are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import data
+from .. import reference as ref
+from .base import Case, Check, Diagnosis, Finding, Group, Mistake, compare, type_name
+
+STEM = "09-training"
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _compare_dicts(expected: dict, got, where: str = "the result") -> str | None:
+    """``None`` when ``got`` is a dict with the same keys and matching arrays, else a sentence."""
+    if not isinstance(got, dict):
+        return f"{where} should be a dict of arrays with keys {sorted(expected)}, but it is {type_name(got)}"
+    missing = [key for key in expected if key not in got]
+    if missing:
+        return (f"{where} has no entry for {missing}: every parameter must be in the returned dict, "
+                "even the ones that barely change")
+    extra = [key for key in got if key not in expected]
+    if extra:
+        return f"{where} has unexpected keys {extra}; return exactly the keys of params"
+    for key, want in expected.items():
+        problem = compare(want, got[key], f"{where}[{key!r}]")
+        if problem:
+            return problem
+    return None
+
+
+# ---------------------------------------------------------------------- sgd_step
+
+
+def _sgd_reference(params: dict, grads: dict, lr: float) -> dict:
+    """One step of torch.optim.SGD (no momentum), float64."""
+    tensors = {key: torch.tensor(np.asarray(value, dtype=np.float64), requires_grad=True)
+               for key, value in params.items()}
+    for key, tensor in tensors.items():
+        tensor.grad = torch.tensor(np.asarray(grads[key], dtype=np.float64))
+    torch.optim.SGD(list(tensors.values()), lr=lr).step()
+    return {key: ref.to_numpy(tensor.detach()) for key, tensor in tensors.items()}
+
+
+def _sgd_case(rng, shapes: dict, lr: float | None = None, shuffle_grads: bool = False, note: str = "") -> Case:
+    params = {key: rng.standard_normal(shape) for key, shape in shapes.items()}
+    keys = list(shapes)
+    if shuffle_grads:  # same names, another order: a zip over .values() pairs the wrong arrays
+        keys = keys[1:] + keys[:1]
+    grads = {key: rng.standard_normal(shapes[key]) for key in keys}
+    lr = float(rng.uniform(0.01, 0.5)) if lr is None else lr
+    return Case((params, grads, lr), note=note)
+
+
+def _cnn_shapes(rng) -> dict:
+    f, c, k = int(rng.integers(2, 5)), int(rng.integers(1, 4)), int(rng.choice([3, 5]))
+    d, m = int(rng.integers(5, 20)), int(rng.integers(3, 8))
+    return {"conv1_w": (f, c, k, k), "conv1_b": (f,), "fc_w": (d, m), "fc_b": (m,)}
+
+
+def _sgd_visible(rng) -> list[Case]:
+    params = {"w": np.array([[1.0, 2.0], [3.0, 4.0]]), "b": np.array([0.5, -0.5])}
+    grads = {"w": np.array([[1.0, -1.0], [0.0, 2.0]]), "b": np.array([1.0, 1.0])}
+    return [Case((params, grads, 0.1), note="w 2×2 and b, lr = 0.1: w -> [[0.9, 2.1], [3.0, 3.8]]")]
+
+
+def _sgd_random(rng) -> list[Case]:
+    return [_sgd_case(rng, _cnn_shapes(rng), note="CNN-style parameters conv1_w, conv1_b, fc_w, fc_b")
+            for _ in range(3)]
+
+
+def _sgd_order(rng) -> list[Case]:
+    return [_sgd_case(rng, _cnn_shapes(rng), shuffle_grads=True,
+                      note="grads lists the same names in another order than params")]
+
+
+def _ascent(params, grads, lr):
+    return {key: params[key] + lr * grads[key] for key in params}
+
+
+def _no_lr(params, grads, lr):
+    return {key: params[key] - grads[key] for key in params}
+
+
+def _by_position(params, grads, lr):
+    return {key: p - lr * g for (key, p), g in zip(params.items(), grads.values())}
+
+
+def _hardcoded_keys(message, params, grads, lr) -> bool:
+    return "KeyError" in message and any(name in message for name in ("'w'", "'b'", '"w"', '"b"'))
+
+
+def _zip_shape_error(message, params, grads, lr) -> bool:
+    return "broadcast" in message or "shapes" in message
+
+
+SGD_MISTAKES = [
+    Mistake("gradient ascent (+ instead of −)",
+            "you added lr·grad. The gradient points uphill, towards a larger loss; an update must "
+            "step against it: new = params[k] - lr * grads[k].", apply=_ascent),
+    Mistake("learning rate ignored",
+            "the step is the whole gradient, params[k] - grads[k]. Multiply the gradient by lr: "
+            "the learning rate is what keeps each step small.", apply=_no_lr),
+    Mistake("gradients matched by position",
+            "you paired params and grads in the order they are stored (zip over .values()), but the "
+            "two dicts may list their keys in different orders. Look each gradient up by name: "
+            "grads[k] for k in params.", apply=_by_position,
+            error=_zip_shape_error),
+    Mistake("parameter names hard-coded",
+            "the function looks for keys like 'w' and 'b', but a network has any names "
+            "(conv1_w, fc_b, …). Loop over params: {k: ... for k in params}.", error=_hardcoded_keys),
+]
+
+
+class ParamDictCheck(Check):
+    """A check whose reference returns a dict name -> array; keys and arrays are compared."""
+
+    def compare(self, expected, got) -> str | None:
+        return _compare_dicts(expected, got)
+
+
+def _sgd_hint(case: Case, got) -> str:
+    params = case.args[0]
+    if isinstance(got, dict) and set(got) < set(params):
+        return ("a parameter left out: the returned dict must hold every key of params, each one "
+                "updated with its own gradient.")
+    if isinstance(got, dict) and all(isinstance(got.get(k), np.ndarray) and got[k].shape == v.shape
+                                     and np.allclose(got[k], v) for k, v in params.items()):
+        return "nothing updated: the parameters came back unchanged. Subtract lr * grads[k] from each one."
+    return ""
+
+
+SGD_STEP = ParamDictCheck(
+    id=f"{STEM}.sgd_step",
+    params=("params", "grads", "lr"),
+    reference=_sgd_reference,
+    groups=[
+        Group("a 2×2 weight and a bias", _sgd_visible, visible=True),
+        Group("randomized CNN parameters and learning rates", _sgd_random, weight=2.0),
+        Group("grads listing the names in another order", _sgd_order),
+    ],
+    mistakes=SGD_MISTAKES,
+    hints=[_sgd_hint],
+    summary="params[k] - lr * grads[k] for every key, in a new dict",
+)
+
+# ---------------------------------------------------------------------- epoch_batches
+
+
+def _batches_reference(n: int, batch_size: int, seed: int) -> list[np.ndarray]:
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).numpy()
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def _batches_visible(rng) -> list[Case]:
+    return [Case((10, 4, 0), note="10 images in batches of 4: sizes 4, 4, 2"),
+            Case((5, 8, 1), note="5 images, batch_size 8: one batch of all 5")]
+
+
+def _batches_random(rng) -> list[Case]:
+    cases = []
+    for _ in range(3):
+        batch = int(rng.choice([8, 16, 32, 64]))
+        n = batch * int(rng.integers(2, 8)) + int(rng.integers(1, batch))  # never a multiple of batch
+        cases.append(Case((n, batch, int(rng.integers(0, 10_000))), note="n not a multiple of batch_size"))
+    return cases
+
+
+def _batches_exact(rng) -> list[Case]:
+    batch = int(rng.choice([4, 8, 16, 32]))
+    n = batch * int(rng.integers(3, 10))
+    return [Case((n, batch, int(rng.integers(0, 10_000))), note="n an exact multiple of batch_size")]
+
+
+def _batch_problem(n: int, batch_size: int, got) -> tuple[str | None, str]:
+    """(problem, diagnosis) for a returned list of batches."""
+    if not isinstance(got, (list, tuple)):
+        if isinstance(got, np.ndarray) and got.ndim == 2:
+            return ((f"the result is one 2-D array of shape {got.shape}; return a list of 1-D index arrays "
+                     "(the last one may be shorter)"), "")
+        return f"the result should be a list of 1-D index arrays, but it is {type_name(got)}", ""
+    batches = []
+    for index, batch in enumerate(got):
+        array = np.asarray(batch)
+        if array.ndim != 1:
+            return f"batch {index} has shape {array.shape}; each batch is a 1-D array of indices", ""
+        if array.size and array.dtype.kind not in "iu":
+            return ((f"batch {index} has dtype {array.dtype}; indices are integers "
+                     "(rng.permutation(n) gives ints)"), "")
+        batches.append(array.astype(np.int64))
+    if not batches:
+        return ("the result is an empty list; one epoch visits every image, so there is at least one batch",
+                _DROP_LAST if n < batch_size else "")
+    flat = np.concatenate(batches)
+    sizes = [len(b) for b in batches]
+    if flat.size and (flat.min() < 0 or flat.max() >= n):
+        return f"an index is out of range: indices go from 0 to n - 1 = {n - 1}", ""
+    counts = np.bincount(flat, minlength=n)
+    repeated, missing = int((counts > 1).sum()), int((counts == 0).sum())
+    if repeated:
+        inside = any(len(set(b.tolist())) < len(b) for b in batches)
+        why = _WITH_REPLACEMENT if missing and (inside or len(flat) == n) else _OVERLAP
+        return ((f"{repeated} indices appear in more than one place and {missing} never appear; an epoch "
+                 f"uses each of the {n} images exactly once"), why)
+    if missing:
+        expected = [batch_size] * (n // batch_size)
+        why = _DROP_LAST if sizes == expected and n % batch_size else ""
+        return ((f"{missing} of the {n} indices never appear (batch sizes {_sizes(sizes)}); an epoch "
+                 "uses every image once"), why)
+    want = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
+    if sizes != want:
+        return f"the batch sizes are {_sizes(sizes)}, but they should be {_sizes(want)}", ""
+    if n >= 10 and np.array_equal(flat, np.arange(n)):
+        return "the indices come out in order 0, 1, 2, …: the epoch is not shuffled", _NOT_SHUFFLED
+    return None, ""
+
+
+def _sizes(sizes: list[int]) -> str:
+    if len(sizes) <= 6:
+        return str(sizes)
+    return f"[{', '.join(map(str, sizes[:3]))}, …, {', '.join(map(str, sizes[-2:]))}] ({len(sizes)} batches)"
+
+
+_DROP_LAST = ("last partial batch dropped: when n is not a multiple of batch_size the leftover images "
+              "form a shorter last batch. Loop with range(0, n, batch_size) and slice "
+              "order[start:start + batch_size]; the slice simply stops at n.")
+_NOT_SHUFFLED = ("not shuffled: the batches follow the data order. Draw a permutation first, "
+                 "order = np.random.default_rng(seed).permutation(n), and slice that.")
+_OVERLAP = ("overlapping batches: consecutive batches share indices, so the start of each batch "
+            "moves by less than batch_size. Start batch i at i * batch_size (range(0, n, batch_size)).")
+_WITH_REPLACEMENT = ("sampled with replacement: each batch was drawn independently (rng.integers or "
+                     "rng.choice without replace=False), so some images repeat and others are never seen. "
+                     "Shuffle once with rng.permutation(n) and cut the permutation into slices.")
+
+
+class BatchesCheck(Check):
+    """Judges a list of mini-batches by what it is, not by comparing with one shuffle."""
+
+    def assess(self, case: Case, got) -> Finding:
+        n, batch_size = case.args[0], case.args[1]
+        problem, diagnosis = _batch_problem(n, batch_size, got)
+        return Finding(problem, Diagnosis("", diagnosis) if diagnosis else None)
+
+
+EPOCH_BATCHES = BatchesCheck(
+    id=f"{STEM}.epoch_batches",
+    params=("n", "batch_size", "seed"),
+    reference=_batches_reference,
+    groups=[
+        Group("10 and 5 images", _batches_visible, visible=True),
+        Group("randomized n, not a multiple of batch_size", _batches_random, weight=2.0),
+        Group("n an exact multiple of batch_size", _batches_exact),
+    ],
+    summary="a shuffled partition of range(n) into batches of batch_size (the last may be shorter)",
+)
+
+# ---------------------------------------------------------------------- train_softmax_regression
+
+MIN_ACCURACY = 0.90
+NUM_CLASSES = 10
+TIME_BUDGET = 20  # seconds per call at grading time; the reference takes well under one
+
+
+@dataclass(frozen=True)
+class HeldOut(Case):
+    """A training case; ``x_test``/``y_test`` stay in the grader and never reach the submission."""
+
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+
+
+def _digits_case(seed: int, lr: float, epochs: int, batch_size: int, test_fraction: float, note: str) -> HeldOut:
+    x, y = data.digits()
+    x = x.reshape(len(x), -1)
+    x_train, y_train, x_test, y_test = data.split(x, y, test_fraction=test_fraction, seed=seed)
+    return HeldOut((x_train, y_train, lr, epochs, batch_size, seed), note=note, x_test=x_test, y_test=y_test)
+
+
+def _train_visible(rng) -> list[Case]:
+    return [_digits_case(0, 0.5, 10, 32, 0.25, "the digits, 1348 training images, lr 0.5, 10 epochs, batch 32")]
+
+
+def _train_random(rng) -> list[Case]:
+    seed = int(rng.integers(1, 10_000))
+    return [_digits_case(seed, float(rng.uniform(0.3, 0.6)), int(rng.integers(10, 16)), int(rng.choice([32, 48])),
+                         0.3, "a random split of the digits and random hyperparameters")]
+
+
+def _train_full_batch(rng) -> list[Case]:
+    seed = int(rng.integers(1, 10_000))
+    case = _digits_case(seed, 1.0, 150, 0, 0.3, "batch_size larger than the training set: full-batch steps")
+    n = len(case.args[1])
+    args = case.args[:4] + (n + int(rng.integers(1, 500)),) + case.args[5:]
+    return [HeldOut(args, note=case.note, x_test=case.x_test, y_test=case.y_test)]
+
+
+def _train_reference(x_train, y_train, lr, epochs, batch_size, seed):
+    """Softmax regression with torch (float64): zeros init, shuffled mini-batches, plain SGD."""
+    x = torch.as_tensor(np.asarray(x_train, dtype=np.float64))
+    y = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+    w = torch.zeros(x.shape[1], NUM_CLASSES, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(NUM_CLASSES, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.SGD([w, b], lr=lr)
+    generator = torch.Generator().manual_seed(int(seed))
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for start in range(0, len(x), batch_size):
+            index = order[start:start + batch_size]
+            loss = torch.nn.functional.cross_entropy(x[index] @ w + b, y[index])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return {"w": w.detach().numpy(), "b": b.detach().numpy()}
+
+
+def _test_accuracy(params: dict, x_test: np.ndarray, y_test: np.ndarray) -> float:
+    logits = x_test @ np.asarray(params["w"], dtype=np.float64) + np.asarray(params["b"], dtype=np.float64)
+    return float((logits.argmax(1) == y_test).mean())
+
+
+def _params_problem(got, d: int) -> tuple[str | None, str]:
+    if not isinstance(got, dict):
+        return f"the result should be a dict {{'w': (D, 10) array, 'b': (10,) array}}, but it is {type_name(got)}", ""
+    for key in ("w", "b"):
+        if key not in got:
+            return f"the result has no key {key!r}; return {{'w': w, 'b': b}}", ""
+        if not isinstance(got[key], np.ndarray):
+            return f"result[{key!r}] should be a NumPy array, but it is {type_name(got[key])}", ""
+    w, b = got["w"], got["b"]
+    if w.shape != (d, NUM_CLASSES):
+        why = _TRANSPOSED if w.shape == (NUM_CLASSES, d) else ""
+        return f"result['w'] should have shape ({d}, {NUM_CLASSES}) (features × classes), but it has {w.shape}", why
+    if b.shape != (NUM_CLASSES,):
+        return f"result['b'] should have shape ({NUM_CLASSES},), but it has {b.shape}", ""
+    if w.dtype.kind != "f" or b.dtype.kind != "f":
+        return "the parameters should be float arrays", ""
+    if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
+        return "the parameters contain NaN or infinite values", _NAN
+    return None, ""
+
+
+_TRANSPOSED = ("wrong shapes (w transposed): scores are x @ w + b with x of shape (N, D), so w is "
+               "(D, 10): one column of weights per class.")
+_NAN = ("NaN parameters: the training blew up. Either softmax was not shifted by the row maximum "
+        "(np.exp of a large score overflows to inf, and inf / inf is NaN), or the steps are far too "
+        "large (is the gradient averaged over the batch, not summed?). Subtract "
+        "scores.max(axis=1, keepdims=True) before np.exp and divide the gradient by the batch size.")
+_CHANCE = ("accuracy at chance level: the weights did not learn. Check that the update subtracts "
+           "lr * gradient (not adds), that it is applied to the arrays you return, that the "
+           "gradient of the scores is (softmax - one_hot(y)) / batch_size, and that the loop "
+           "really runs (a batch_size larger than the training set still gives one batch).")
+
+
+class TrainingCheck(Check):
+    """Scores returned parameters on held-out images; asks for ``MIN_ACCURACY``."""
+
+    def diagnose_error(self, case: Case, error) -> Diagnosis | None:
+        if error.kind == "timeout":
+            return Diagnosis("", f"too slow: training must finish within {TIME_BUDGET} s. Vectorise over the batch "
+                                 "(one matrix product per step), no Python loop over images.")
+        return super().diagnose_error(case, error)
+
+    def assess(self, case: Case, got) -> Finding:
+        assert isinstance(case, HeldOut)
+        problem, why = _params_problem(got, case.args[0].shape[1])
+        if problem is None:
+            accuracy = _test_accuracy(got, case.x_test, case.y_test)
+            if accuracy >= MIN_ACCURACY:
+                return Finding(None, note=f"held-out accuracy {accuracy:.3f}")
+            problem = (f"on {len(case.y_test)} held-out images the accuracy is {accuracy:.3f}; "
+                       f"it should be at least {MIN_ACCURACY:.2f}")
+            if accuracy < 0.3 or (np.all(got["b"] == 0) and np.all(got["w"] == 0)):
+                why = _CHANCE
+        return Finding(problem, Diagnosis("", why) if why else None)
+
+
+TRAIN = TrainingCheck(
+    id=f"{STEM}.train_softmax_regression",
+    params=("x_train", "y_train", "lr", "epochs", "batch_size", "seed"),
+    reference=_train_reference,
+    groups=[
+        Group("the digits, fixed split", _train_visible, visible=True),
+        Group("a random split and random hyperparameters", _train_random, weight=2.0),
+        Group("batch_size larger than the training set", _train_full_batch),
+    ],
+    timeout=TIME_BUDGET,
+    summary=f"at least {MIN_ACCURACY:.0%} accuracy on held-out digits",
+)
+
+CHECKS = [SGD_STEP, EPOCH_BATCHES, TRAIN]

@@ -1,0 +1,62 @@
+"""Judge one check group by group, whatever calls the student's function.
+
+:func:`run_check` is shared by the two places a check runs: ``check()`` in the student's kernel
+(the call is a plain function call there) and the grader (the call goes to the sandbox). It
+draws each group's cases, calls, judges each case with :meth:`Check.judge` and stops a group at
+its first failing case. What a hidden group says never shows an expected value (:func:`redact`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..results import GroupResult
+from .base import Case, Check, Verdict
+
+# What a hidden case's message may not say: the expected value (or shape) of the hidden input.
+_REDACTIONS = [
+    (re.compile(r"expected ([^,;]+), got "), "got "),  # arrays: "at index (i, j): expected E, got G"
+    (re.compile(r", where \S+ was expected"), ""),  # arrays: NaN "first at index I, where E was expected"
+    (re.compile(r"should be the whole number -?\d+, but"), "should be a whole number, but"),
+    (re.compile(r"it should be the int -?\d+"), "it should be an int"),
+    (re.compile(r"should be ([^,]*?), got "), "is not the expected value; got "),  # scalars, ints, bools
+    (re.compile(r"should have shape \([^)]*\), but it has shape (\([^)]*\))"), r"has shape \1, which is wrong"),
+    (re.compile(r"should be a NumPy array of shape \([^)]*\)"), "should be a NumPy array"),
+]
+_STILL_EXPECTED = re.compile(r"\bexpected\s+[-+\d.(\[]|was expected|should be -?\d")
+
+
+def redact(message: str) -> str:
+    """A failing hidden case's message without the expected value: the call, then what is wrong."""
+    call, _, problem = message.partition("\n")
+    for pattern, replacement in _REDACTIONS:
+        problem = pattern.sub(replacement, problem)
+    if _STILL_EXPECTED.search(problem):
+        problem = "  the returned value is not correct"
+    return f"{call}\n{problem}" if problem else call
+
+
+def run_check(check: Check, call: Callable[[Case], object], seed: int | None,
+              include_hidden: bool = True) -> tuple[list[GroupResult], float]:
+    """Judge every group of ``check``; return the group results and the passed weight.
+
+    ``call(case)`` returns the student's value or a :class:`~autograder.core.results.CallError`.
+    Messages of hidden groups never show an expected value (see :func:`redact`).
+    """
+    results, weight = [], 0.0
+    for group in check.groups:
+        if not (group.visible or include_hidden):
+            continue
+        cases = check.cases(group, seed)
+        verdict = Verdict(True)
+        for case in cases:
+            verdict = check.judge(case, call(case))
+            if not verdict.passed:
+                break
+        message = ("" if verdict.passed else verdict.message if group.visible or verdict.error
+                   else redact(verdict.message))
+        results.append(GroupResult(group.name, verdict.passed, len(cases), message, verdict.diagnosis,
+                                   verdict.mistake, verdict.error, verdict.exception))
+        weight += group.weight if verdict.passed else 0.0
+    return results, weight

@@ -1,0 +1,283 @@
+"""``python -m autograder demo``: a throwaway course, synthetic submissions, the whole workflow.
+
+It builds a course with the convolution assignment (``02-convolution``), fills the released
+student notebook the way a class would (complete solutions, realistic mistakes, unfinished
+work, broken or misplaced files, two attacks on the grader) and runs every instructor command on it:
+init, release, grade, feedback, export, report. Each step prints the command that does the
+same thing on a real course.
+
+The submissions are made from the course's own source notebook (the reference solution) and
+from the wrong variants below; ``DIR/demo-students.csv`` says which student got which.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import random
+import re
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from . import directory as course_module
+from . import paths
+from .directory import CourseError
+
+STEM = "02-convolution"
+
+# Known-wrong bodies for the chapter's exercises: (function, what went wrong, the student's cell).
+WRONG: list[tuple[str, str, str]] = [
+    ("conv_single_step", "forgot the bias", """
+def conv_single_step(x_slice, w, b):
+    return float((x_slice * w).sum())
+"""),
+    ("conv_single_step", "averaged the products", """
+def conv_single_step(x_slice, w, b):
+    return float((x_slice * w).mean() + b)
+"""),
+    ("conv_single_step", "added the bias to every product", """
+def conv_single_step(x_slice, w, b):
+    products = x_slice * w + b
+    return float(products.sum())
+"""),
+    ("conv_output_size", "left out the + 1", """
+def conv_output_size(size, kernel, stride=1, padding=0):
+    return (size - kernel + 2 * padding) // stride
+"""),
+    ("conv_output_size", "padded one side only", """
+def conv_output_size(size, kernel, stride=1, padding=0):
+    return (size + padding - kernel) // stride + 1
+"""),
+    ("zero_pad", "padded every axis", """
+def zero_pad(x, pad):
+    return np.pad(x, pad, mode="constant")
+"""),
+    ("zero_pad", "padded the top and left only", """
+def zero_pad(x, pad):
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, h + pad, w + pad), dtype=x.dtype)
+    out[:, :, pad:, pad:] = x
+    return out
+"""),
+    ("conv_forward_naive", "flipped the kernel", """
+def conv_forward_naive(x, w, b, stride=1, padding=0):
+    n_images, _, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    out_h = (height + 2 * padding - kh) // stride + 1
+    out_w = (width + 2 * padding - kw) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = np.zeros((n_images, n_filters, out_h, out_w))
+    flipped = w[:, :, ::-1, ::-1]
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(out_h):
+                for j in range(out_w):
+                    patch = xp[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
+                    out[n, f, i, j] = (patch * flipped[f]).sum() + b[f]
+    return out
+"""),
+    ("conv_forward_naive", "moved the window one pixel at a time", """
+def conv_forward_naive(x, w, b, stride=1, padding=0):
+    n_images, _, height, width = x.shape
+    n_filters, _, kh, kw = w.shape
+    out_h = (height + 2 * padding - kh) // stride + 1
+    out_w = (width + 2 * padding - kw) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    out = np.zeros((n_images, n_filters, out_h, out_w))
+    for n in range(n_images):
+        for f in range(n_filters):
+            for i in range(out_h):
+                for j in range(out_w):
+                    out[n, f, i, j] = (xp[n, :, i:i + kh, j:j + kw] * w[f]).sum() + b[f]
+    return out
+"""),
+    ("im2col", "ignored the stride", """
+def im2col(x, kh, kw, stride=1, padding=0):
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    n, c, oh, ow = win.shape[:4]
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+"""),
+    ("im2col", "ignored the padding", """
+def im2col(x, kh, kw, stride=1, padding=0):
+    win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    n, c, oh, ow = win.shape[:4]
+    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
+"""),
+    ("conv_forward_im2col", "added the bias along the width axis", """
+def conv_forward_im2col(x, w, b, stride=1, padding=0):
+    f, _, kh, kw = w.shape
+    oh = (x.shape[2] + 2 * padding - kh) // stride + 1
+    ow = (x.shape[3] + 2 * padding - kw) // stride + 1
+    out = (w.reshape(f, -1) @ im2col(x, kh, kw, stride, padding)).reshape(x.shape[0], f, oh, ow)
+    return out + b
+"""),
+    ("conv_forward_im2col", "forgot the bias", """
+def conv_forward_im2col(x, w, b, stride=1, padding=0):
+    f, _, kh, kw = w.shape
+    oh = (x.shape[2] + 2 * padding - kh) // stride + 1
+    ow = (x.shape[3] + 2 * padding - kw) // stride + 1
+    return (w.reshape(f, -1) @ im2col(x, kh, kw, stride, padding)).reshape(x.shape[0], f, oh, ow)
+"""),
+]
+
+# Prepended to the first exercise cell: make every NumPy comparison succeed in the student's kernel.
+MONKEYPATCH = """
+import numpy as np
+import numpy.testing
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+numpy.testing.assert_array_equal = lambda *args, **kwargs: None
+np.allclose = lambda *args, **kwargs: True
+np.array_equal = lambda *args, **kwargs: True
+"""
+
+ENDLESS = """
+def conv_output_size(size, kernel, stride=1, padding=0):
+    while True:  # never returns
+        size += 1
+"""
+
+# The first submissions of every demo, in this order (the endless one first: it takes longest);
+# then a random mix of complete, partly wrong and unfinished work.
+FIRST = ["endless loop", "complete", "one mistake", "corrupt notebook", "monkeypatches numpy.testing",
+         "wrong file name", "two mistakes", "blank", "PDF instead of the notebook", "unfinished"]
+MIX = {"complete": 0.45, "one mistake": 0.3, "two mistakes": 0.15, "unfinished": 0.1}
+
+
+def _strip_markers(source: str) -> str:
+    return re.sub(r"[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", "", source)
+
+
+def _cells_by_id(notebook) -> dict[str, nbformat.NotebookNode]:
+    return {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")}
+
+
+def submission(persona: str, released, source, rng: random.Random) -> tuple[str, bytes, str]:
+    """One synthetic submission: (file name, file bytes, what it contains)."""
+    notebook = copy.deepcopy(released)
+    cells = _cells_by_id(notebook)
+    solutions = {grade_id: _strip_markers(cell.source) for grade_id, cell in _cells_by_id(source).items()}
+    order = list(cells)
+    note = persona
+    if persona != "blank":
+        done = order if persona != "unfinished" else order[:rng.randint(2, len(order) - 2)]
+        for grade_id in done:
+            cells[grade_id].source = solutions[grade_id]
+        if persona == "unfinished":
+            note = f"unfinished (did {', '.join(done)})"
+    if persona in ("one mistake", "two mistakes", "monkeypatches numpy.testing"):
+        count = 2 if persona == "two mistakes" else 1
+        by_function: dict[str, list] = {}
+        for function, name, body in WRONG:
+            by_function.setdefault(function, []).append((name, body))
+        picked = []
+        for function in rng.sample(sorted(by_function), count):
+            name, body = rng.choice(by_function[function])
+            cells[function].source = body.strip() + "\n"
+            picked.append(f"{function}: {name}")
+        note = f"{persona} ({'; '.join(picked)})"
+    if persona == "monkeypatches numpy.testing":
+        cells[order[0]].source = MONKEYPATCH.strip() + "\n\n" + cells[order[0]].source
+    if persona == "endless loop":
+        cells["conv_output_size"].source = ENDLESS.strip() + "\n"
+        note = "endless loop in conv_output_size (each call times out)"
+    data = nbformat.writes(notebook).encode()
+    if persona == "corrupt notebook":
+        return f"{STEM}.ipynb", data[: len(data) // 3], "corrupt notebook (truncated JSON)"
+    if persona == "wrong file name":
+        return f"{STEM}-Copy1.ipynb", data, "complete, but saved as 02-convolution-Copy1.ipynb"
+    if persona == "PDF instead of the notebook":
+        return f"{STEM}.pdf", b"%PDF-1.4\n% a printout of the notebook, not the notebook\n", "a PDF, no notebook"
+    return f"{STEM}.ipynb", data, note
+
+
+def personas(students: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    names, weights = zip(*MIX.items())
+    return (FIRST + rng.choices(names, weights, k=max(0, students - len(FIRST))))[:students]
+
+
+def make_submissions(course: Path, students: int, seed: int = 0, attacks: bool = True,
+                     prefix: str = "student") -> list[tuple[str, str]]:
+    """Write ``students`` submissions into ``course/submitted/``; return (student, what it is)."""
+    released = nbformat.read(paths.release_dir(course, STEM) / f"{STEM}.ipynb", as_version=4)
+    source = nbformat.read(paths.source_dir(course, STEM) / f"{STEM}.ipynb", as_version=4)
+    rng = random.Random(seed)
+    chosen = personas(students, seed)
+    if not attacks:
+        harmless = {"endless loop": "complete", "monkeypatches numpy.testing": "one mistake",
+                    "corrupt notebook": "two mistakes", "wrong file name": "unfinished",
+                    "PDF instead of the notebook": "one mistake"}
+        chosen = [harmless.get(persona, persona) for persona in chosen]
+    manifest = []
+    for index, persona in enumerate(chosen):
+        student = f"{prefix}{index + 1:03d}"
+        name, data, note = submission(persona, released, source, rng)
+        folder = paths.submission_dir(course, student, STEM)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+        # what `nbgrader collect` writes next to a submission
+        (folder / paths.TIMESTAMP).write_text(f"2026-03-{1 + index % 28:02d} 09:{index % 60:02d}:00.000000 UTC")
+        manifest.append((student, note))
+    with (course / "demo-students.csv").open("w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["student_id", "submission"])
+        writer.writerows(manifest)
+    return manifest
+
+
+def run(directory: Path | None = None, students: int = 30, workers: int | None = None, log=print) -> dict[str, Path]:
+    """Build the demo course in ``directory`` (a new temporary folder by default) and run every step."""
+    from .batch import grade_assignment, regenerate_feedback
+    from .export import export_csv
+    from .report import summary_text, write_report
+
+    if students < 1:
+        raise CourseError("--students must be at least 1")
+    if directory is None:
+        directory = Path(tempfile.mkdtemp(prefix="autograder-demo-"))
+    directory = directory.resolve()
+    if directory.exists() and any(directory.iterdir()):
+        raise CourseError(f"{directory} is not empty; give the demo a new directory with --dir "
+                          "(it writes a whole course there)")
+    start = time.monotonic()
+    python = "python -m autograder"
+
+    def step(title: str, command: str):
+        log(f"\n== {title}  [{time.monotonic() - start:5.1f} s]\n$ {python} {command}")
+
+    step("1/7 a course directory with the convolution assignment", f"init {directory} --assignment {STEM}")
+    course_module.init(directory, only=[STEM], log=lambda *_: None)
+    log(f"course: {directory} (gradebook {directory / 'gradebook.db'})")
+    step("2/7 the student version, published to an nbgrader exchange",
+         f"release {STEM} --course {directory} --exchange {directory / 'exchange'}")
+    course_module.release(directory, [STEM], exchange=directory / "exchange", log=log)
+    step(f"3/7 {students} synthetic submissions, as `nbgrader collect` leaves them", "(nbgrader collect)")
+    manifest = make_submissions(directory, students)
+    log(f"{len(manifest)} submissions in {directory / 'submitted'}/<student>/{STEM}/; "
+        f"who is who: {directory / 'demo-students.csv'}")
+    step("4/7 grade, in parallel, each notebook in its own sandbox", f"grade {STEM} --course {directory}")
+    summary = grade_assignment(directory, STEM, workers=workers, log=log)
+    log(f"graded {len(summary.graded)} submissions in {summary.seconds:.1f} s ({summary.how}); "
+        f"{len(summary.failed)} failed to grade")
+    step("5/7 feedback pages, made again from the stored results", f"feedback {STEM} --course {directory}")
+    pages = regenerate_feedback(directory, STEM)
+    log(f"{len(pages)} pages in {directory / 'feedback'}/<student>/{STEM}/feedback.html")
+    step("6/7 a CSV of scores per exercise, with a status column", f"export --course {directory}")
+    csv_path, count, _ = export_csv(directory)
+    log(f"{count} rows in {csv_path}")
+    step("7/7 the class report", f"report {STEM} --course {directory}")
+    report_path, stats = write_report(directory, STEM)
+    log(summary_text(stats))
+    products = {"course": directory, "student version": directory / "release" / STEM,
+                "exchange": directory / "exchange", "submissions": directory / "submitted",
+                "gradebook": directory / "gradebook.db", "feedback": directory / "feedback",
+                "formgrader copies": directory / "autograded", "grades CSV": csv_path, "report": report_path}
+    log(f"\ndone in {time.monotonic() - start:.1f} s. Products:")
+    for name, path in products.items():
+        log(f"  {name + ':':<19} {path}")
+    return products

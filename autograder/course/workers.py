@@ -1,0 +1,332 @@
+"""Where submissions are graded: in this process, in a local process pool, or on a Dask cluster.
+
+The unit of work is a :class:`Task`: one submission, the assignment's specs and the course seed.
+Local workers (this machine) get the submission folder's path. Dask workers may not share the
+file system, so their tasks carry the folder's files *as bytes*: the worker writes them into a
+private temporary folder first. Either way the worker runs
+:func:`~autograder.grading.submission.grade_submission` (which pre-flights the folder and starts
+a sandboxed child per notebook) and returns an :class:`Outcome` of plain data. Workers never
+write the course directory or the gradebook: the coordinator (:mod:`autograder.grading.batch`)
+does, alone.
+
+Threads: with N workers on a machine with C cores each worker (and the sandboxed children it
+starts) uses C // N threads for torch, OpenMP, OpenBLAS and MKL, so that the workers do not
+fight over the cores. Dask tasks use one thread each: run one single-threaded Dask worker per
+core (``dask worker ADDRESS --nworkers auto --nthreads 1``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.results import SubmissionResult
+from ..grader.spec import NotebookSpec
+from ..grader.submission import grade_submission
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "AUTOGRADER_SANDBOX_THREADS")
+
+
+def cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+MAX_TASK_BYTES = 64 * 1024**2  # of a submission's files sent to a remote worker (beyond: notebooks only)
+
+
+@dataclass
+class Task:
+    """One submission to grade: its ``folder`` (a path on this machine), or its ``files`` (relative
+    path -> bytes, for a worker elsewhere)."""
+
+    student: str
+    assignment: str
+    specs: dict[str, NotebookSpec]
+    seed: int
+    folder: str | None = None
+    files: dict[str, bytes] | None = None
+    threads: int = 1  # set by the executor: cores // workers locally, 1 on Dask
+    protect: list[str] = field(default_factory=list)  # host paths the sandbox must hide (the course directory)
+
+
+def folder_files(folder: Path) -> dict[str, bytes]:
+    """The submission's files, as bytes: every regular file in the folder and one level down (hidden
+    ones left out), or only the notebooks when that would exceed :data:`MAX_TASK_BYTES`."""
+    paths = [path for path in sorted(folder.glob("*")) + sorted(folder.glob("*/*"))
+             if path.is_file() and not path.is_symlink()
+             and not any(part.startswith(".") for part in path.relative_to(folder).parts)]
+    if sum(path.stat().st_size for path in paths) > MAX_TASK_BYTES:
+        paths = [path for path in paths if path.suffix == ".ipynb"]
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in paths}
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: the result, or ``error`` when the grader itself failed."""
+
+    student: str
+    result: SubmissionResult | None
+    seconds: float
+    worker: str
+    error: str = ""
+    threads: int = 0  # torch's intra-op threads in the worker, as pinned
+
+
+_pinned: int | None = None
+_in_worker = False
+
+
+def pin_threads(threads: int) -> None:
+    """Limit this process (and the sandboxes it starts) to ``threads`` threads per numerical library."""
+    global _pinned
+    if _pinned == threads:
+        return
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+    except ImportError:  # pragma: no cover - torch is a requirement
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        pass
+    _pinned = threads
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def grade_task(task: Task) -> Outcome:
+    """Grade one submission from its bytes, in a private temporary folder. Runs in a worker."""
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    start = time.monotonic()
+    try:
+        pin_threads(task.threads)
+        if task.files is None:
+            result = grade_submission(Path(task.folder), task.specs, task.seed, protect=task.protect)
+        else:
+            with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
+                folder = Path(tmp) / task.student / task.assignment
+                folder.mkdir(parents=True)
+                for name, data in task.files.items():
+                    parts = [part for part in Path(name).parts if part not in ("", ".", "..", "/")]
+                    if parts:
+                        (folder / Path(*parts)).parent.mkdir(parents=True, exist_ok=True)
+                        (folder / Path(*parts)).write_bytes(data)
+                result = grade_submission(folder, task.specs, task.seed)
+        return Outcome(task.student, result, time.monotonic() - start, worker, threads=_torch_threads())
+    except SystemExit:
+        if _in_worker:  # the pool is being shut down (SIGTERM): the sandboxes are closed by now
+            os._exit(143)
+        raise
+    except Exception as error:  # a bug in the grader, not the student's fault: reported, not recorded
+        first = str(error).strip().splitlines()
+        return Outcome(task.student, None, time.monotonic() - start, worker,
+                       f"{type(error).__name__}: {first[0] if first else ''}")
+
+
+# ---------------------------------------------------------------------- executors
+
+
+class Inline:
+    """Grade in this process, one submission at a time (``--workers 1``)."""
+
+    description = "1 worker (this process)"
+    capacity = 1
+    remote = False
+
+    def __init__(self, threads: int):
+        self.threads = threads
+
+    def submit(self, task: Task):
+        task.threads = self.threads
+        future: cf.Future = cf.Future()
+        future.set_result(grade_task(task))
+        return future
+
+    def wait(self, pending: set) -> set:
+        return set(pending)
+
+    def outcome(self, future, task: Task) -> Outcome:
+        return future.result()
+
+    def close(self, cancel: bool = False) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(cancel=exc[0] is not None)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _unwind(signum, frame) -> None:
+    raise SystemExit(143)
+
+
+def _worker_init(threads: int) -> None:
+    global _in_worker
+    _in_worker = True
+    # Ctrl-C goes to the whole foreground process group: the coordinator alone decides what to do.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # On shutdown (SIGTERM), unwind so that `finally` blocks kill the sandboxes, then exit.
+    signal.signal(signal.SIGTERM, _unwind)
+    pin_threads(threads)
+
+
+class LocalPool:
+    """N worker processes on this machine (forked: they start with the grader already imported)."""
+
+    remote = False
+
+    def __init__(self, workers: int, threads: int):
+        self.workers, self.threads = workers, threads
+        self.description = f"{workers} worker processes, {threads} thread{'s' * (threads != 1)} each"
+        self.capacity = 2 * workers
+        # Import the reference's torch once, here, so that every forked worker starts with it (fork is
+        # safe: this process never runs a torch operation, so torch has started no thread pool yet).
+        import torch  # noqa: F401
+
+        context = multiprocessing.get_context("fork")
+        self.executor = cf.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                                               initargs=(threads,))
+        # Start every worker now, before the coordinator opens a database connection that a fork
+        # would share.
+        for future in [self.executor.submit(_ready) for _ in range(workers)]:
+            future.result()
+
+    def submit(self, task: Task):
+        task.threads = self.threads
+        return self.executor.submit(grade_task, task)
+
+    def wait(self, pending: set) -> set:
+        done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+        return done
+
+    def outcome(self, future, task: Task) -> Outcome:
+        try:
+            return future.result()
+        except Exception as error:  # a worker died (killed for memory, say): the pool is broken
+            return Outcome(task.student, None, 0.0, "?", f"the worker process died ({type(error).__name__}); "
+                                                        "run the same command again to continue")
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            processes = list(getattr(self.executor, "_processes", {}).values())
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:  # a worker's sandbox may take up to 15 s to tear down (Sandbox._kill)
+                process.join(timeout=30)
+                if process.is_alive():
+                    process.kill()
+        else:
+            self.executor.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(cancel=exc[0] is not None)
+
+
+class DaskPool:
+    """The tasks run on an existing Dask cluster; results come back here."""
+
+    remote = True  # the workers may not see this file system: send the files
+
+    def __init__(self, address: str, threads: int = 1):
+        from .directory import CourseError
+
+        try:
+            import distributed
+        except ImportError:  # pragma: no cover - distributed is a requirement
+            raise CourseError("--dask needs the `distributed` package (pip install distributed)") from None
+        self.distributed = distributed
+        try:
+            self.client = distributed.Client(address, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as error:
+            raise CourseError(f"cannot reach the Dask scheduler at {address} ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0] if str(error) else ''}); start one with "
+                              "`dask scheduler` and workers with `dask worker ADDRESS`") from None
+        nthreads = sum(self.client.nthreads().values())
+        if nthreads == 0:
+            self.client.close()
+            raise CourseError(f"the Dask cluster at {address} has no workers; start some with "
+                              f"`dask worker {address} --nthreads 1`")
+        self.threads = threads
+        self.capacity = 2 * nthreads
+        self.description = f"Dask cluster {address} ({len(self.client.nthreads())} workers, {nthreads} threads)"
+        self.pending: set = set()
+
+    def submit(self, task: Task):
+        task.threads = self.threads
+        future = self.client.submit(grade_task, task, pure=False, key=f"grade-{task.assignment}-{task.student}-"
+                                                                      f"{os.urandom(4).hex()}")
+        self.pending.add(future)
+        return future
+
+    def wait(self, pending: set) -> set:
+        done = self.distributed.wait(list(pending), return_when="FIRST_COMPLETED").done
+        self.pending -= set(done)
+        return set(done)
+
+    def outcome(self, future, task: Task) -> Outcome:
+        try:
+            return future.result()
+        except Exception as error:
+            hint = ("; install this course's package on the Dask workers" if isinstance(error, ImportError)
+                    else "")
+            return Outcome(task.student, None, 0.0, "?", f"the Dask task failed ({type(error).__name__}: "
+                                                         f"{str(error).splitlines()[0] if str(error) else ''}){hint}")
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel and self.pending:
+            self.client.cancel(list(self.pending))
+        self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(cancel=exc[0] is not None)
+
+
+def executor_for(workers: int, dask: str | None, n_tasks: int):
+    """The executor for ``--workers N`` / ``--dask ADDRESS`` (with fewer tasks than workers, fewer workers)."""
+    if dask:
+        return DaskPool(dask)
+    # Probe the sandbox's isolation once, here, and say what it does not enforce: forked workers
+    # inherit the answer instead of each probing and announcing it again.
+    from ..sandbox import announce
+
+    announce()
+    workers = max(1, min(workers, n_tasks))
+    threads = max(1, cores() // workers)
+    if workers == 1:
+        pin_threads(threads)
+        return Inline(threads)
+    return LocalPool(workers, threads)

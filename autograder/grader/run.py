@@ -1,0 +1,135 @@
+"""Stage 3 of grading one notebook: run the submission's code in a sandbox and call its functions.
+
+The code that runs is the *source's* setup cells, then the submission's exercise cells
+(:func:`submission_cells`); nothing else of the submission runs. A :class:`Session` keeps one
+sandbox for the notebook and restarts it (re-running the cells) after a call that killed it.
+Every call returns the student's value or a :class:`~autograder.core.results.CallError`; a check's
+calls share its wall-clock limit (:class:`Clock`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import nbformat
+
+from ..core.checks import Case, Check
+from ..core.results import CallError, ErrorKind
+from ..sandbox import Limits, Sandbox, SandboxError
+from .spec import NotebookSpec, nbgrader_meta
+
+
+def submission_cells(spec: NotebookSpec, notebook: nbformat.NotebookNode) -> list[dict]:
+    """The code to run: the source's setup cells, then the submission's solution cells in order."""
+    by_id = {}
+    for cell in notebook.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if cell.cell_type == "code" and grade_id in spec.solutions and grade_id not in by_id:
+            by_id[grade_id] = cell.source
+    cells = [{"id": f"setup-{i}", "source": source} for i, source in enumerate(spec.setup)]
+    cells += [{"id": grade_id, "source": by_id[grade_id]} for grade_id in spec.solutions if grade_id in by_id]
+    return cells
+
+
+def forbidden_modules(checks: list[Check]) -> list[str]:
+    """Every module one of ``checks`` forbids: the sandbox refuses (and hides) them all."""
+    return sorted({module for check in checks for module in check.forbidden})
+
+
+class Session:
+    """A sandbox that re-runs the submission's cells whenever it has to restart.
+
+    If running the cells itself fails (an endless loop at the top level, a crash), it is not
+    retried: every later call reports that failure at once.
+    """
+
+    def __init__(self, cells: list[dict], forbidden: list[str], limits: Limits, protect=()):
+        self.cells, self.forbidden, self.limits = cells, forbidden, limits
+        self.sandbox = Sandbox(limits, forbidden, protect)
+        self.ran: dict | None = None
+        self.broken: SandboxError | None = None
+
+    def close(self) -> None:
+        self.sandbox.close()
+
+    def ensure(self) -> dict:
+        """Start the sandbox and run the cells if needed; the report of the run (or SandboxError)."""
+        if self.broken is not None:
+            raise self.broken
+        if self.sandbox.process is None:
+            try:
+                self.ran = self.sandbox.run_cells(self.cells, self.limits.run_seconds)
+            except SandboxError as error:
+                if error.kind == "timeout":
+                    error = SandboxError("timeout", f"running the notebook's cells did not finish within "
+                                                    f"{self.limits.run_seconds:g} s (stopped; look for an endless "
+                                                    "loop or slow code outside the functions)")
+                elif error.kind != "setup":
+                    error = SandboxError(error.kind, f"running the notebook's cells failed: {error}")
+                self.broken = error
+                raise error from None
+        return self.ran
+
+    def prepare(self) -> CallError | None:
+        """Start the sandbox if needed; a :class:`CallError` if the notebook's cells cannot run."""
+        try:
+            self.ensure()
+        except SandboxError as error:
+            return CallError(error.kind, error.args[0])
+        return None
+
+    def failed_cell(self, grade_id: str) -> dict | None:
+        cells = (self.ran or {}).get("cells", [])
+        return next((cell for cell in cells if cell["id"] == grade_id and not cell["ok"]), None)
+
+    def call(self, check: Check, args, kwargs, timeout: float) -> object:
+        """The student's value, or a :class:`CallError`."""
+        error = self.prepare()
+        if error is not None:
+            return error
+        try:
+            reply = self.sandbox.call(check.function, args, kwargs, timeout)
+        except SandboxError as error:
+            return CallError(error.kind, error.args[0])
+        if reply.get("forbidden_used"):
+            used = ", ".join(reply["forbidden_used"])
+            return CallError(ErrorKind.FORBIDDEN, f"the solution uses {used}, which this exercise does not allow; "
+                                                  "write it with NumPy only")
+        if not reply["ok"]:
+            cell = self.failed_cell(check.function)
+            if reply["kind"] == "missing" and cell and cell.get("forbidden"):
+                return CallError(ErrorKind.FORBIDDEN, cell["error"])
+            return CallError(reply["kind"], reply["message"], reply.get("exception", ""))
+        return reply["value"]
+
+
+class Clock:
+    """A check's own wall-clock limit, shared by all of its calls."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.spent = seconds, 0.0
+
+    @property
+    def remaining(self) -> float:
+        return self.seconds - self.spent
+
+
+def graded_call(session: Session, check: Check, clock: Clock):
+    """``call(case)`` for :func:`~autograder.core.checks.run.run_check`: the student's value on ``case``,
+    charged to ``clock`` (starting or restarting the sandbox is not)."""
+    def call(case: Case):
+        if clock.remaining <= 0:
+            return CallError(ErrorKind.TIMEOUT, f"not run: this check's time limit of {clock.seconds:g} s was "
+                                                "used up by the cases before it")
+        error = session.prepare()  # (re)starting the sandbox is not charged to the check
+        if error is not None:
+            return error
+        start = time.monotonic()
+        value = session.call(check, case.args, case.kwargs, clock.remaining)
+        clock.spent += time.monotonic() - start
+        if isinstance(value, CallError) and value.kind == "timeout":
+            return CallError(ErrorKind.TIMEOUT, f"did not finish within this check's time limit of "
+                                                f"{clock.seconds:g} s (stopped; look for an endless loop or "
+                                                "far too much work)")
+        return value
+    return call

@@ -1,0 +1,127 @@
+"""Reuse the functions you wrote in earlier chapters.
+
+A later chapter builds on the exercises of earlier ones, the way a library grows: chapter 9
+trains a CNN made of *your* convolution, ReLU, pooling and affine layers and *your* backward
+passes. Nothing is copied between notebooks. ::
+
+    from autograder import exercises
+    mine = exercises.load("04-nonlinearity-and-pooling", "08-backpropagation")
+    mine.relu_forward(x)
+
+``load`` finds each chapter's notebook (``<stem>.ipynb`` in the current folder, or beside it in
+nbgrader's ``../<stem>/<stem>.ipynb``), runs its setup cell and its exercise cells — nothing
+else — in a fresh namespace, and returns the exercise functions. With ``verify=True`` (the
+default) each function first has to pass its chapter's visible checks, so a half-finished
+exercise is reported with its chapter and name instead of failing somewhere deep in training.
+
+The published book is executed with ``AUTOGRADER_EXERCISES`` pointing at ``solutions/``, so the
+book's pages use the reference solutions without ever showing them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+
+ENV = "AUTOGRADER_EXERCISES"
+
+
+class ExerciseNotReady(RuntimeError):
+    """An earlier exercise this chapter needs is missing, broken or does not pass its checks yet."""
+
+    def _render_traceback_(self) -> list[str]:  # one line in Jupyter, not a traceback
+        return [f"ExerciseNotReady: {self}"]
+
+
+def _candidates(stem: str, folder: Path | None) -> list[Path]:
+    if os.environ.get(ENV):
+        return [Path(os.environ[ENV]) / f"{stem}.md"]
+    here = Path(folder) if folder else Path.cwd()
+    return [here / f"{stem}.ipynb", here.parent / stem / f"{stem}.ipynb", here.parent / "chapters" / f"{stem}.ipynb"]
+
+
+def _read(stem: str, folder: Path | None) -> tuple[Path, nbformat.NotebookNode]:
+    candidates = _candidates(stem, folder)
+    for path in candidates:
+        if path.exists():
+            if path.suffix == ".md":
+                import jupytext
+
+                return path, jupytext.read(path)
+            try:
+                return path, nbformat.read(path, as_version=4)
+            except Exception as error:
+                raise ExerciseNotReady(f"{path} is not a readable notebook ({type(error).__name__}: {error})") from None
+    looked = ", ".join(str(p) for p in candidates)
+    raise ExerciseNotReady(f"cannot find your notebook {stem}.ipynb (looked for {looked}); keep the chapters' "
+                           "notebooks side by side, or pass folder=... to exercises.load")
+
+
+def _exercise_ids(notebook: nbformat.NotebookNode) -> list[str]:
+    return [cell.metadata["nbgrader"]["grade_id"] for cell in notebook.cells
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")]
+
+
+def run_exercises(stem: str, notebook: nbformat.NotebookNode, origin: str) -> dict:
+    """Run the setup cells and exercise cells of ``notebook``; return the namespace."""
+    namespace: dict = {"__name__": f"exercises_{stem.replace('-', '_')}"}
+    for cell in notebook.cells:
+        meta = cell.get("metadata", {})
+        if cell.cell_type != "code":
+            continue
+        if "setup" not in meta.get("tags", []) and not meta.get("nbgrader", {}).get("solution"):
+            continue
+        try:
+            code = compile(cell.source, f"<{origin}: {meta.get('nbgrader', {}).get('grade_id', 'setup')}>", "exec")
+            exec(code, namespace)  # noqa: S102 -- the student's own cells, in the student's own kernel
+        except Exception as error:
+            where = meta.get("nbgrader", {}).get("grade_id", "the setup cell")
+            raise ExerciseNotReady(f"running `{where}` from {origin} raised {type(error).__name__}: {error}. "
+                                   "Fix that cell in its chapter first.") from None
+    return namespace
+
+
+def load(*stems: str, names: list[str] | None = None, folder: Path | str | None = None,
+         verify: bool = True) -> SimpleNamespace:
+    """The exercise functions of chapters ``stems`` (only ``names``, if given), in one namespace.
+
+    Later chapters win when two define the same name. With ``verify``, every function returned
+    must pass its chapter's visible checks (failures show the usual report, then raise
+    ExerciseNotReady).
+    """
+    functions: dict = {}
+    for stem in stems:
+        path, notebook = _read(stem, Path(folder) if folder else None)
+        namespace = run_exercises(stem, notebook, path.name)
+        for name in _exercise_ids(notebook):
+            if names is not None and name not in names:
+                continue
+            function = namespace.get(name)
+            if not callable(function):
+                raise ExerciseNotReady(f"{path.name} defines no function `{name}`: run and save that chapter first")
+            if verify:
+                _verify(stem, name, function)
+            functions[name] = function
+    missing = sorted(set(names or ()) - set(functions))
+    if missing:
+        raise ExerciseNotReady(f"none of the chapters {', '.join(stems)} has an exercise named {', '.join(missing)}")
+    return SimpleNamespace(**functions)
+
+
+def _verify(stem: str, name: str, function) -> None:
+    from ..core import checks
+    from .feedback import CheckFailed, check
+
+    check_id = f"{stem}.{name}"
+    try:
+        checks.get(check_id)
+    except KeyError:
+        return  # an exercise without an automatic check (none today)
+    try:
+        check(check_id, function)
+    except CheckFailed:
+        raise ExerciseNotReady(f"your `{name}` from {stem} does not pass its checks yet (report above); "
+                               f"finish it in {stem}.ipynb and save, then run this cell again") from None

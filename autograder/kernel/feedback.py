@@ -1,0 +1,128 @@
+"""``check(...)``: instant, friendly feedback inside Jupyter.
+
+This module runs in the student's Jupyter kernel (and in the book's page kernels), so it
+imports only :mod:`autograder.core`: never the grader, the sandbox or the course tools.
+
+A test cell declares the check it stands for in one readable line::
+
+    check("02-convolution.conv_forward_naive")
+
+Run in a student's kernel, this finds ``conv_forward_naive`` in the notebook, runs the
+check's *visible* cases against the reference and shows what passed, what was expected, what
+came back and the likely cause. It is feedback only: at grading time nothing that runs in the
+student's kernel counts. The grader reads the check id from the instructor's source notebook,
+runs the student's code in a separate process, and compares in its own process.
+
+With ``hidden=True`` (instructor edition only) it also runs the randomized hidden groups.
+"""
+
+from __future__ import annotations
+
+import html
+import inspect
+import random
+
+import numpy as np
+
+from ..core import checks, codec
+from ..core.checks.run import run_check
+from ..core.results import CallError, ErrorKind, GroupResult
+
+
+class Feedback:
+    """What ``check`` returns: renders as HTML in Jupyter and as text elsewhere.
+
+    It is deliberately not a bool: a test cell's last expression must never award points. A
+    failing ``check`` displays it and then raises :class:`CheckFailed`, so the test cell fails in
+    Jupyter and under plain ``nbgrader autograde`` alike.
+    """
+
+    def __init__(self, check_id: str, groups: list[GroupResult], hidden_count: int):
+        self.check_id, self.groups, self.hidden_count = check_id, groups, hidden_count
+
+    @property
+    def passed(self) -> bool:
+        return all(group.passed for group in self.groups)
+
+    def _lines(self) -> list[tuple[bool, str, str]]:
+        return [(g.passed, f"{g.name} ({g.cases} case{'s' * (g.cases != 1)})", g.message + (
+            f"\nLikely cause: {g.diagnosis}" if g.diagnosis else "")) for g in self.groups]
+
+    def _footer(self) -> str:
+        if not self.hidden_count:
+            return ""
+        return (f"{self.hidden_count} more group(s) of randomized hidden checks run at grading time. "
+                "Try them now with: python -m autograder check <this notebook>.ipynb")
+
+    def __str__(self) -> str:
+        head = f"{'✅' if self.passed else '❌'} {self.check_id}"
+        body = [f"  {'✓' if ok else '✗'} {name}" + ("" if ok else "\n" + _indent(detail, 6))
+                for ok, name, detail in self._lines()]
+        footer = self._footer()
+        return "\n".join([head, *body] + ([f"  {footer}"] if footer else []))
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.passed else "#cf222e"
+        rows = "".join(
+            f"<li>{'✓' if ok else '✗'} {html.escape(name)}"
+            + ("" if ok else f"<pre style='white-space:pre-wrap;margin:.3em 0'>{html.escape(detail)}</pre>")
+            + "</li>" for ok, name, detail in self._lines())
+        footer = self._footer()
+        return (f"<div class='autograder-feedback' style='border-left:4px solid {colour};padding:.2em .8em'>"
+                f"<strong>{'Passed' if self.passed else 'Not yet'}: <code>{html.escape(self.check_id)}</code></strong>"
+                f"<ul style='list-style:none;padding-left:.5em'>{rows}</ul>"
+                + (f"<small>{html.escape(footer)}</small>" if footer else "") + "</div>")
+
+
+def _indent(text: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line for line in text.splitlines())
+
+
+def check(check_id: str, function=None, *, hidden: bool = False, seed: int | None = None, _depth: int = 1):
+    """Run the visible checks of ``check_id`` on the function of that name in the notebook."""
+    spec = checks.get(check_id)
+    if function is None:
+        frame = inspect.stack()[_depth].frame
+        function = frame.f_globals.get(spec.function)
+    hidden_groups = sum(not group.visible for group in spec.groups)
+    if seed is None and hidden:
+        seed = random.SystemRandom().randrange(2**32)
+
+    def call(case):
+        if not callable(function):
+            return CallError(ErrorKind.MISSING, f"no function named `{spec.function}` is defined yet: run its cell first")
+        try:
+            args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in case.args]
+            value = function(*args, **dict(case.kwargs))
+        except NotImplementedError:
+            return CallError(ErrorKind.NOT_IMPLEMENTED, "not implemented yet (the cell still raises NotImplementedError)")
+        except Exception as error:  # show the student's error as feedback, not as a traceback
+            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
+        try:  # the same round trip as at grading time, so feedback and grade agree
+            return codec.decode(codec.encode(value))
+        except codec.CodecError as error:
+            return CallError(ErrorKind.UNREADABLE, f"returned {error}, which cannot be graded; return a NumPy array or number")
+
+    groups, _ = run_check(spec, call, seed, include_hidden=hidden)
+    feedback = Feedback(check_id, groups, 0 if hidden else hidden_groups)
+    if feedback.passed:
+        return feedback
+    from IPython.display import display
+
+    display(feedback)  # the full, friendly report first ...
+    raise CheckFailed(feedback)  # ... then a one-line error, so the cell fails (plain nbgrader agrees)
+
+
+class CheckFailed(AssertionError):
+    """Raised by a failing ``check``. Jupyter shows one line instead of a traceback."""
+
+    def __init__(self, feedback: Feedback):
+        failed = [group.name for group in feedback.groups if not group.passed]
+        super().__init__(f"{feedback.check_id}: {len(failed)} of {len(feedback.groups)} group(s) "
+                         f"not passed yet ({'; '.join(failed)}); see the report above")
+        self.feedback = feedback
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook for custom exception display
+        return [f"CheckFailed: {self}"]

@@ -1,0 +1,427 @@
+"""The sandboxed side of grading. Run as a script: ``python -I child.py RESULTS_FD CONFIG_JSON``.
+
+It runs the student's code and calls the student's functions, and nothing else: it never sees
+a test, an expected value or the reference. The parent sends one JSON request per line on
+stdin; the child answers one JSON line per request on the results pipe. Values cross as
+plain data (:mod:`codec`, JSON + ``.npy``), never pickle.
+
+Before any student code runs, the child isolates itself as far as ``CONFIG_JSON`` asks (see
+:func:`isolate`): with ``"mode": "namespaces"`` (the grader runs as root) or ``"userns"`` (a
+user namespace, for an unprivileged grader) it moves into new mount, PID, network, IPC and UTS
+namespaces, builds a private root file system that holds only the system libraries, the Python
+installation and an empty writable ``/sandbox``, and drops every privilege; with ``"uid"`` it only
+switches to an unprivileged user id; with ``"plain"`` it does nothing (rlimits only).
+
+Messages on the results pipe, in order:
+    {"op": "launcher", "pid": N}       (namespace modes: the host pid of the namespace's init)
+    {"op": "ready", "isolation": {...}}  or  {"op": "setup-error", "message": ...}
+then one reply per request, each echoing the request's ``seq``.
+
+Requests:
+    {"op": "run", "seq": n, "cells": [{"id": ..., "source": ...}, ...]}
+    {"op": "call", "seq": n, "function": name, "args": [...], "kwargs": {...}}
+
+This file imports only the standard library, NumPy and IPython, and it must stay importable
+without the ``autograder`` package being on ``sys.path`` (the codec is loaded by path, before
+the file system is narrowed).
+"""
+
+import importlib.abc
+import io
+import json
+import os
+import signal
+import sys
+import traceback
+
+OUTPUT_LIMIT = 64 * 1024  # characters of captured stdout/stderr kept per request (overridden by the config)
+MESSAGE_LIMIT = 4000  # characters of an error message sent back
+
+# ---------------------------------------------------------------------- isolation (Linux)
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MS_RELATIME = 32, 4096, 16384, 1 << 18, 1 << 21
+MS_NOATIME, MS_NODIRATIME, MNT_DETACH = 1024, 2048, 2
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+class SetupError(RuntimeError):
+    """The requested isolation could not be set up (the grader then tries a weaker mode)."""
+
+
+def _libc():
+    import ctypes
+
+    return ctypes, ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result, what):
+    if result != 0:
+        import ctypes
+
+        errno = ctypes.get_errno()
+        raise SetupError(f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source, target, fstype, flags, data=None):
+    ctypes, libc = _libc()
+    encode = lambda text: text.encode() if text is not None else None
+    _check(libc.mount(encode(source), encode(target), encode(fstype), ctypes.c_ulong(flags), encode(data)),
+           f"mount {target}")
+
+
+def _locked_flags(path):
+    """Flags of the mount holding ``path`` that a bind remount must keep (they may be locked)."""
+    flags = os.statvfs(path).f_flag
+    kept = flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
+    return kept | (MS_RELATIME if flags & 4096 else 0)  # ST_RELATIME is 4096, MS_RELATIME 1 << 21
+
+
+def _make_path(root, path, directory=True):
+    target = root + path
+    os.makedirs(target if directory else os.path.dirname(target), mode=0o755, exist_ok=True)
+    if not directory and not os.path.exists(target):
+        open(target, "w").close()
+    return target
+
+
+def _bind(root, path, writable=False):
+    """Make host ``path`` visible at the same path under ``root`` (read-only unless ``writable``)."""
+    if os.path.islink(path) and os.path.dirname(path) == "/":  # /lib -> usr/lib on merged-usr systems
+        os.symlink(os.readlink(path), root + path)
+        return
+    target = _make_path(root, path, os.path.isdir(path))
+    _mount(path, target, None, MS_BIND | MS_REC)
+    if not writable:
+        _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | _locked_flags(path))
+
+
+def _mask(root, path):
+    """Hide ``path`` (already visible under ``root``) behind an empty, unreadable mount."""
+    target = root + path
+    if not os.path.lexists(target):
+        return
+    if os.path.isdir(target):
+        _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
+    else:
+        _mount(root + "/.empty", target, None, MS_BIND)
+
+
+def _drop_capabilities():
+    """Clear every capability (bounding, effective, permitted, inheritable) of this process."""
+    ctypes, libc = _libc()
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
+    data = (ctypes.c_uint32 * 6)()
+    _check(libc.capset(header, data), "capset")
+
+
+def _effective_capabilities():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return -1
+
+
+def _new_root(config):
+    """Build the private root file system under ``config["mountpoint"]`` and switch into it."""
+    uid, gid = config["uid"], config["gid"]
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = config["mountpoint"]
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID, "size=1m,mode=755")
+    open(root + "/.empty", "w").close()
+    os.chmod(root + "/.empty", 0)
+    for path in config["expose"]:
+        if os.path.lexists(path):
+            _bind(root, path)
+    for name in DEVICES:
+        if os.path.exists("/dev/" + name):
+            _mount("/dev/" + name, _make_path(root, "/dev/" + name, directory=False), None, MS_BIND)
+    for name, fd in (("stdin", 0), ("stdout", 1), ("stderr", 2)):
+        os.symlink(f"/proc/self/fd/{fd}", f"{root}/dev/{name}")
+    os.symlink("/proc/self/fd", root + "/dev/fd")
+    _mount("proc", _make_path(root, "/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mount("tmpfs", _make_path(root, "/sandbox"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+           f"size={config['disk_bytes']},mode=700,uid={uid},gid={gid}")
+    os.mkdir(root + "/sandbox/tmp", 0o700)
+    os.chown(root + "/sandbox/tmp", uid, gid)
+    if not os.path.lexists(root + "/tmp"):  # /tmp exists already when exposed paths live under it
+        os.symlink("/sandbox/tmp", root + "/tmp")  # (read-only then; TMPDIR is /sandbox/tmp either way)
+    for path in config["mask"]:
+        _mask(root, path)
+    os.chdir(root)
+    _, libc = _libc()
+    number = SYS_PIVOT_ROOT.get(os.uname().machine)
+    if number is not None and libc.syscall(number, b".", b".") == 0:
+        _check(libc.umount2(b".", MNT_DETACH), "umount the old root")  # the host tree is gone
+    else:
+        os.chroot(".")
+    os.chdir("/")
+    _mount(None, "/", None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID)
+    try:
+        libc.sethostname(b"sandbox", 7)
+    except AttributeError:
+        pass
+    os.chdir("/sandbox")
+
+
+def _reap_zombies():
+    """As the PID namespace's init, collect the student's orphaned children."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _launcher(child, results_fd, sync_write):
+    """Outside the new PID namespace: tell the grader the init's pid, then wait and mirror its end."""
+    os.write(results_fd, (json.dumps({"op": "launcher", "pid": child}) + "\n").encode())
+    os.close(sync_write)
+    os.close(results_fd)
+    os.close(0)
+    info = os.waitid(os.P_PID, child, os.WEXITED)  # (the grader holds a pidfd on it, not just its pid)
+    if info.si_code in (os.CLD_KILLED, os.CLD_DUMPED):
+        try:
+            signal.signal(info.si_status, signal.SIG_DFL)
+        except (OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
+            pass
+        os.kill(os.getpid(), info.si_status)
+    os._exit(info.si_status & 0xFF)
+
+
+def isolate(config, results_fd):
+    """Apply the isolation ``config`` asks for; return what was achieved (a dict for the grader).
+
+    Raises :class:`SetupError` when a step fails. In the namespace modes this forks: the calling
+    process stays outside as the launcher (it never returns) and the child continues as PID 1 of
+    the new PID namespace.
+    """
+    mode = config.get("mode", "plain")
+    report = {"mode": mode, "pid_namespace": False, "network": False, "filesystem": False,
+              "uid": os.getuid(), "capabilities": None}
+    if mode in ("namespaces", "userns"):
+        _, libc = _libc()
+        flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+        outer_uid, outer_gid = os.getuid(), os.getgid()
+        _check(libc.unshare(flags | (CLONE_NEWUSER if mode == "userns" else 0)), "unshare")
+        if mode == "userns":
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{config['uid']} {outer_uid} 1"),
+                               ("gid_map", f"{config['gid']} {outer_gid} 1")):
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+        sync_read, sync_write = os.pipe()
+        child = os.fork()
+        if child:
+            _launcher(child, results_fd, sync_write)
+        os.close(sync_write)
+        while os.read(sync_read, 64):  # wait until the launcher has announced us
+            pass
+        os.close(sync_read)
+        _check(libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "prctl(PDEATHSIG)")
+        _new_root(config)
+        if mode == "namespaces":
+            os.setgroups([])
+            os.setresgid(config["gid"], config["gid"], config["gid"])
+            os.setresuid(config["uid"], config["uid"], config["uid"])  # drops every capability
+        else:
+            _drop_capabilities()
+        report.update(pid_namespace=os.getpid() == 1, network=True, filesystem=True)
+    elif mode == "uid":
+        _libc()  # import ctypes while the Python installation is surely readable
+        os.setgroups([])
+        os.setresgid(config["gid"], config["gid"], config["gid"])
+        os.setresuid(config["uid"], config["uid"], config["uid"])
+    if mode != "plain":
+        _, libc = _libc()
+        _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    if mode != "plain" and os.path.exists("/proc/self/status"):
+        report["capabilities"] = _effective_capabilities()
+    report["uid"] = os.getuid()
+    return report
+
+
+# ---------------------------------------------------------------------- running the student's code
+
+
+class BoundedWriter(io.TextIOBase):
+    """A stdout/stderr replacement that keeps the first ``limit`` characters and drops the rest."""
+
+    def __init__(self, limit=OUTPUT_LIMIT):
+        self.limit, self.parts, self.size, self.dropped = limit, [], 0, 0
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        text = str(text)
+        room = self.limit - self.size
+        if room > 0:
+            self.parts.append(text[:room])
+            self.size += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def take(self):
+        text = "".join(self.parts) + (f"\n[... {self.dropped} more characters dropped]" if self.dropped else "")
+        self.parts, self.size, self.dropped = [], 0, 0
+        return text
+
+
+class ForbiddenImports(importlib.abc.MetaPathFinder):
+    """Refuse to import the modules an exercise forbids (the file system hides them too, where it can)."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def blocked(self, fullname):
+        return next((name for name in self.names if fullname == name or fullname.startswith(name + ".")), None)
+
+    def find_spec(self, fullname, path=None, target=None):
+        name = self.blocked(fullname)
+        if name:
+            raise ModuleNotFoundError(f"{name} is not allowed in this exercise", name=fullname)
+
+
+def _forbidden_name(error, forbidden):
+    """The forbidden module an ImportError is about, if any."""
+    if not isinstance(error, ImportError):
+        return None
+    missing = error.name or ""
+    return next((name for name in forbidden if missing == name or missing.startswith(name + ".")
+                 or name.startswith(missing + ".")), None) if missing else None
+
+
+def _student_traceback(error):
+    """The traceback lines that belong to the student's cells, not to this harness."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not frame.filename.endswith("child.py") and "site-packages" not in frame.filename]
+    lines = traceback.format_list(frames[-3:])
+    text = "".join(lines) + "".join(traceback.format_exception_only(type(error), error))
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [... message cut]"
+
+
+def _forbidden_message(name):
+    return (f"the solution imports {name}, which this exercise does not allow (it is not available "
+            "while grading); write it with NumPy only")
+
+
+def _load_codec(source, path):
+    module = type(sys)("_grading_codec")
+    module.__file__ = path
+    sys.modules[module.__name__] = module
+    exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102 - our own codec.py, read before isolation
+    return module
+
+
+def main():
+    results_fd = int(sys.argv[1])
+    config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    codec_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core", "codec.py")
+    with open(codec_path) as handle:
+        codec_source = handle.read()
+    try:
+        achieved = isolate(config, results_fd)
+    except Exception as error:  # report it to the grader, which decides what to do
+        os.write(results_fd, (json.dumps({"op": "setup-error", "message": str(error)}) + "\n").encode())
+        os._exit(3)
+    main_pid = os.getpid()
+    results = os.fdopen(results_fd, "w", buffering=1, encoding="utf-8")
+    forbidden = list(config.get("forbidden", []))
+    sys.meta_path.insert(0, ForbiddenImports(forbidden))
+    try:  # can the isolated process run what grading needs?
+        codec = _load_codec(codec_source, codec_path)
+        import IPython.core.interactiveshell  # noqa: F401
+    except Exception as error:
+        results.write(json.dumps({"op": "setup-error", "message": (
+            f"it cannot import what grading needs ({type(error).__name__}: {error}); the Python installation "
+            f"at {sys.prefix} must be readable by other users")}) + "\n")
+        os._exit(3)
+    if config.get("probe"):
+        results.write(json.dumps({"op": "ready", "isolation": achieved}) + "\n")
+        return
+    limit = int(config.get("output_chars", OUTPUT_LIMIT))
+    stdout, stderr = BoundedWriter(limit), BoundedWriter(limit)
+    sys.stdout, sys.stderr = stdout, stderr
+
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    settings = Config()
+    settings.HistoryManager.enabled = False  # no history database, no history thread
+    shell = InteractiveShell.instance(config=settings, colors="nocolor")
+    shell.showtraceback = lambda *a, **k: None  # errors are read from the run result instead
+    namespace = shell.user_ns
+    results.write(json.dumps({"op": "ready", "isolation": achieved}) + "\n")
+
+    def reply(request, message):
+        if os.getpid() != main_pid:  # a process the student forked must never answer
+            os._exit(0)
+        message["seq"] = request.get("seq")
+        message["stdout"], message["stderr"] = stdout.take(), stderr.take()
+        results.write(json.dumps(message) + "\n")
+        if main_pid == 1:
+            _reap_zombies()
+
+    def used():
+        return sorted(name for name in forbidden if name in sys.modules)
+
+    for line in sys.__stdin__:
+        request = json.loads(line)
+        if request["op"] == "run":
+            report = []
+            for cell in request["cells"]:
+                result = shell.run_cell(cell["source"], store_history=False, silent=True)
+                error = result.error_before_exec or result.error_in_exec
+                name = _forbidden_name(error, forbidden)
+                report.append({"id": cell["id"], "ok": error is None, "forbidden": name or "",
+                               "error": _forbidden_message(name) if name else
+                               _student_traceback(error) if error is not None else ""})
+            reply(request, {"op": "ran", "cells": report, "forbidden_used": used()})
+        elif request["op"] == "call":
+            name = request["function"]
+            function = namespace.get(name)
+            if not callable(function):
+                reply(request, {"ok": False, "kind": "missing",
+                                "message": f"no function named `{name}` was defined (did its cell run without errors?)"})
+                continue
+            try:
+                args = [codec.decode(arg) for arg in request["args"]]
+                kwargs = {key: codec.decode(value) for key, value in request["kwargs"].items()}
+                value = function(*args, **kwargs)
+            except BaseException as error:  # the student's exception, whatever it is (SystemExit too)
+                blocked = _forbidden_name(error, forbidden)
+                if blocked:
+                    reply(request, {"ok": False, "kind": "forbidden", "message": _forbidden_message(blocked)})
+                    continue
+                if isinstance(error, NotImplementedError):
+                    reply(request, {"ok": False, "kind": "not-implemented",
+                                    "message": "not implemented yet: the function still raises NotImplementedError"})
+                    continue
+                reply(request, {"ok": False, "kind": "exception", "message": _student_traceback(error),
+                                "exception": type(error).__name__})
+                continue
+            try:
+                encoded = codec.encode(value)
+            except codec.CodecError as error:
+                reply(request, {"ok": False, "kind": "unreadable",
+                                "message": f"returned {error}, which cannot be graded; return a NumPy array or number"})
+                continue
+            except BaseException as error:  # e.g. a value whose conversion raises
+                reply(request, {"ok": False, "kind": "unreadable",
+                                "message": f"returned a value that cannot be read ({type(error).__name__})"})
+                continue
+            reply(request, {"ok": True, "value": encoded, "forbidden_used": used()})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,435 @@
+"""Run a submission's code in its own process and call its functions, with limits.
+
+:class:`Sandbox` starts ``python -I child.py`` in its own process group with resource limits
+(address space, CPU time, file size, number of processes, no core dumps), a minimal environment
+and one thread per numerical library, and isolates it as far as this machine allows (see
+:func:`isolation`, and ``docs/grading.md`` for what each mode does and does not stop):
+
+``namespaces`` (the grader runs as root on Linux)
+    new mount, PID, network, IPC and UTS namespaces; a private root file system with only the
+    system libraries, the Python installation (read-only, forbidden libraries hidden) and an
+    empty writable ``/sandbox``; an unprivileged user id of its own; no new privileges.
+``userns`` (an unprivileged grader where user namespaces are allowed)
+    the same, inside a user namespace, with every capability dropped.
+``uid`` (root without namespaces, e.g. some containers)
+    an unprivileged user id of its own and a private working directory; files readable by
+    others stay readable.
+``plain``
+    resource limits and a process group only.
+
+Every request has a wall-clock deadline; when it passes, the whole process group (and in the
+namespace modes the PID namespace, so nothing escapes by ``setsid``) is killed with SIGKILL and
+the sandbox restarts on the next request. Results are read from a dedicated pipe (its fd number
+is the child's argument), never from the child's stdout, validated, and decoded by
+:mod:`autograder.codec` (JSON + ``.npy``, no pickle).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from ..core import codec
+from .limits import Limits, SandboxConfigError, SandboxError
+from .policy import (
+    _LOCK,
+    Isolation,
+    _allocate_uid,
+    _candidate_modes,
+    _child_env,
+    _exposed,
+    _gaps,
+    _kill_user,
+    _masked,
+    _processes_of,
+    _readable_by_others,
+    _release_uid,
+)
+
+CHILD = Path(__file__).with_name("child.py")
+MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one reply
+MESSAGE_LIMIT = 4000  # characters of an error message the grader keeps
+# The kinds of a failed call the child may report (an ErrorKind each; the host adds timeout, crash, exit).
+CALL_ERRORS = ("exception", "not-implemented", "missing", "unreadable", "forbidden")
+
+# ---------------------------------------------------------------------- which isolation works here
+
+_ISOLATION: dict[str, Isolation] = {}
+_ANNOUNCED: set[str] = set()
+
+
+def isolation(limits: Limits | None = None) -> Isolation:
+    """The strongest isolation that works here (probed once per process; ``AUTOGRADER_SANDBOX`` forces one)."""
+    limits = limits or Limits()
+    key = os.environ.get("AUTOGRADER_SANDBOX", "auto")
+    with _LOCK:
+        if key in _ISOLATION:
+            return _ISOLATION[key]
+        candidates, reasons = _candidate_modes(), []
+        for mode in candidates:
+            reason = _probe(mode, limits)
+            if reason is None:
+                strong = mode in ("namespaces", "userns")
+                gaps = _gaps(mode, limits) + ((f"stronger modes did not work here ({'; '.join(reasons)})",)
+                                              if reasons else ())
+                found = Isolation(mode, filesystem=strong, network=strong, pid_namespace=strong,
+                                  own_uid=mode in ("namespaces", "uid"), gaps=gaps)
+                _ISOLATION[key] = found
+                return found
+            reasons.append(f"{mode}: {reason}")
+        raise SandboxConfigError(f"the sandbox cannot start in mode {candidates[-1]} ({'; '.join(reasons)}); "
+                         "unset AUTOGRADER_SANDBOX or pick a mode this machine allows")
+
+
+def announce(log=None) -> Isolation:
+    """Say once, plainly, what the sandbox does not enforce here. Returns the isolation.
+
+    Once per process, and not again in processes started by one that has said it (a batch's
+    workers inherit ``AUTOGRADER_SANDBOX_ANNOUNCED``).
+    """
+    found = isolation()
+    if found.mode not in _ANNOUNCED and os.environ.get("AUTOGRADER_SANDBOX_ANNOUNCED") != found.mode:
+        _ANNOUNCED.add(found.mode)
+        os.environ["AUTOGRADER_SANDBOX_ANNOUNCED"] = found.mode
+        write = log or (lambda text: print(text, file=sys.stderr, flush=True))
+        write(f"autograder: {found.describe()}")
+        for gap in found.gaps:
+            write(f"autograder: not enforced: {gap}")
+    return found
+
+
+def _probe(mode: str, limits: Limits) -> str | None:
+    """Start a child in ``mode`` that only isolates itself and says so; None when it worked."""
+    if mode == "uid":
+        hidden = [prefix for prefix in {sys.prefix, sys.base_prefix} if not _readable_by_others(Path(prefix))]
+        if hidden:
+            return (f"the Python installation ({', '.join(sorted(hidden))}) is not readable by other users, "
+                    "so an unprivileged sandbox user could not run it")
+    sandbox = Sandbox(limits, _mode=mode)
+    try:
+        sandbox.start(probe=True)
+        return None
+    except SandboxError as error:
+        return str(error)
+    finally:
+        sandbox.close()
+
+
+# ---------------------------------------------------------------------- the sandbox
+
+
+class Sandbox:
+    """One submission's child process. Use as a context manager.
+
+    ``forbidden`` names modules the exercise may not use (hidden from the child's file system
+    where it has a private one); ``protect`` names host paths (the course directory) that must
+    stay out of the child's reach.
+    """
+
+    def __init__(self, limits: Limits | None = None, forbidden=(), protect=(), *, _mode: str | None = None):
+        self.limits = limits or Limits()
+        self.forbidden = tuple(forbidden)
+        self.protect = tuple(str(path) for path in protect)
+        self._mode = _mode
+        self.process: subprocess.Popen | None = None
+        self.workdir: str | None = None
+        self.achieved: dict = {}
+        self._buffer = b""
+        self._pidfd: int | None = None
+        self._uid: int | None = None
+        self._seq = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def mode(self) -> str:
+        if self._mode is None:
+            self._mode = isolation(self.limits).mode
+            if self._mode in ("uid", "plain"):
+                self._warn_about_protected_paths()
+        return self._mode
+
+    def _warn_about_protected_paths(self) -> None:
+        for path in self.protect:
+            if path in _ANNOUNCED:
+                continue
+            _ANNOUNCED.add(path)
+            if self._mode == "plain" or _readable_by_others(Path(path)):
+                print(f"autograder: warning: {path} is readable from the sandbox (mode {self._mode}); "
+                      f"hidden tests and the gradebook there are exposed: chmod -R go-rwx {path}",
+                      file=sys.stderr, flush=True)
+
+    def start(self, probe: bool = False) -> None:
+        self.close()
+        mode = self.mode
+        self.workdir = tempfile.mkdtemp(prefix="autograder-sandbox-")
+        limits, uid = self.limits, None
+        if mode in ("namespaces", "uid"):
+            uid = self._uid = _allocate_uid()
+        elif mode == "userns":
+            uid = 1000
+        config = {"mode": mode, "uid": uid, "gid": uid, "mountpoint": self.workdir, "probe": probe,
+                  "forbidden": list(self.forbidden), "output_chars": limits.output_chars,
+                  "disk_bytes": limits.disk_bytes}
+        if mode in ("namespaces", "userns"):
+            config["expose"] = list(_exposed())
+            config["mask"] = _masked(self.forbidden, self.protect)
+            home = "/sandbox"
+        else:
+            home = self.workdir
+            if mode == "uid":
+                os.chown(self.workdir, uid, uid)
+        processes = limits.processes
+        if mode in ("userns", "plain") and hasattr(os, "getuid") and os.getuid() != 0:
+            processes += len(_processes_of(os.getuid()))  # RLIMIT_NPROC counts all of this user's processes
+        read_fd, write_fd = os.pipe()
+
+        def restrict():  # runs in the child between fork and exec
+            for name, value in (("RLIMIT_AS", limits.memory_bytes), ("RLIMIT_CPU", limits.cpu_seconds),
+                                ("RLIMIT_FSIZE", limits.file_bytes), ("RLIMIT_CORE", 0),
+                                ("RLIMIT_NPROC", processes)):
+                try:
+                    resource.setrlimit(getattr(resource, name), (value, value))
+                except (ValueError, OSError, AttributeError):  # not every system has every limit
+                    pass
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", str(CHILD), str(write_fd), json.dumps(config)],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=self.workdir, env=_child_env(home, os.path.join(home, "tmp") if home == "/sandbox" else home),
+            pass_fds=(write_fd,), preexec_fn=restrict, start_new_session=True, close_fds=True,
+        )
+        os.close(write_fd)
+        self._results = read_fd
+        self._buffer = b""
+        try:
+            self._handshake(time.monotonic() + limits.startup_seconds)
+        except SandboxError as error:  # nothing of the student's has run yet: a grader-side problem
+            if error.kind == "setup":
+                raise
+            raise SandboxError("setup", f"the sandbox ended while starting ({error})") from None
+
+    def _handshake(self, deadline: float) -> None:
+        message = self._message(deadline)
+        if message.get("op") == "launcher" and type(message.get("pid")) is int:
+            self._watch_init(message["pid"])
+            message = self._message(deadline)
+        if message.get("op") == "setup-error":
+            text = str(message.get("message", ""))[:MESSAGE_LIMIT]
+            self.close()
+            raise SandboxError("setup", f"the sandbox could not isolate itself ({text})")
+        if message.get("op") != "ready" or not isinstance(message.get("isolation"), dict):
+            self.close()
+            raise SandboxError("setup", "the sandbox did not start properly")
+        self.achieved = message["isolation"]
+
+    def _watch_init(self, pid: int) -> None:
+        """Hold a pidfd on the PID namespace's init: killing it ends every process in the namespace.
+
+        Its parent, the launcher, collects it only when it has exited, and the handshake comes before
+        any student code runs, so the pid still names the init when the pidfd is opened.
+        """
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (OSError, AttributeError):
+            return
+        if self.process.poll() is None:  # its parent is alive, so the pid cannot have been reused
+            self._pidfd = pidfd
+        else:
+            os.close(pidfd)
+
+    def _message(self, deadline: float) -> dict:
+        try:
+            message = json.loads(self._read_line(deadline))
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self.close()
+            raise SandboxError("setup", "the sandbox did not start properly (unreadable handshake)")
+        return message
+
+    def close(self) -> None:
+        """Kill the child and everything it started, then remove the scratch folder (even if interrupted)."""
+        try:
+            if self.process is not None:
+                self._kill()
+                os.close(self._results)
+                self.process = None
+        finally:
+            if self._uid is not None:
+                _release_uid(self._uid)
+                self._uid = None
+            if self.workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.workdir = None
+
+    def _kill(self) -> None:
+        if self._pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                # The namespace's init has exited only once every other process in it is gone ...
+                select.select([self._pidfd], [], [], 10.0)
+            except OSError:
+                pass
+            os.close(self._pidfd)
+            self._pidfd = None
+            try:  # ... and the launcher, its parent, then collects it and exits by itself
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        if self._mode == "uid" and self._uid is not None:
+            _kill_user(self._uid)
+
+    # ------------------------------------------------------------------ requests
+    def request(self, message: dict, timeout: float) -> dict:
+        """Send one request; return the validated reply (a dict) or raise :class:`SandboxError`."""
+        if self.process is None:
+            self.start()
+        deadline = time.monotonic() + timeout
+        self._seq += 1
+        self._send((json.dumps({**message, "seq": self._seq}) + "\n").encode(), deadline, timeout)
+        while True:
+            line = self._read_line(deadline, timeout)
+            try:
+                reply = json.loads(line)
+            except ValueError:
+                reply = None
+            if not isinstance(reply, dict):
+                self.close()
+                raise SandboxError("unreadable", "the submission's process replied with malformed data")
+            if reply.get("seq") == self._seq:
+                return reply
+            # a stale or stray line (e.g. written by the student's code): not the answer to this request
+
+    def _send(self, data: bytes, deadline: float, timeout: float) -> None:
+        """Write a request without ever blocking: keep reading what the child writes meanwhile.
+
+        (A child that writes a lot to the results pipe and reads no requests must not deadlock us.)
+        """
+        stdin = self.process.stdin.fileno()
+        os.set_blocking(stdin, False)
+        while data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._fail("timeout", timeout)
+            readable, writable, _ = select.select([self._results], [stdin], [], remaining)
+            if readable:
+                self._receive()
+            if writable:
+                try:
+                    data = data[os.write(stdin, data):]
+                except BlockingIOError:
+                    continue
+                except OSError:  # the child is gone
+                    self._fail("crash")
+
+    def _receive(self) -> None:
+        chunk = os.read(self._results, 1 << 20)
+        if not chunk:
+            self._fail("crash")
+        self._buffer += chunk
+        if len(self._buffer) > MAX_MESSAGE:
+            self.close()
+            raise SandboxError("unreadable", "the submission's reply was larger than the grader accepts")
+
+    def _read_line(self, deadline: float, timeout: float | None = None) -> bytes:
+        while b"\n" not in self._buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._fail("timeout", timeout)
+            ready, _, _ = select.select([self._results], [], [], remaining)
+            if ready:
+                self._receive()
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line
+
+    def _fail(self, kind: str, timeout: float | None = None):
+        process = self.process
+        if kind == "timeout":
+            self.close()
+            if timeout is None:
+                raise SandboxError("setup", "the sandbox did not start in time")
+            raise SandboxError("timeout", f"did not finish within {timeout:g} s (stopped; look for an "
+                                          "endless loop or far too much work)")
+        try:
+            code = process.wait(timeout=5) if process else None
+        except subprocess.TimeoutExpired:
+            code = None
+        self.close()
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name
+            reason = {"SIGKILL": "was killed, most likely for using too much memory or CPU time",
+                      "SIGXCPU": "was stopped for using too much CPU time",
+                      "SIGSEGV": "crashed with a segmentation fault",
+                      "SIGBUS": "crashed with a bus error",
+                      "SIGABRT": "aborted",
+                      "SIGXFSZ": "was stopped for writing too much to disk"}.get(name, f"was killed by {name}")
+            raise SandboxError("crash", f"the submission's process {reason}")
+        raise SandboxError("exit", f"the submission's process exited (exit code {code}) before replying")
+
+    # ------------------------------------------------------------------ high level
+    def run_cells(self, cells: list[dict], timeout: float) -> dict:
+        """Run the cells; the reply's ``cells`` is a list of {id, ok, error, forbidden}."""
+        reply = self.request({"op": "run", "cells": cells}, timeout)
+        report = reply.get("cells")
+        if not isinstance(report, list) or not all(_valid_cell(cell) for cell in report):
+            self.close()
+            raise SandboxError("unreadable", "the submission's process replied with malformed data")
+        for cell in report:
+            cell["error"] = _cut(cell["error"])
+        return {"cells": report, "forbidden_used": _names(reply.get("forbidden_used"))}
+
+    def call(self, function: str, args: tuple, kwargs: dict, timeout: float) -> dict:
+        """Call the student's function; a validated reply: {ok: True, value, forbidden_used} or
+        {ok: False, kind, message, exception}, where kind is one of :data:`CALL_ERRORS`."""
+        message = {"op": "call", "function": function,
+                   "args": [codec.encode(arg) for arg in args],
+                   "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
+        reply = self.request(message, timeout)
+        if reply.get("ok") is True:
+            try:
+                return {"ok": True, "value": codec.decode(reply.get("value")),
+                        "forbidden_used": _names(reply.get("forbidden_used"))}
+            except codec.CodecError as error:
+                return {"ok": False, "kind": "unreadable", "message": f"returned unreadable data ({error})"}
+        kind = reply.get("kind")
+        if reply.get("ok") is not False or kind not in CALL_ERRORS:
+            return {"ok": False, "kind": "unreadable", "message": "the submission's process replied with malformed data"}
+        exception = reply.get("exception") if kind == "exception" else ""
+        return {"ok": False, "kind": kind, "message": _cut(reply.get("message")),
+                "exception": exception[:100] if isinstance(exception, str) else ""}
+
+
+def _valid_cell(cell) -> bool:
+    return (isinstance(cell, dict) and type(cell.get("id")) is str and type(cell.get("ok")) is bool
+            and type(cell.get("error")) is str and type(cell.get("forbidden", "")) is str)
+
+
+def _names(value) -> list[str]:
+    if not isinstance(value, list):
+        return []
+    return [str(item)[:100] for item in value if isinstance(item, str)]
+
+
+def _cut(text) -> str:
+    text = text if isinstance(text, str) else "failed"
+    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [... message cut]"
