@@ -25,6 +25,7 @@ from conftest import ROOT, cli
 from nbgrader.api import Gradebook
 
 from autograder.course import directory as course_module
+from autograder.course import paths
 from autograder.course import store as results
 from autograder.course.workers import cores
 
@@ -250,7 +251,7 @@ def test_report_is_self_contained_and_names_mistakes_failures_and_times(demo):
 def test_rerun_skips_unchanged_and_regrades_what_changed(demo):
     directory, _ = demo
     manifest = _manifest(directory)
-    before = {s: d["graded_at"] + str(os.stat(results.results_dir(directory, STEM) / f"{s}.json").st_mtime_ns)
+    before = {s: d["graded_at"] + str(os.stat(paths.results_dir(directory, STEM) / f"{s}.json").st_mtime_ns)
               for s, d in results.load(directory, STEM).items()}
     result = cli("grade", STEM, "--course", str(directory), "--no-progress")
     assert result.returncode == 0, result.stderr
@@ -262,7 +263,7 @@ def test_rerun_skips_unchanged_and_regrades_what_changed(demo):
     source = directory / "submitted" / complete / STEM / f"{STEM}.ipynb"
     (directory / "submitted" / blank / STEM / f"{STEM}.ipynb").write_bytes(source.read_bytes())
     other = next(s for s, what in manifest.items() if what.startswith("one mistake"))
-    path = results.results_dir(directory, STEM) / f"{other}.json"
+    path = paths.results_dir(directory, STEM) / f"{other}.json"
     data = json.loads(path.read_text())
     path.write_text(json.dumps(data | {"grader": "an older grader"}))
 
@@ -275,7 +276,7 @@ def test_rerun_skips_unchanged_and_regrades_what_changed(demo):
     for student, stamp in before.items():
         if student not in (blank, other):
             assert after[student]["graded_at"] + str(
-                os.stat(results.results_dir(directory, STEM) / f"{student}.json").st_mtime_ns) == stamp
+                os.stat(paths.results_dir(directory, STEM) / f"{student}.json").st_mtime_ns) == stamp
 
 
 def _slow_solution(directory: Path, manifest: dict[str, str]) -> bytes:
@@ -298,7 +299,7 @@ def test_ctrl_c_mid_batch_leaves_a_consistent_gradebook_and_the_next_run_resumes
         folder = directory / "submitted" / student / STEM
         folder.mkdir(parents=True)
         (folder / f"{STEM}.ipynb").write_bytes(data)
-    done_dir = results.results_dir(directory, STEM)
+    done_dir = paths.results_dir(directory, STEM)
 
     def done() -> set[str]:
         return {s for s in late if (done_dir / f"{s}.json").exists()}

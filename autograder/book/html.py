@@ -29,7 +29,6 @@ from pathlib import Path
 
 from .sources import CHAPTERS, INSTRUCTOR_SOURCE, ROOT, BuildError, dumps, read_source, sources, write_if_changed
 
-HTML = ROOT / "_build" / "html"
 INSTRUCTOR_HTML = ROOT / "_build" / "instructor"
 VENDOR = ROOT / "vendor"
 VENDOR_DIR = "_vendor"  # under the HTML root

@@ -56,6 +56,10 @@ def _course_option(parser: argparse.ArgumentParser) -> None:
                         help="the nbgrader course directory (default: the current directory)")
 
 
+def _output_option(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--output", type=Path, metavar="FILE", help=f"where to write (default: {default})")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m autograder", description=DESCRIPTION,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -135,9 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment")
     _course_option(export)
     export.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's nbgrader_config.py)")
-    export.add_argument("--output", type=Path, metavar="FILE",
-                        help="where to write (default: COURSE/exports/grades.csv, or "
-                             "COURSE/exports/ASSIGNMENT.csv for one assignment; - for standard output)")
+    _output_option(export, "COURSE/exports/grades.csv, or COURSE/exports/ASSIGNMENT.csv for one assignment; "
+                           "- for standard output")
 
     report = commands.add_parser("report", help="write the class report of ASSIGNMENT (self-contained HTML)",
                                  description="Score distribution, pass rates per exercise and per check, the "
@@ -145,8 +148,7 @@ def _parser() -> argparse.ArgumentParser:
                                              "one self-contained HTML page; prints a summary.")
     report.add_argument("assignment", metavar="ASSIGNMENT")
     _course_option(report)
-    report.add_argument("--output", type=Path, metavar="FILE",
-                        help="where to write (default: COURSE/reports/ASSIGNMENT.html)")
+    _output_option(report, "COURSE/reports/ASSIGNMENT.html")
 
     check = commands.add_parser("check", help="grade one notebook locally, hidden checks included")
     check.add_argument("notebook", type=Path, metavar="NOTEBOOK")

@@ -21,7 +21,6 @@ from pathlib import Path
 from ..core.digest import digest_files, digest_folders
 from ..core.results import SubmissionResult
 from . import paths
-from .paths import results_dir, runs_file
 
 FORMAT = 2
 # What decides a score: everything the grader of one notebook runs (the checks, the reference, the
@@ -65,7 +64,7 @@ def from_dict(data: dict) -> SubmissionResult:
 
 def write(course: Path, data: dict) -> Path:
     """Write one results file atomically (temporary file, fsync, rename)."""
-    target = results_dir(course, data["assignment"])
+    target = paths.results_dir(course, data["assignment"])
     target.mkdir(parents=True, exist_ok=True)
     path = target / f"{data['student']}.json"
     temporary = target / f".{data['student']}.json.tmp"
@@ -81,7 +80,7 @@ def load(course: Path, assignment: str) -> dict[str, dict]:
     """Every stored result of ``assignment``, by student; unreadable files, and files of another format, are
     ignored (those submissions are graded again)."""
     found = {}
-    for path in sorted(results_dir(course, assignment).glob("*.json")):
+    for path in sorted(paths.results_dir(course, assignment).glob("*.json")):
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
@@ -93,14 +92,14 @@ def load(course: Path, assignment: str) -> dict[str, dict]:
 
 def append_run(course: Path, assignment: str, run: dict) -> None:
     """One line per ``grade`` run (when, how, how many, how long), for the report."""
-    path = runs_file(course, assignment)
+    path = paths.runs_file(course, assignment)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as stream:
         stream.write(json.dumps(run) + "\n")
 
 
 def load_runs(course: Path, assignment: str) -> list[dict]:
-    path = runs_file(course, assignment)
+    path = paths.runs_file(course, assignment)
     if not path.exists():
         return []
     runs = []

@@ -4,10 +4,10 @@ The unit of work is a :class:`Task`: one submission, the assignment's specs and 
 Local workers (this machine) get the submission folder's path. Dask workers may not share the
 file system, so their tasks carry the folder's files *as bytes*: the worker writes them into a
 private temporary folder first. Either way the worker runs
-:func:`~autograder.grading.submission.grade_submission` (which pre-flights the folder and starts
+:func:`~autograder.grader.submission.grade_submission` (which pre-flights the folder and starts
 a sandboxed child per notebook) and returns an :class:`Outcome` of plain data. Workers never
-write the course directory or the gradebook: the coordinator (:mod:`autograder.grading.batch`)
-does, alone.
+write the course directory or the gradebook: the coordinator (:mod:`autograder.course.batch`)
+does, alone. The three executors share one interface, :class:`Executor`.
 
 Threads: with N workers on a machine with C cores each worker (and the sandboxed children it
 starts) uses C // N threads for torch, OpenMP, OpenBLAS and MKL, so that the workers do not
@@ -17,6 +17,7 @@ core (``dask worker ADDRESS --nworkers auto --nthreads 1``).
 
 from __future__ import annotations
 
+import abc
 import concurrent.futures as cf
 import multiprocessing
 import os
@@ -147,7 +148,38 @@ def grade_task(task: Task) -> Outcome:
 # ---------------------------------------------------------------------- executors
 
 
-class Inline:
+class Executor(abc.ABC):
+    """Where tasks run. The coordinator (:func:`autograder.course.batch.grade_assignment`) keeps up to
+    ``capacity`` tasks submitted, waits for some to finish, and reads each one's :class:`Outcome`."""
+
+    description: str  # for people: "2 worker processes, 1 thread each"
+    capacity: int  # how many tasks to keep submitted at once
+    remote: bool  # the workers may not see this file system: tasks carry the submission's files
+
+    @abc.abstractmethod
+    def submit(self, task: Task):
+        """Start grading ``task``; return a future (``concurrent.futures`` or Dask)."""
+
+    @abc.abstractmethod
+    def wait(self, pending: set) -> set:
+        """Block until at least one of the ``pending`` futures is done; return the done ones."""
+
+    @abc.abstractmethod
+    def outcome(self, future, task: Task) -> Outcome:
+        """The finished task's outcome; a worker that died becomes an Outcome with ``error``, never an exception."""
+
+    @abc.abstractmethod
+    def close(self, cancel: bool = False) -> None:
+        """Stop the workers (``cancel``: at once, abandoning what is still running)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close(cancel=exc[0] is not None)
+
+
+class Inline(Executor):
     """Grade in this process, one submission at a time (``--workers 1``)."""
 
     description = "1 worker (this process)"
@@ -172,12 +204,6 @@ class Inline:
     def close(self, cancel: bool = False) -> None:
         pass
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close(cancel=exc[0] is not None)
-
 
 def _ready() -> int:
     return os.getpid()
@@ -197,7 +223,7 @@ def _worker_init(threads: int) -> None:
     pin_threads(threads)
 
 
-class LocalPool:
+class LocalPool(Executor):
     """N worker processes on this machine (forked: they start with the grader already imported)."""
 
     remote = False
@@ -246,14 +272,8 @@ class LocalPool:
         else:
             self.executor.shutdown(wait=True)
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close(cancel=exc[0] is not None)
-
-
-class DaskPool:
+class DaskPool(Executor):
     """The tasks run on an existing Dask cluster; results come back here."""
 
     remote = True  # the workers may not see this file system: send the files
@@ -308,14 +328,8 @@ class DaskPool:
             self.client.cancel(list(self.pending))
         self.client.close()
 
-    def __enter__(self):
-        return self
 
-    def __exit__(self, *exc):
-        self.close(cancel=exc[0] is not None)
-
-
-def executor_for(workers: int, dask: str | None, n_tasks: int):
+def executor_for(workers: int, dask: str | None, n_tasks: int) -> Executor:
     """The executor for ``--workers N`` / ``--dask ADDRESS`` (with fewer tasks than workers, fewer workers)."""
     if dask:
         return DaskPool(dask)

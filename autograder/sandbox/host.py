@@ -21,7 +21,7 @@ Every request has a wall-clock deadline; when it passes, the whole process group
 namespace modes the PID namespace, so nothing escapes by ``setsid``) is killed with SIGKILL and
 the sandbox restarts on the next request. Results are read from a dedicated pipe (its fd number
 is the child's argument), never from the child's stdout, validated, and decoded by
-:mod:`autograder.codec` (JSON + ``.npy``, no pickle).
+:mod:`autograder.core.codec` (JSON + ``.npy``, no pickle).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import ArrayLike, to_index_tensor, to_numpy, to_tensor
-from .ops import IntPair, _cross_entropy, _linear, _mse_loss, _pair
+from .ops import IntPair, _cross_entropy, _linear, _mse_loss, _pair, pool_window
 
 
 def _value_and_vjp(
@@ -90,10 +90,8 @@ def max_pool2d_backward(
 
     Each window's upstream gradient goes to the position of its maximum.
     """
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    pad = _pair(padding, "padding")
-    return vjp(lambda x: F.max_pool2d(x, kernel, stride, pad), (x,), dout)[0]
+    window = pool_window(kernel_size, stride, padding)
+    return vjp(lambda x: F.max_pool2d(x, *window), (x,), dout)[0]
 
 
 def avg_pool2d_backward(
@@ -107,10 +105,8 @@ def avg_pool2d_backward(
 
     Each window spreads ``dout / (KH*KW)`` over its (unpadded) positions.
     """
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    pad = _pair(padding, "padding")
-    return vjp(lambda x: F.avg_pool2d(x, kernel, stride, pad), (x,), dout)[0]
+    window = pool_window(kernel_size, stride, padding)
+    return vjp(lambda x: F.avg_pool2d(x, *window), (x,), dout)[0]
 
 
 def linear_backward(

@@ -132,6 +132,12 @@ def tanh(x: ArrayLike) -> np.ndarray:
 # ----------------------------------------------------------------------------- pooling
 
 
+def pool_window(kernel_size: IntPair, stride: IntPair | None, padding: IntPair) -> tuple[tuple[int, int], ...]:
+    """(kernel, stride, padding) as pairs, for torch's pooling; ``stride`` defaults to ``kernel_size``."""
+    kernel = _pair(kernel_size, "kernel_size")
+    return kernel, kernel if stride is None else _pair(stride, "stride"), _pair(padding, "padding")
+
+
 def max_pool2d(
     x: ArrayLike,
     kernel_size: IntPair,
@@ -146,9 +152,7 @@ def max_pool2d(
     """
     xt = to_tensor(x)
     _check_nchw(xt, "max_pool2d")
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    return to_numpy(F.max_pool2d(xt, kernel, stride, _pair(padding, "padding")))
+    return to_numpy(F.max_pool2d(xt, *pool_window(kernel_size, stride, padding)))
 
 
 def avg_pool2d(
@@ -165,9 +169,7 @@ def avg_pool2d(
     """
     xt = to_tensor(x)
     _check_nchw(xt, "avg_pool2d")
-    kernel = _pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None else _pair(stride, "stride")
-    return to_numpy(F.avg_pool2d(xt, kernel, stride, _pair(padding, "padding")))
+    return to_numpy(F.avg_pool2d(xt, *pool_window(kernel_size, stride, padding)))
 
 
 # ----------------------------------------------------------------------------- dense layers

@@ -1,0 +1,189 @@
+"""Executing the book's pages, with a cache keyed by what the outputs depend on.
+
+Each page runs in a fresh kernel, two at a time, with the threads split between them. The
+executed notebook is cached under ``_build/exec-cache/``, keyed by the page's code cells and a
+digest of the folders a page's kernel can import (``autograder/core`` and ``autograder/kernel``)
+and ``requirements.txt`` (:func:`cache_key`): editing prose re-executes nothing, and nothing a
+page runs can be left out of the key.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import nbformat
+
+from ..core.digest import digest_files, digest_folders
+from ..kernel.exercises import ENV as EXERCISES_ENV
+from .derive import instructor_version, page_input, page_version, student_version
+from .publish import is_widget_cell
+from .sources import (
+    CACHE,
+    CHAPTERS,
+    INSTRUCTOR_SOURCE,
+    PAGES,
+    ROOT,
+    SOLUTIONS,
+    BuildError,
+    dumps,
+    is_assignment,
+    read_source,
+    sources,
+    write_if_changed,
+)
+
+WIDGET_TIMEOUT = 30  # seconds for a widget cell (see _execute_once)
+KERNEL_FOLDERS = ("core", "kernel")  # what a page's kernel can import from the package
+
+
+def _code_fingerprint() -> str:
+    return digest_folders(*KERNEL_FOLDERS, digest=digest_files([ROOT / "requirements.txt"], ROOT)).hexdigest()
+
+
+def cache_key(notebook: nbformat.NotebookNode, fingerprint: str) -> str:
+    """What the outputs depend on: the code cells, in order, and the kernel-side code.
+
+    Markdown cells and cell metadata (tags, captions, alt text) do not change what the kernel
+    computes, so editing a chapter's prose re-executes nothing.
+    """
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    if any("exercises.load" in source for source in code):  # it runs earlier chapters' exercise cells
+        code += [cell.source for path in sources() for cell in read_source(path).cells if cell.cell_type == "code"]
+    text = json.dumps({"code": code, "kernel": notebook.metadata.get("kernelspec", {}).get("name")})
+    return hashlib.sha256((text + fingerprint).encode()).hexdigest()[:16]
+
+
+def with_outputs(page: nbformat.NotebookNode, executed: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``page`` with the outputs (and widget state) of ``executed``, which has the same code cells."""
+    page = copy.deepcopy(page)
+    done = [cell for cell in executed.cells if cell.cell_type == "code"]
+    todo = [cell for cell in page.cells if cell.cell_type == "code"]
+    if [cell.source for cell in done] != [cell.source for cell in todo]:
+        raise BuildError("the cached execution does not match the page's code cells")
+    for cell, result in zip(todo, done, strict=True):
+        cell.outputs, cell.execution_count = result.outputs, result.execution_count
+    if "widgets" in executed.metadata:
+        page.metadata["widgets"] = executed.metadata["widgets"]
+    return page
+
+
+def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 180, attempts: int = 3) -> nbformat.NotebookNode:
+    """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell.
+
+    A kernel that stalls or dies (rare, under heavy load) gets one fresh retry; an error raised by
+    a cell is reported at once.
+    """
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return _execute_once(notebook, stem, timeout)
+        except BuildError:  # a cell raised: the chapter is wrong, not the kernel
+            raise
+        except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as error:
+            if attempt == attempts:
+                raise BuildError(f"{stem}: the kernel stalled or died while executing ({error})") from None
+            print(f"{stem}: kernel stalled or died ({type(error).__name__}); retrying in a fresh kernel", flush=True)
+    raise AssertionError("unreachable")
+
+
+def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> nbformat.NotebookNode:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    notebook = copy.deepcopy(notebook)
+    PAGES.mkdir(exist_ok=True)
+    def cell_timeout(cell) -> int:
+        # Widget cells (tagged `widget` by convention) finish in a second or two, but now and then
+        # their execute_reply arrives late (an ipywidgets/nbclient race we could reproduce about
+        # once in twenty runs): give up on them quickly, and `execute` retries.
+        return WIDGET_TIMEOUT if is_widget_cell(cell) else timeout
+
+    client = NotebookClient(notebook, timeout=timeout, timeout_func=cell_timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(PAGES)}},
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no loopback-TCP warning
+    try:
+        client.execute()
+    except CellExecutionError as error:
+        raise BuildError(f"{stem}: a cell raised while executing the reference solution:\n{error}") from None
+    return notebook
+
+
+def _execute_job(args):
+    stem, text, threads = args
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
+    os.environ[EXERCISES_ENV] = str(SOLUTIONS)  # exercises.load gives the reference solutions
+    started = time.monotonic()
+    notebook = execute(nbformat.reads(text, as_version=4), stem)
+    return stem, dumps(notebook), time.monotonic() - started
+
+
+# ---------------------------------------------------------------------- the whole build
+
+
+def build_pages(check: bool = False, jobs: int | None = None, log=print, instructor: bool = False) -> list[str]:
+    """Derive every product. With ``check``, write nothing to ``chapters/``; fail if it is stale.
+
+    Returns the stems of the chapters. Prints what it reused from the execution cache. With
+    ``instructor``, also writes the instructor edition's pages under ``_build/instructor-src/book``.
+    """
+    fingerprint = _code_fingerprint()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    stale, todo, stems = [], [], []
+    inputs, pages, sources_ = {}, {}, {}
+    for path in sources():
+        stem = path.stem
+        stems.append(stem)
+        source = read_source(path)
+        sources_[stem] = source
+        if is_assignment(source):
+            text = dumps(student_version(source))
+            target = CHAPTERS / f"{stem}.ipynb"
+            if check:
+                if not target.exists() or target.read_text() != text:
+                    stale.append(str(target.relative_to(ROOT)))
+            elif write_if_changed(target, text):
+                log(f"derive: wrote {target.relative_to(ROOT)}")
+        page = page_input(source)
+        pages[stem] = page
+        key = cache_key(page, fingerprint)
+        inputs[stem] = key
+        if not (CACHE / f"{stem}.{key}.ipynb").exists():
+            todo.append((stem, dumps(page)))
+    if stale:
+        raise BuildError("these student notebooks are stale (regenerate with `make book` and commit them): "
+                         + ", ".join(stale))
+    reused = len(stems) - len(todo)
+    log(f"execution cache: reusing {reused} of {len(stems)} page(s)"
+        + (f"; executing {', '.join(stem for stem, _ in todo)}" if todo else " (nothing to execute)"))
+    if todo:
+        workers = jobs or min(len(todo), os.cpu_count() or 1)
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for stem, text, seconds in pool.map(_execute_job, [(*job, threads) for job in todo]):
+                (CACHE / f"{stem}.{inputs[stem]}.ipynb").write_text(text)
+                log(f"executed {stem} in {seconds:.1f} s")
+    problems = []
+    for stem, key in inputs.items():
+        executed = with_outputs(pages[stem], nbformat.reads((CACHE / f"{stem}.{key}.ipynb").read_text(),
+                                                            as_version=4))
+        try:
+            write_if_changed(PAGES / f"{stem}.ipynb", dumps(page_version(executed, stem)))
+            if instructor:
+                write_if_changed(INSTRUCTOR_SOURCE / "book" / f"{stem}.ipynb",
+                                 dumps(instructor_version(executed, sources_[stem], stem)))
+        except BuildError as error:
+            problems.append(str(error))
+    for old in CACHE.glob("*.ipynb"):  # keep the cache small: one entry per chapter
+        stem, key = old.name.split(".")[:2]
+        if inputs.get(stem) != key:
+            old.unlink()
+    if problems:
+        raise BuildError("\n".join(problems))
+    return stems

@@ -1,0 +1,148 @@
+"""Publishing an executed page: figure captions, alt text, widgets, and the chapter's conventions.
+
+A page that breaks a convention stops the build with a list of what to fix (see
+``docs/architecture.md``, "Conventions for chapter authors").
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import nbformat
+
+from .sources import BuildError
+
+WIDGET_TAG = "widget"  # tags a cell that shows an ipywidget (see docs/architecture.md)
+
+# The caption paragraph that follows a figure's cell: "*Figure 2.4 (animation): a 3×3 filter ...*"
+CAPTION = re.compile(r"\*(Figure (\d+)\.(\d+)(?: \([^()]+\))?):[ \n]+(.+)\*", re.DOTALL)
+HEADING = re.compile(r"^(#{1,6}) +(.+?) *$", re.MULTILINE)
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+EXERCISE = re.compile(r"Exercise (\d+)\.(\d+): \S")
+CDN_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>\s*", re.IGNORECASE)
+IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
+FROZEN_WIDGET = (":::{note}\nIn the book this explorer stays at its first setting: its controls respond in Jupyter, "
+                 "when you run the chapter's notebook. The figure below shows the settings worth comparing.\n:::")
+
+
+def figure_outputs(cell) -> list:
+    """The outputs of a code cell that are figures: images, and HTML animations (``to_jshtml``)."""
+    found = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if output.get("output_type") not in ("display_data", "execute_result"):
+            continue
+        if any(mime.startswith("image/") for mime in data) or "_anim_img" in str(data.get("text/html", "")):
+            found.append(output)
+    return found
+
+
+def is_widget_cell(cell) -> bool:
+    return WIDGET_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def structure_problems(page: nbformat.NotebookNode, stem: str) -> list[str]:
+    """Learning objectives first, a summary last, exercises numbered "Exercise N.k" in order."""
+    chapter, problems = int(stem[:2]), []
+    headings = [(index, len(match.group(1)), match.group(2)) for index, cell in enumerate(page.cells)
+                if cell.cell_type == "markdown" for match in HEADING.finditer(FENCE.sub("", cell.source))]
+    sections = [(index, text) for index, level, text in headings if level == 2]
+    first_code = next((i for i, cell in enumerate(page.cells) if cell.cell_type == "code"), len(page.cells))
+    if not sections or sections[0][1] != "Learning objectives" or sections[0][0] > first_code:
+        problems.append("the first section must be `## Learning objectives`, before any code")
+    names = [text for _, text in sections]
+    if not names or (names[-1] != "Summary" and names[-2:] != ["Summary", "Further reading"]):
+        problems.append("the last section must be `## Summary` (optionally followed by `## Further reading`)")
+    exercises = [(index, text) for index, level, text in headings if text.startswith("Exercise")]
+    solutions = [i for i, cell in enumerate(page.cells) if cell.metadata.get("nbgrader", {}).get("solution")]
+    if len(exercises) != len(solutions):
+        problems.append(f"{len(solutions)} exercise(s) but {len(exercises)} `### Exercise {chapter}.k: ...` heading(s)")
+    for k, ((at, text), solution) in enumerate(zip(exercises, solutions), start=1):
+        match = EXERCISE.match(text)
+        if not match or (int(match.group(1)), int(match.group(2))) != (chapter, k):
+            problems.append(f"heading {text!r} should read `Exercise {chapter}.{k}: <title>`")
+        elif any(at < index < solution and level <= 3 for index, level, _ in headings) or solution < at:
+            problems.append(f"the code of Exercise {chapter}.{k} is not right under its heading")
+    return problems
+
+
+def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
+    """Prepare an executed page for the book; raise :class:`BuildError` listing broken conventions.
+
+    - A figure's caption is the paragraph ``*Figure N.M: ...*`` right after the figure's cell. It
+      becomes the figure's caption (MyST-NB ``mystnb.figure``, named ``fig-N-M``), so the HTML has
+      ``<figure>`` with ``<figcaption>``; figures are numbered 1, 2, ... in each chapter.
+    - The figure's cell carries its alt text in ``mystnb.image.alt``; it is copied into HTML
+      animations too. One figure per cell.
+    - A widget cell (tagged ``widget``) is followed by a code cell that draws its static
+      counterpart, a captioned figure.
+    - The chapter opens with ``## Learning objectives``, closes with ``## Summary`` (and
+      ``## Further reading``), and numbers its exercises "Exercise N.k" (:func:`structure_problems`).
+    - HTML outputs lose stylesheet links to the web (matplotlib's animations link Font Awesome 4
+      from a CDN; the theme's own Font Awesome draws their buttons).
+    """
+    page = copy.deepcopy(page)
+    chapter = int(stem[:2])
+    problems: list[str] = []
+    cells = page.cells
+    figures = 0
+    frozen = []  # widget cells, each followed in the book by a note that it does not respond there
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        first_line = cell.source.strip().splitlines()[0][:50] if cell.source.strip() else "empty"
+        where = f"code cell {index + 1} ({first_line})"
+        for output in cell.outputs:
+            html = output.get("data", {}).get("text/html")
+            if html is not None:
+                output["data"]["text/html"] = CDN_LINK.sub("", "".join(html) if isinstance(html, list) else html)
+        if is_widget_cell(cell):
+            following = next((c for c in cells[index + 1:] if c.cell_type == "code"), None)
+            if following is None or not figure_outputs(following):
+                problems.append(f"{where} is a widget cell but the next code cell draws no figure: follow every "
+                                "widget with a code cell that draws its static counterpart")
+            frozen.append(cell)
+            continue
+        shown = figure_outputs(cell)
+        if not shown:
+            continue
+        figures += 1
+        if len(shown) > 1:
+            problems.append(f"{where} draws {len(shown)} figures: draw one figure per cell")
+        alt = str(cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")).strip()
+        if not alt:
+            problems.append(f"{where} draws a figure but has no alt text: add `mystnb: {{image: {{alt: ...}}}}` "
+                            "to the cell's metadata")
+        following = cells[index + 1] if index + 1 < len(cells) else None
+        paragraph, _, rest = (following.source.lstrip("\n").partition("\n\n") if following is not None
+                              and following.cell_type == "markdown" else ("", "", ""))
+        match = CAPTION.fullmatch(paragraph.strip())
+        if not match:
+            problems.append(f"{where} draws a figure but the next cell does not start with its caption, a paragraph "
+                            f"`*Figure {chapter}.{figures}: ...*`")
+            continue
+        label, number = match.group(1), (int(match.group(2)), int(match.group(3)))
+        if number != (chapter, figures):
+            problems.append(f"{where}: caption says {label}, expected Figure {chapter}.{figures} "
+                            "(figures are numbered in order within the chapter)")
+        figure = {"caption": f"**{label}:** {match.group(4).strip()}", "name": f"fig-{chapter}-{figures}"}
+        cell.metadata.setdefault("mystnb", {})["figure"] = figure
+        for output in shown:
+            html = output.get("data", {}).get("text/html")
+            if html is not None and alt:
+                escaped = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+                output["data"]["text/html"] = IMG_WITHOUT_ALT.sub(f'<img alt="{escaped}"', html)
+        following.source = rest.lstrip("\n")
+    problems += structure_problems(page, stem)
+    if problems:
+        raise BuildError(f"{stem}: the page breaks the conventions for chapter authors (docs/architecture.md):\n  - "
+                         + "\n  - ".join(problems))
+    published = []
+    for cell in cells:
+        if cell.cell_type != "markdown" or cell.source.strip():
+            published.append(cell)
+        if any(cell is widget for widget in frozen):
+            published.append(nbformat.v4.new_markdown_cell(FROZEN_WIDGET, id=f"{cell.get('id', 'widget')}-frozen"[:64]))
+    page.cells = published
+    return page

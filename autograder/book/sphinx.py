@@ -1,0 +1,59 @@
+"""The book's Sphinx extension (``_config.yml``: ``sphinx.extra_extensions: [autograder.book.sphinx]``).
+
+It makes the launch buttons (JupyterHub, Binder, Colab) open the chapter's student notebook
+``chapters/<stem>.ipynb`` rather than the generated page, drops them from pages that have no
+student notebook, keeps Sphinx from numbering figures (their captions do) and loads each script
+once. It imports nothing heavy, since Sphinx imports it in every build.
+"""
+
+from __future__ import annotations
+
+from .sources import CHAPTERS
+
+
+def _launch_student_notebooks(app, pagename, templatename, context, doctree) -> None:
+    """Point the launch buttons at ``chapters/<stem>.ipynb``; drop them where there is none."""
+    buttons = context.get("header_buttons") or []
+    groups = [group for group in buttons if group.get("label") == "launch-buttons"]
+    if not groups:
+        return
+    stem = pagename.rsplit("/", 1)[-1]
+    student = CHAPTERS / f"{stem}.ipynb"
+    book_relpath = app.config["html_theme_options"].get("path_to_docs", "").strip("/")
+    generated = f"{book_relpath}/{pagename}.ipynb" if book_relpath else f"{pagename}.ipynb"
+    for group in groups:
+        if not student.exists():
+            buttons.remove(group)
+            continue
+        for button in group.get("buttons", []):
+            if button.get("url"):
+                button["url"] = button["url"].replace(generated, f"chapters/{stem}.ipynb")
+
+
+def _chapter_numbers_figures(app, config) -> None:
+    """Figures are numbered by their captions ("Figure 2.4"), per chapter; Sphinx must not add its own
+    book-wide "Fig. 17" in front. ``_config.yml`` says ``numfig: false``, but sphinx-jupyterbook-latex
+    turns it back on when the configuration is read; this runs after it."""
+    config.numfig = False
+
+
+def _no_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Load each script once. sphinx-thebe registers its inline configuration again on every build that
+    reads documents, and a second ``const THEBE_JS_URL`` is a JavaScript error on every page."""
+    seen, unique = set(), []
+    for script in context.get("script_files", []):
+        key = (getattr(script, "filename", None) or "",
+               tuple(sorted((str(k), str(v)) for k, v in getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    if "script_files" in context:
+        context["script_files"] = unique
+
+
+def setup(app):
+    app.connect("config-inited", _chapter_numbers_figures, priority=900)
+    app.connect("html-page-context", _no_duplicate_scripts, priority=900)
+    # sphinx-book-theme adds its launch buttons at priority 501; this runs after it.
+    app.connect("html-page-context", _launch_student_notebooks, priority=502)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
