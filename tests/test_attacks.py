@@ -30,12 +30,12 @@ from conftest import ROOT, cli, solution_notebook, student_notebook
 from nbgrader.api import Gradebook
 
 from autograder import sandbox
+from autograder.core import bank
 from autograder.core import checks as check_registry
 from autograder.course import directory as course_module
 from autograder.grader.spec import read_spec
 from autograder.grader.submission import student_seed
 from autograder.sandbox import policy
-from tests.bank.ch02_convolution import WRONG
 
 STEM = "02-convolution"
 SPEC = read_spec(solution_notebook(STEM), STEM)
@@ -45,7 +45,7 @@ LIMITS = {"AUTOGRADER_CALL_TIMEOUT": "3", "AUTOGRADER_RUN_TIMEOUT": "20", "AUTOG
 
 
 def _bank(check: str, name: str):
-    return next(w for w in WRONG if w.check_id == f"{STEM}.{check}" and w.name == name)
+    return next(w for w in bank.load(STEM) if w.check_id == f"{STEM}.{check}" and w.name == name)
 
 
 CEIL = _bank("conv_output_size", "ceil")  # 0.5 of 2 points

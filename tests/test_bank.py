@@ -1,46 +1,62 @@
-"""Every known-wrong implementation loses exactly the points it should, with the right diagnosis.
+"""Every known-wrong implementation loses exactly the points it should, and the grader names its mistake.
 
-Each bank entry replaces one exercise cell of the reference solution; the notebook is graded
-through the real sandbox, for two different secret seeds.
+Each bank entry (:mod:`autograder.core.bank`) replaces one exercise cell of the reference
+solution; the notebook is graded through the real sandbox, for two different secret seeds.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-import pkgutil
 
 import pytest
 from conftest import ASSIGNMENTS, solution_notebook, with_cell
 
-import tests.bank as bank_package
+from autograder.core import bank, checks
 from autograder.grader.notebook import grade_notebook
 from autograder.grader.spec import read_spec
 
-
-def _entries():
-    for module_info in pkgutil.iter_modules(bank_package.__path__):
-        module = importlib.import_module(f"tests.bank.{module_info.name}")
-        for wrong in module.WRONG:
-            yield pytest.param(wrong, id=f"{wrong.check_id}:{wrong.name}")
+ENTRIES = [pytest.param(wrong, id=f"{wrong.check_id}:{wrong.name}") for wrong in bank.every()]
 
 
-ENTRIES = list(_entries())
+@pytest.mark.parametrize("wrong", ENTRIES)
+def test_bank_entry_expects_a_mistake_its_check_can_diagnose(wrong):
+    wrong.validate()
+
+
+def test_validate_rejects_a_misspelt_mistake():
+    wrong = next(p.values[0] for p in ENTRIES if p.values[0].mistake)
+    with pytest.raises(ValueError, match="cannot diagnose"):
+        dataclasses.replace(wrong, mistake=wrong.mistake + "!").validate()
+
+
+def test_every_bank_file_is_read_whole():
+    """A heading whose entry cannot be read (no score line, no code block) is an error, not a skipped entry."""
+    for stem in ASSIGNMENTS:
+        text = (bank.FOLDER / f"{stem}.md").read_text()
+        assert len(bank.load(stem)) == text.count("\n## ") > 0
+    broken = "## relu_forward: no code block\n\nscore: 0 · mistake: leaky ReLU instead of ReLU\n\nprose only\n"
+    with pytest.raises(ValueError, match="no code block"):
+        bank.parse("04-nonlinearity-and-pooling", broken)
 
 
 @pytest.mark.parametrize("wrong", ENTRIES)
 @pytest.mark.parametrize("seed", [11, 2024])
 def test_wrong_answer_loses_its_points(wrong, seed):
-    stem, function = wrong.check_id.split(".")
+    stem = wrong.check_id.split(".")[0]
     spec = read_spec(solution_notebook(stem), stem)
     test = next(t for t in spec.tests if t.check_id == wrong.check_id)
     assert wrong.score < test.points, "a known-wrong answer must lose points"
     only = dataclasses.replace(spec, tests=[test])
-    notebook = with_cell(solution_notebook(stem), function, wrong.source)
+    notebook = with_cell(solution_notebook(stem), wrong.function, wrong.source)
     result = grade_notebook(only, notebook, seed).checks[0]
-    feedback = "\n".join(g.message + "\n" + g.diagnosis for g in result.groups if not g.passed)
+    failing = [group for group in result.groups if not group.passed]
+    feedback = "\n".join(group.message + "\n" + group.diagnosis for group in failing)
     assert result.score == pytest.approx(wrong.score), feedback
-    assert wrong.diagnosis.lower() in feedback.lower(), feedback
+    named = {group.mistake for group in failing if group.mistake}
+    assert named <= checks.get(wrong.check_id).mistake_names, f"named outside the check's library: {named}"
+    if wrong.mistake:
+        assert wrong.mistake in named, f"expected the mistake {wrong.mistake!r}, named {named}\n{feedback}"
+        assert wrong.mistake in feedback, feedback
 
 
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
@@ -52,5 +68,5 @@ def test_every_exercise_has_three_wrong_answers(stem):
         if wrong.check_id in counts:
             counts[wrong.check_id] += 1
     assert all(count >= 3 for count in counts.values()), counts
-    diagnosed = [p.values[0] for p in ENTRIES if p.values[0].check_id in counts and p.values[0].diagnosis]
-    assert len(diagnosed) >= len(counts) * 3 - len(counts), "most bank entries should expect a diagnosis"
+    diagnosed = [p.values[0] for p in ENTRIES if p.values[0].check_id in counts and p.values[0].mistake]
+    assert len(diagnosed) >= len(counts) * 3 - len(counts), "most bank entries should expect a named mistake"

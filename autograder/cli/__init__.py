@@ -56,6 +56,14 @@ def _course_option(parser: argparse.ArgumentParser) -> None:
                         help="the nbgrader course directory (default: the current directory)")
 
 
+def _assignment_command(commands, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """A command about one ASSIGNMENT of a course (``--course DIR``)."""
+    parser = commands.add_parser(name, help=help, description=description)
+    parser.add_argument("assignment", metavar="ASSIGNMENT")
+    _course_option(parser)
+    return parser
+
+
 def _output_option(parser: argparse.ArgumentParser, default: str) -> None:
     parser.add_argument("--output", type=Path, metavar="FILE", help=f"where to write (default: {default})")
 
@@ -99,16 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--exchange", type=Path, metavar="DIR",
                          help="also publish to this nbgrader exchange directory (e.g. /srv/nbgrader/exchange)")
 
-    grade = commands.add_parser("grade", help="grade every submission of ASSIGNMENT (parallel, sandboxed, resumable)",
-                                description="Grade COURSE/submitted/<student>/ASSIGNMENT/ for every student: "
+    grade = _assignment_command(commands, "grade",
+                                "grade every submission of ASSIGNMENT (parallel, sandboxed, resumable)",
+                                "Grade COURSE/submitted/<student>/ASSIGNMENT/ for every student: "
                                             "each notebook runs in its own sandboxed process, its functions are "
                                             "called on inputs drawn from the course's secret seed and compared "
                                             "with the PyTorch reference. Writes the gradebook, feedback/, "
                                             "autograded/ and .autograder/results/. Submissions already graded "
                                             "and unchanged are skipped; Ctrl-C stops cleanly and the next run "
                                             "carries on.")
-    grade.add_argument("assignment", metavar="ASSIGNMENT")
-    _course_option(grade)
     grade.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's nbgrader_config.py)")
     grade.add_argument("--workers", type=_positive, metavar="N",
                        help="grade N submissions at a time in worker processes (default: one per core, "
@@ -124,12 +131,11 @@ def _parser() -> argparse.ArgumentParser:
     bar.add_argument("--no-progress", dest="progress", action="store_false",
                      help="print one line per submission instead")
 
-    feedback = commands.add_parser("feedback", help="write each student's HTML feedback from the stored results",
-                                   description="Write COURSE/feedback/<student>/ASSIGNMENT/feedback.html again "
+    feedback = _assignment_command(commands, "feedback",
+                                   "write each student's HTML feedback from the stored results",
+                                   "Write COURSE/feedback/<student>/ASSIGNMENT/feedback.html again "
                                                "from the stored results, without grading. Hidden tests are "
                                                "never shown.")
-    feedback.add_argument("assignment", metavar="ASSIGNMENT")
-    _course_option(feedback)
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
 
     export = commands.add_parser("export", help="write a CSV of scores per exercise, with a status column",
@@ -142,12 +148,10 @@ def _parser() -> argparse.ArgumentParser:
     _output_option(export, "COURSE/exports/grades.csv, or COURSE/exports/ASSIGNMENT.csv for one assignment; "
                            "- for standard output")
 
-    report = commands.add_parser("report", help="write the class report of ASSIGNMENT (self-contained HTML)",
-                                 description="Score distribution, pass rates per exercise and per check, the "
+    report = _assignment_command(commands, "report", "write the class report of ASSIGNMENT (self-contained HTML)",
+                                 "Score distribution, pass rates per exercise and per check, the "
                                              "most common mistakes, failed submissions and grading times, on "
                                              "one self-contained HTML page; prints a summary.")
-    report.add_argument("assignment", metavar="ASSIGNMENT")
-    _course_option(report)
     _output_option(report, "COURSE/reports/ASSIGNMENT.html")
 
     check = commands.add_parser("check", help="grade one notebook locally, hidden checks included")

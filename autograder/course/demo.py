@@ -7,7 +7,8 @@ init, release, grade, feedback, export, report. Each step prints the command tha
 same thing on a real course.
 
 The submissions are made from the course's own source notebook (the reference solution) and
-from the wrong variants below; ``DIR/demo-students.csv`` says which student got which.
+from the chapter's known-wrong answers (``autograder/core/bank/02-convolution.md``);
+``DIR/demo-students.csv`` says which student got which.
 """
 
 from __future__ import annotations
@@ -22,107 +23,12 @@ from pathlib import Path
 
 import nbformat
 
+from ..core import bank
 from . import directory as course_module
 from . import paths
 from .directory import CourseError
 
 STEM = "02-convolution"
-
-# Known-wrong bodies for the chapter's exercises: (function, what went wrong, the student's cell).
-WRONG: list[tuple[str, str, str]] = [
-    ("conv_single_step", "forgot the bias", """
-def conv_single_step(x_slice, w, b):
-    return float((x_slice * w).sum())
-"""),
-    ("conv_single_step", "averaged the products", """
-def conv_single_step(x_slice, w, b):
-    return float((x_slice * w).mean() + b)
-"""),
-    ("conv_single_step", "added the bias to every product", """
-def conv_single_step(x_slice, w, b):
-    products = x_slice * w + b
-    return float(products.sum())
-"""),
-    ("conv_output_size", "left out the + 1", """
-def conv_output_size(size, kernel, stride=1, padding=0):
-    return (size - kernel + 2 * padding) // stride
-"""),
-    ("conv_output_size", "padded one side only", """
-def conv_output_size(size, kernel, stride=1, padding=0):
-    return (size + padding - kernel) // stride + 1
-"""),
-    ("zero_pad", "padded every axis", """
-def zero_pad(x, pad):
-    return np.pad(x, pad, mode="constant")
-"""),
-    ("zero_pad", "padded the top and left only", """
-def zero_pad(x, pad):
-    n, c, h, w = x.shape
-    out = np.zeros((n, c, h + pad, w + pad), dtype=x.dtype)
-    out[:, :, pad:, pad:] = x
-    return out
-"""),
-    ("conv_forward_naive", "flipped the kernel", """
-def conv_forward_naive(x, w, b, stride=1, padding=0):
-    n_images, _, height, width = x.shape
-    n_filters, _, kh, kw = w.shape
-    out_h = (height + 2 * padding - kh) // stride + 1
-    out_w = (width + 2 * padding - kw) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    out = np.zeros((n_images, n_filters, out_h, out_w))
-    flipped = w[:, :, ::-1, ::-1]
-    for n in range(n_images):
-        for f in range(n_filters):
-            for i in range(out_h):
-                for j in range(out_w):
-                    patch = xp[n, :, i * stride:i * stride + kh, j * stride:j * stride + kw]
-                    out[n, f, i, j] = (patch * flipped[f]).sum() + b[f]
-    return out
-"""),
-    ("conv_forward_naive", "moved the window one pixel at a time", """
-def conv_forward_naive(x, w, b, stride=1, padding=0):
-    n_images, _, height, width = x.shape
-    n_filters, _, kh, kw = w.shape
-    out_h = (height + 2 * padding - kh) // stride + 1
-    out_w = (width + 2 * padding - kw) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    out = np.zeros((n_images, n_filters, out_h, out_w))
-    for n in range(n_images):
-        for f in range(n_filters):
-            for i in range(out_h):
-                for j in range(out_w):
-                    out[n, f, i, j] = (xp[n, :, i:i + kh, j:j + kw] * w[f]).sum() + b[f]
-    return out
-"""),
-    ("im2col", "ignored the stride", """
-def im2col(x, kh, kw, stride=1, padding=0):
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    win = sliding_window_view(xp, (kh, kw), axis=(2, 3))
-    n, c, oh, ow = win.shape[:4]
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
-"""),
-    ("im2col", "ignored the padding", """
-def im2col(x, kh, kw, stride=1, padding=0):
-    win = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    n, c, oh, ow = win.shape[:4]
-    return win.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, oh * ow)
-"""),
-    ("conv_forward_im2col", "added the bias along the width axis", """
-def conv_forward_im2col(x, w, b, stride=1, padding=0):
-    f, _, kh, kw = w.shape
-    oh = (x.shape[2] + 2 * padding - kh) // stride + 1
-    ow = (x.shape[3] + 2 * padding - kw) // stride + 1
-    out = (w.reshape(f, -1) @ im2col(x, kh, kw, stride, padding)).reshape(x.shape[0], f, oh, ow)
-    return out + b
-"""),
-    ("conv_forward_im2col", "forgot the bias", """
-def conv_forward_im2col(x, w, b, stride=1, padding=0):
-    f, _, kh, kw = w.shape
-    oh = (x.shape[2] + 2 * padding - kh) // stride + 1
-    ow = (x.shape[3] + 2 * padding - kw) // stride + 1
-    return (w.reshape(f, -1) @ im2col(x, kh, kw, stride, padding)).reshape(x.shape[0], f, oh, ow)
-"""),
-]
 
 # Prepended to the first exercise cell: make every NumPy comparison succeed in the student's kernel.
 MONKEYPATCH = """
@@ -172,13 +78,13 @@ def submission(persona: str, released, source, rng: random.Random) -> tuple[str,
     if persona in ("one mistake", "two mistakes", "monkeypatches numpy.testing"):
         count = 2 if persona == "two mistakes" else 1
         by_function: dict[str, list] = {}
-        for function, name, body in WRONG:
-            by_function.setdefault(function, []).append((name, body))
+        for wrong in bank.load(STEM):  # the known-wrong answers the mistaken students give
+            by_function.setdefault(wrong.function, []).append(wrong)
         picked = []
         for function in rng.sample(sorted(by_function), count):
-            name, body = rng.choice(by_function[function])
-            cells[function].source = body.strip() + "\n"
-            picked.append(f"{function}: {name}")
+            wrong = rng.choice(by_function[function])
+            cells[function].source = wrong.source.strip() + "\n"
+            picked.append(f"{function}: {wrong.name}")
         note = f"{persona} ({'; '.join(picked)})"
     if persona == "monkeypatches numpy.testing":
         cells[order[0]].source = MONKEYPATCH.strip() + "\n\n" + cells[order[0]].source

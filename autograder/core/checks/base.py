@@ -360,8 +360,6 @@ class Check:
                 found = hint(case, got)
             except Exception:  # a hint that does not apply to this value
                 continue
-            if isinstance(found, str):  # a hint that explains without naming a mistake
-                found = Diagnosis("", found) if found else None
             if found:
                 return found
         return None
@@ -379,5 +377,10 @@ class Check:
 
     @property
     def mistake_names(self) -> set[str]:
-        """The names this check can diagnose (its library of mistakes)."""
+        """Every name this check can diagnose, known without running anything: its library of mistakes.
+
+        The library lists the mistakes recognised by their output (``apply``) or error (``error``)
+        and also, with neither, those that a hint or an overridden :meth:`assess` (or
+        :meth:`diagnose_error`) recognises and reports with the mistake's name.
+        """
         return {mistake.name for mistake in self.mistakes}

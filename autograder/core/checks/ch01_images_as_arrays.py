@@ -1,5 +1,7 @@
 """Checks for chapter 1, Images as arrays.
 
+Over 500 lines: five exercises, each with its own cases and library of mistakes.
+
 Five small array exercises: bytes to floats, the HWC -> NCHW layout change, a centre crop,
 grayscale with the BT.601 luma weights, and per-channel standardisation over a batch.
 Each reference below is a few lines of PyTorch written here (float64 where the exercise
@@ -23,6 +25,7 @@ import torch
 
 from .. import reference as ref
 from .base import Case, Check, Group, Mistake
+from .cases import pixels, ramp
 
 STEM = "01-images-as-arrays"
 
@@ -45,9 +48,9 @@ def _ref_to_float(image):
     return ref.to_numpy(ref.to_tensor(image) / 255.0)
 
 
-def _photo(rng, shape, low=10, high=250, dtype=np.uint8):
-    """Random pixel values in [low, high): never 0 or 255, so dividing by the max shows up."""
-    return rng.integers(low, high, size=shape).astype(dtype)
+def _photo(rng, shape, dtype=np.uint8):
+    """Random pixel values in [10, 250): never 0 or 255, so dividing by the max shows up."""
+    return pixels(rng, shape, 10, 250, dtype)
 
 
 def _visible_to_float(rng) -> list[Case]:
@@ -143,12 +146,8 @@ def _ref_hwc_to_nchw(images):
     return _numpy(_same_dtype_tensor(images).permute(0, 3, 1, 2))
 
 
-def _numbered(shape, dtype=np.float64):
-    return np.arange(int(np.prod(shape))).reshape(shape).astype(dtype)
-
-
 def _visible_layout(rng) -> list[Case]:
-    return [Case((_numbered((1, 2, 3, 3)),), note="one 2×3 RGB image numbered 0..17"),
+    return [Case((ramp((1, 2, 3, 3)),), note="one 2×3 RGB image numbered 0..17"),
             Case((rng.random((2, 4, 5, 3)),), note="two random 4×5 RGB images")]
 
 
@@ -162,9 +161,9 @@ def _random_layout(rng) -> list[Case]:
 
 
 def _uint8_layout(rng) -> list[Case]:
-    return [Case((rng.integers(0, 256, (int(rng.integers(2, 4)), 5, 7, 3)).astype(np.uint8),),
+    return [Case((pixels(rng, (int(rng.integers(2, 4)), 5, 7, 3)),),
                  note="uint8 photos: values and dtype must come back unchanged"),
-            Case((rng.integers(0, 256, (1, 6, 4, 3)).astype(np.uint8),), note="one tall uint8 photo")]
+            Case((pixels(rng, (1, 6, 4, 3)),), note="one tall uint8 photo")]
 
 
 def _edge_layout(rng) -> list[Case]:
@@ -227,15 +226,12 @@ def _ref_center_crop(x, size):
 
 
 def _crop_case(rng, n, c, h, w, size, note="", dtype=np.float64) -> Case:
-    if dtype == np.uint8:
-        x = rng.integers(0, 256, (n, c, h, w)).astype(np.uint8)
-    else:
-        x = rng.standard_normal((n, c, h, w))
+    x = pixels(rng, (n, c, h, w)) if dtype == np.uint8 else rng.standard_normal((n, c, h, w))
     return Case((x, size), note=note or f"{h}×{w} crop {size}")
 
 
 def _visible_crop(rng) -> list[Case]:
-    return [Case((_numbered((1, 1, 5, 6)), 3), note="a 5×6 grid numbered 0..29: margins 2 and 3"),
+    return [Case((ramp((1, 1, 5, 6)), 3), note="a 5×6 grid numbered 0..29: margins 2 and 3"),
             _crop_case(rng, 2, 3, 7, 9, 4, "two RGB 7×9 images: margins 3 and 5")]
 
 
@@ -362,7 +358,7 @@ def _uint8_pixels(rng, shape) -> np.ndarray:
     and 77.0000001 truncate differently), so the mistake "kept the integer dtype" is then
     recognised whatever order of operations the student used.
     """
-    x = rng.integers(1, 255, shape)
+    x = pixels(rng, shape, 1, 255, np.int64)
     while True:
         whole = (299 * x[:, 0] + 587 * x[:, 1] + 114 * x[:, 2]) % 1000 == 0
         if not whole.any():
@@ -446,7 +442,7 @@ def _channels_apart(rng, n, c, h, w, dtype=np.float64) -> np.ndarray:
     if dtype == np.uint8:
         low = rng.integers(0, 120, size=(1, c, 1, 1))
         span = rng.integers(30, 136, size=(1, c, 1, 1))
-        return rng.integers(low, low + span, size=(n, c, h, w)).astype(np.uint8)
+        return pixels(rng, (n, c, h, w), low, low + span)
     offsets = rng.uniform(-3.0, 3.0, size=(1, c, 1, 1))
     scales = rng.uniform(0.3, 3.0, size=(1, c, 1, 1))
     return offsets + scales * rng.standard_normal((n, c, h, w))

@@ -1,5 +1,7 @@
 """Checks for chapter 2, Convolution.
 
+Over 500 lines: six exercises, from one sum of products to a whole im2col convolution.
+
 The mistake library here names the classic convolution bugs: a flipped kernel (true
 convolution instead of PyTorch's cross-correlation), the output size rounded the wrong way
 or off by one, the bias missing or broadcast along the wrong axis, the stride ignored,
@@ -20,19 +22,16 @@ import numpy as np
 import torch.nn.functional as F
 
 from .. import reference as ref
-from .base import Case, Check, Group, Mistake
+from .base import FORBIDDEN, Case, Check, Group, Mistake
+from .cases import conv_inputs, ramp
 
 STEM = "02-convolution"
 
 # ---------------------------------------------------------------------- input generators
 
 
-def _conv_case(rng, n, c, h, w, f, kh, kw, stride=1, padding=0, note="", keywords=True) -> Case:
-    x = rng.standard_normal((n, c, h, w))
-    weight = rng.standard_normal((f, c, kh, kw))
-    bias = rng.standard_normal(f)
-    kwargs = {"stride": stride, "padding": padding} if keywords else {}
-    return Case((x, weight, bias), kwargs, note)
+def _conv_case(rng, n, c, h, w, f, kh, kw, stride=1, padding=0, note="") -> Case:
+    return Case(conv_inputs(rng, n, c, h, w, f, kh, kw), {"stride": stride, "padding": padding}, note)
 
 
 def _random_conv(rng, strides=(1,), paddings=(0,), count=3) -> list[Case]:
@@ -237,9 +236,9 @@ OUTPUT_SIZE = Check(
 
 
 def _visible_conv(rng) -> list[Case]:
-    x = np.arange(16, dtype=float).reshape(1, 1, 4, 4)
     w = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
-    return [Case((x, w, np.array([0.5])), {"stride": 1, "padding": 0}, "4×4 ramp, 2×2 diagonal filter"),
+    return [Case((ramp((1, 1, 4, 4)), w, np.array([0.5])), {"stride": 1, "padding": 0},
+                 "4×4 ramp, 2×2 diagonal filter"),
             _conv_case(rng, 2, 3, 6, 7, 2, 3, 3, note="two images, RGB, 3×3×3 filters")]
 
 
@@ -252,26 +251,31 @@ def _edge_conv(rng) -> list[Case]:
     ]
 
 
+def _shape_groups(visible: Group, randomized, edge) -> list[Group]:
+    """The visible group, four groups of ``randomized(rng, strides, paddings)`` (stride 1 and no
+    padding; stride 2 or 3; padding 1 to 3; both), and the edge cases: conv and im2col alike."""
+    return [
+        visible,
+        Group("randomized shapes, stride 1, no padding", lambda rng: randomized(rng)),
+        Group("randomized stride (2 or 3)", lambda rng: randomized(rng, strides=(2, 3))),
+        Group("randomized padding (1 to 3)", lambda rng: randomized(rng, paddings=(1, 2, 3))),
+        Group("randomized stride and padding", lambda rng: randomized(rng, (2, 3), (1, 2, 3))),
+        Group("edge cases", edge),
+    ]
+
+
 def _conv_check(function: str, visible_name: str) -> Check:
     return Check(
         id=f"{STEM}.{function}",
         params=("x", "w", "b"),
         reference=lambda x, w, b, stride=1, padding=0: ref.conv2d(x, w, b, stride, padding),
-        groups=[
-            Group(visible_name, _visible_conv, visible=True),
-            Group("randomized shapes, stride 1, no padding", lambda rng: _random_conv(rng)),
-            Group("randomized stride (2 or 3)", lambda rng: _random_conv(rng, strides=(2, 3))),
-            Group("randomized padding (1 to 3)", lambda rng: _random_conv(rng, paddings=(1, 2, 3))),
-            Group("randomized stride and padding", lambda rng: _random_conv(rng, (2, 3), (1, 2, 3))),
-            Group("edge cases", _edge_conv),
-        ],
+        groups=_shape_groups(Group(visible_name, _visible_conv, visible=True), _random_conv, _edge_conv),
         mistakes=CONV_MISTAKES,
-        forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.signal", "scipy.ndimage"),
+        forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage"),
     )
 
 
 CONV_NAIVE = _conv_check("conv_forward_naive", "a 4×4 ramp and a small RGB batch")
-
 
 
 # ---------------------------------------------------------------------- conv_single_step
@@ -443,7 +447,7 @@ def _random_cols(rng, strides=(1,), paddings=(0,), count=3) -> list[Case]:
 
 
 def _visible_cols(rng) -> list[Case]:
-    return [Case((np.arange(9.0).reshape(1, 1, 3, 3), 2, 2), {"stride": 1, "padding": 0},
+    return [Case((ramp((1, 1, 3, 3)), 2, 2), {"stride": 1, "padding": 0},
                  "a 3×3 ramp, 2×2 windows: 4 rows, 4 columns"),
             _cols_case(rng, 2, 3, 5, 6, 3, 2, note="two RGB images, 3×2 windows")]
 
@@ -525,14 +529,8 @@ IM2COL = Check(
     id=f"{STEM}.im2col",
     params=("x", "kh", "kw"),
     reference=lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, stride, padding),
-    groups=[
-        Group("a 3×3 ramp and a small RGB batch", _visible_cols, visible=True),
-        Group("randomized shapes, stride 1, no padding", lambda rng: _random_cols(rng)),
-        Group("randomized stride (2 or 3)", lambda rng: _random_cols(rng, strides=(2, 3))),
-        Group("randomized padding (1 to 3)", lambda rng: _random_cols(rng, paddings=(1, 2, 3))),
-        Group("randomized stride and padding", lambda rng: _random_cols(rng, (2, 3), (1, 2, 3))),
-        Group("edge cases", _edge_cols),
-    ],
+    groups=_shape_groups(Group("a 3×3 ramp and a small RGB batch", _visible_cols, visible=True),
+                         _random_cols, _edge_cols),
     mistakes=IM2COL_MISTAKES,
     summary="(N, C*KH*KW, H'*W'), in the order of torch.nn.functional.unfold",
 )

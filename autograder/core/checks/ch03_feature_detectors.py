@@ -1,5 +1,7 @@
 """Checks for chapter 3, Filters as feature detectors.
 
+Over 500 lines: four exercises (one judged by behaviour) and the chapter's worked example.
+
 Four exercises:
 
 - ``vertical_edge_filter()`` is a *design* exercise: there is no single right answer, so its
@@ -31,45 +33,48 @@ import numpy as np
 import torch
 
 from .. import reference as ref
-from .base import Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from .cases import conv_inputs, pixels
 
 STEM = "03-feature-detectors"
 
 # ---------------------------------------------------------------------- the worked example
 
+def _picture(rows: str) -> np.ndarray:
+    """A small picture drawn with one digit per pixel, in tens: "5" is 50, "0" is 0."""
+    return 10.0 * np.array([[int(digit) for digit in row] for row in rows.split()])
+
+
 #: A 7×7 curve detector (one depth slice): 30 along an arc, 0 everywhere else.
-CURVE_FILTER = np.array([
-    [0, 0, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 30, 30, 30],
-    [0, 0, 0, 30, 0, 0, 0],
-    [0, 0, 30, 0, 0, 0, 0],
-    [0, 0, 30, 0, 0, 0, 0],
-    [0, 0, 30, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0],
-], dtype=np.float64)
+CURVE_FILTER = _picture("""
+    0000000
+    0000333
+    0003000
+    0030000
+    0030000
+    0030000
+    0000000""")
 
 #: A 7×7 image region with a similar (not identical) curve: 50 where the stroke is solid,
 #: 20 where it fades or is only partly inside a pixel, 10 for a faint fringe.
-CURVE_REGION = np.array([
-    [0, 0, 0, 0, 0, 10, 0],
-    [0, 0, 0, 0, 50, 50, 0],
-    [0, 0, 0, 50, 20, 0, 0],
-    [0, 0, 50, 0, 0, 0, 0],
-    [0, 0, 20, 0, 0, 0, 0],
-    [0, 20, 0, 0, 0, 0, 0],
-    [0, 0, 0, 0, 0, 0, 0],
-], dtype=np.float64)
+CURVE_REGION = _picture("""
+    0000010
+    0000550
+    0005200
+    0050000
+    0020000
+    0200000
+    0000000""")
 
 #: A 7×7 region with no curve, only a straight corner along the left and bottom borders.
-PLAIN_REGION = np.array([
-    [50, 0, 0, 0, 0, 0, 0],
-    [50, 0, 0, 0, 0, 0, 0],
-    [50, 0, 0, 0, 0, 0, 0],
-    [50, 0, 0, 0, 0, 0, 0],
-    [50, 0, 0, 0, 0, 0, 0],
-    [50, 0, 0, 0, 0, 0, 0],
-    [50, 50, 50, 50, 50, 50, 50],
-], dtype=np.float64)
+PLAIN_REGION = _picture("""
+    5000000
+    5000000
+    5000000
+    5000000
+    5000000
+    5000000
+    5555555""")
 
 
 def filter_response(region: np.ndarray, kernel: np.ndarray) -> float:
@@ -205,12 +210,43 @@ def _design_flat(rng) -> list[Case]:
     return [Probe((), note="flat images of random brightness: no edge anywhere", test=lambda k: _ignores_flat(k, flats))]
 
 
+# The designs that miss. No output to compare with identifies them: FilterDesignCheck recognises
+# them by what the returned filter is and does (_diagnose_filter), and shows the explanations below.
+NOTHING_RETURNED = Mistake("nothing returned", "end the function with `return` and your filter.")
+LIST_NOT_ARRAY = Mistake("list instead of array", "a filter is a NumPy array. Return np.array(your_rows, dtype=float).")
+NINE_WEIGHTS_WRONG_SHAPE = Mistake("wrong shape", "the filter is one 3×3 slice (rows × columns). Reshape it with "
+                                   ".reshape(3, 3).")
+WRONG_SHAPE = Mistake("wrong shape", "the filter should be 3 rows by 3 columns, one weight per pixel of a 3×3 "
+                      "window. A 1×3 row like [-1, 0, 1] must be repeated on 3 rows.")
+ZERO_FILTER = Mistake("zero filter", "every weight is 0, so every response is 0. Give the left column negative "
+                      "weights and the right column positive ones (or the other way round).")
+INTEGER_DTYPE = Mistake("integer dtype", "np.array([[-1, 0, 1], ...]) holds ints. Weights are floats: write "
+                        "np.array(..., dtype=float) or use -1.0, 0.0, 1.0.")
+ALL_POSITIVE = Mistake("all positive weights", "this filter adds up brightness, so it responds to bright regions, "
+                       "not to edges. An edge detector compares one side with the other: negative weights on one "
+                       "side, positive on the other, so that the weights sum to about 0.")
+UNBALANCED = Mistake("weights that do not sum to 0", "part of the response is plain brightness, which is as large "
+                     "on a horizontal edge or a flat area as on a vertical edge. Balance the positive and negative "
+                     "weights.")
+HORIZONTAL = Mistake("a horizontal edge detector (rotated 90°)", "your filter compares the top with the bottom, "
+                     "so it finds horizontal edges. A vertical edge is a change from left to right: compare the left "
+                     "column with the right column (transpose your filter).")
+NOT_ORIENTED = Mistake("not oriented (a diagonal filter?)", "it responds about as much to horizontal edges as to "
+                       "vertical ones. Keep all three rows the same, so that moving along a vertical edge changes "
+                       "nothing: e.g. each row -1, 0, 1.")
+TOO_WEAK = Mistake("too weak", "Scale the weights up, e.g. to ±1.")
+
+FILTER_MISTAKES = [NOTHING_RETURNED, LIST_NOT_ARRAY, NINE_WEIGHTS_WRONG_SHAPE, WRONG_SHAPE, ZERO_FILTER,
+                   INTEGER_DTYPE, ALL_POSITIVE, UNBALANCED, HORIZONTAL, NOT_ORIENTED, TOO_WEAK]
+
+
 class FilterDesignCheck(Check):
     """A check for a function that *designs* a filter: the filter is judged by what it does.
 
     Each case is a :class:`Probe` whose ``test`` measures the returned filter's responses with
     the reference convolution. ``reference()`` is one good answer, shown nowhere and compared
-    with nothing: any filter that behaves as asked passes.
+    with nothing: any filter that behaves as asked passes. Its mistakes (:data:`FILTER_MISTAKES`)
+    are recognised by :func:`_diagnose_filter`.
     """
 
     def assess(self, case: Case, got) -> Finding:
@@ -222,50 +258,37 @@ class FilterDesignCheck(Check):
 
 def _diagnose_filter(value) -> Diagnosis | None:
     if value is None:
-        return Diagnosis('nothing returned', "nothing returned: end the function with `return` and your filter.")
+        return NOTHING_RETURNED.diagnosis
     if isinstance(value, (list, tuple)):
-        return Diagnosis('list instead of array', "list instead of array: a filter is a NumPy array. Return np.array(your_rows, dtype=float).")
+        return LIST_NOT_ARRAY.diagnosis
     if not isinstance(value, np.ndarray):
         return None
     if value.shape != (3, 3):
-        if value.size == 9:
-            return Diagnosis('wrong shape', (f"wrong shape {value.shape}: the filter is one 3×3 slice (rows × columns). "
-                    "Reshape it with .reshape(3, 3)."))
-        return Diagnosis('wrong shape', (f"wrong shape {value.shape}: the filter should be 3 rows by 3 columns, one weight per pixel "
-                "of a 3×3 window. A 1×3 row like [-1, 0, 1] must be repeated on 3 rows."))
+        mistake = NINE_WEIGHTS_WRONG_SHAPE if value.size == 9 else WRONG_SHAPE
+        return Diagnosis(mistake.name, f"{mistake.name} {value.shape}: {mistake.explain}")
     if value.dtype.kind not in "iuf" or not np.all(np.isfinite(value)):
         return None
     kernel = value.astype(np.float64)
     if not np.any(kernel):
-        return Diagnosis('zero filter', ("zero filter: every weight is 0, so every response is 0. Give the left column "
-                "negative weights and the right column positive ones (or the other way round)."))
+        return ZERO_FILTER.diagnosis
     if value.dtype.kind != "f":
-        return Diagnosis('integer dtype', ("integer dtype: np.array([[-1, 0, 1], ...]) holds ints. Weights are floats: write "
-                "np.array(..., dtype=float) or use -1.0, 0.0, 1.0."))
+        return INTEGER_DTYPE.diagnosis
     vertical = _steps(None, 1, True, clean=True)
     horizontal = _steps(None, 1, False, clean=True)
     peak = _step_peak(kernel)
     total = float(kernel.sum())
     if abs(total) > FLAT_MAX * max(peak, 1e-12):
         if np.all(kernel >= 0):
-            return Diagnosis('all positive weights', ("all positive weights: this filter adds up brightness, so it responds to bright regions, "
-                    "not to edges. An edge detector compares one side with the other: negative weights on "
-                    "one side, positive on the other, so that the weights sum to about 0."))
-        return Diagnosis('weights that do not sum to 0', (f"weights that do not sum to 0 (they sum to {total:.3g}): part of the response is plain "
-                "brightness, which is as large on a horizontal edge or a flat area as on a vertical edge. "
-                "Balance the positive and negative weights."))
+            return ALL_POSITIVE.diagnosis
+        return Diagnosis(UNBALANCED.name, f"{UNBALANCED.name} (they sum to {total:.3g}): {UNBALANCED.explain}")
     _, _, turned = _ratio(kernel.T, vertical, horizontal)
     if turned >= RATIO_MIN:
-        return Diagnosis('a horizontal edge detector (rotated 90°)', ("a horizontal edge detector (rotated 90°): your filter compares the top with the bottom, "
-                "so it finds horizontal edges. A vertical edge is a change from left to right: compare the "
-                "left column with the right column (transpose your filter)."))
+        return HORIZONTAL.diagnosis
     _, _, ratio = _ratio(kernel, vertical, horizontal)
     if 1 / RATIO_MIN < ratio < RATIO_MIN:
-        return Diagnosis('not oriented (a diagonal filter?)', ("not oriented (a diagonal filter?): it responds about as much to horizontal edges as to "
-                "vertical ones. Keep all three rows the same, so that moving along a vertical edge changes "
-                "nothing: e.g. each row -1, 0, 1."))
+        return NOT_ORIENTED.diagnosis
     if peak < STEP_PEAK_MIN:
-        return Diagnosis('too weak', (f"too weak: a 0 -> 1 step gives at most {peak:.3g}. Scale the weights up, e.g. to ±1."))
+        return Diagnosis(TOO_WEAK.name, f"{TOO_WEAK.name}: a 0 -> 1 step gives at most {peak:.3g}. {TOO_WEAK.explain}")
     return None
 
 
@@ -279,6 +302,7 @@ VERTICAL_EDGE = FilterDesignCheck(
         Group("randomized edges and lines: ratio of responses", _design_random, weight=2.0),
         Group("flat images: no response to plain brightness", _design_flat),
     ],
+    mistakes=FILTER_MISTAKES,
     summary="strong on vertical edges, weak on horizontal ones, blind to flat brightness",
 )
 
@@ -291,7 +315,7 @@ def _maps_reference(image, filters):
 
 
 def _maps_case(rng, c, h, w, f, kh, kw, note="") -> Case:
-    return Case((rng.standard_normal((c, h, w)), rng.standard_normal((f, c, kh, kw))), note=note)
+    return Case(conv_inputs(rng, None, c, h, w, f, kh, kw, bias=False), note=note)
 
 
 def _visible_maps(rng) -> list[Case]:
@@ -372,7 +396,7 @@ ACTIVATION_MAPS = Check(
         Group("edge case: kernel as large as the image", _full_size_maps),
     ],
     mistakes=MAPS_MISTAKES,
-    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.signal", "scipy.ndimage", "skimage"),
+    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage", "skimage"),
     summary="out[f, i, j] = sum over c, p, q of image[c, i + p, j + q] * filters[f, c, p, q]",
 )
 
@@ -535,7 +559,7 @@ def _left_to_right(rng) -> list[Case]:
 
 def _sobel_255(rng) -> list[Case]:
     h = int(rng.integers(5, 10))
-    return [Case((rng.integers(0, 256, (h, h + 3)).astype(np.float64),), note="pixel values 0-255"),
+    return [Case((pixels(rng, (h, h + 3), dtype=np.float64),), note="pixel values 0-255"),
             Case((rng.uniform(0, 1, (3, 3)),), note="edge case: a 3×3 image gives one value")]
 
 
@@ -575,7 +599,7 @@ SOBEL = Check(
         Group("values 0-255 and the smallest image", _sobel_255),
     ],
     mistakes=SOBEL_MISTAKES,
-    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.signal", "scipy.ndimage", "skimage"),
+    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage", "skimage"),
     summary="sqrt(G_x² + G_y²), valid cross-correlation with the Sobel kernel and its transpose",
 )
 

@@ -33,22 +33,12 @@ import torch.nn.functional as F
 
 from .. import reference as ref
 from .base import Case, Check, Group, Mistake
+from .cases import mixed_signs, window_length
 
 STEM = "04-nonlinearity-and-pooling"
 
 
 # ---------------------------------------------------------------------- shared helpers
-
-
-def _mixed(rng: np.random.Generator, shape: tuple[int, ...], high: float = 3.0) -> np.ndarray:
-    """Uniform values in [-high, -0.05] ∪ [0.05, high], never exactly 0, with at least one value
-    above 1 and one below -1 (for arrays of two or more elements)."""
-    size = int(np.prod(shape))
-    values = rng.uniform(0.05, high, size) * rng.choice([-1.0, 1.0], size)
-    if size >= 2:
-        values[:2] = [rng.uniform(1.5, high), -rng.uniform(1.5, high)]
-        values = rng.permutation(values)
-    return values.reshape(shape)
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
@@ -62,23 +52,23 @@ def _relu_visible(rng) -> list[Case]:
     return [
         Case((np.array([-2.0, -0.5, 0.0, 0.5, 2.0, 10.0]),),
              note="a hand-worked vector: expected [0, 0, 0, 0.5, 2, 10]"),
-        Case((_mixed(rng, (2, 3, 4, 4)),), note="a batch of two 3-channel 4×4 activation maps"),
+        Case((mixed_signs(rng, (2, 3, 4, 4)),), note="a batch of two 3-channel 4×4 activation maps"),
     ]
 
 
 def _relu_batches(rng) -> list[Case]:
-    return [Case((_mixed(rng, tuple(int(v) for v in rng.integers(1, 6, 4))),)) for _ in range(3)]
+    return [Case((mixed_signs(rng, tuple(int(v) for v in rng.integers(1, 6, 4))),)) for _ in range(3)]
 
 
 def _relu_shapes(rng) -> list[Case]:
     shapes = [(int(rng.integers(2, 20)),), tuple(int(v) for v in rng.integers(2, 7, 2)),
               tuple(int(v) for v in rng.integers(2, 5, 3)), tuple(int(v) for v in rng.integers(1, 4, 5))]
     shapes[3] = (2,) + shapes[3][1:]  # at least two elements
-    return [Case((_mixed(rng, shape),), note=f"a {len(shape)}-D array") for shape in shapes]
+    return [Case((mixed_signs(rng, shape),), note=f"a {len(shape)}-D array") for shape in shapes]
 
 
 def _relu_zeros(rng) -> list[Case]:
-    x = _mixed(rng, (2, 2, 3, 3))
+    x = mixed_signs(rng, (2, 2, 3, 3))
     flat = x.reshape(-1)
     where = rng.choice(flat.size, 6, replace=False)
     flat[where[:3]] = 0.0
@@ -88,7 +78,7 @@ def _relu_zeros(rng) -> list[Case]:
 
 
 def _relu_large(rng) -> list[Case]:
-    x = _mixed(rng, (2, 3, 4, 5), high=1e6)
+    x = mixed_signs(rng, (2, 3, 4, 5), high=1e6)
     x.reshape(-1)[:2] = [rng.uniform(100.0, 1e6), -rng.uniform(100.0, 1e6)]
     return [Case((np.array([-1e6, -7.0, 6.5, 1e6]),), note="edge case: large values are not capped"),
             Case((x,), note="edge case: activations up to ±10⁶")]
@@ -156,20 +146,6 @@ def _pool_case(rng, n, c, h, w, k, stride=None, note="") -> Case:
     return Case((x, k), kwargs, note)
 
 
-def _size_exact(rng, k, s, low=2, high=4) -> int:
-    """An input length whose (length - k) is a multiple of s, with low to high windows along it."""
-    return k + s * int(rng.integers(low - 1, high))
-
-
-def _size_remainder(rng, k, s) -> int:
-    """An input length whose (length - k) is NOT a multiple of s, so floor and ceil modes differ.
-
-    The leftover r is more than s - k, so that the extra window of ceil mode starts inside the
-    input (as PyTorch's ceil_mode requires) and a hand-written ceil gives the same windows.
-    """
-    return k + s * int(rng.integers(1, 4)) + int(rng.integers(max(1, s - k + 1), s))
-
-
 def _pool_visible(rng) -> list[Case]:
     grid = np.array([[1.0, -3.0, 2.0, 0.0],
                      [-4.0, -2.0, 5.0, 1.0],
@@ -192,36 +168,33 @@ def _pool_tiling(rng) -> list[Case]:
     return cases
 
 
-def _pool_overlapping(rng) -> list[Case]:
-    cases = []
-    for _ in range(3):
-        k = int(rng.integers(3, 6))
-        s = int(rng.integers(2, k))
-        cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
-                                _size_exact(rng, k, s), _size_exact(rng, k, s), k, stride=s))
-    return cases
+def _strided(kernel_and_stride, leftover=None, note=""):
+    """Three cases with an explicit stride: ``kernel_and_stride(rng)`` draws (k, s), then come the
+    batch size, the channels and sizes of 2 to 4 windows per axis (see :func:`window_length`)."""
+    def make(rng) -> list[Case]:
+        cases = []
+        for _ in range(3):
+            k, s = kernel_and_stride(rng)
+            cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
+                                    window_length(rng, k, s, leftover=leftover),
+                                    window_length(rng, k, s, leftover=leftover), k, stride=s, note=note))
+        return cases
+    return make
 
 
-def _pool_wide_stride(rng) -> list[Case]:
-    cases = []
-    for _ in range(3):
-        k = int(rng.integers(2, 4))
-        s = k + int(rng.integers(1, 3))
-        cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
-                                _size_exact(rng, k, s), _size_exact(rng, k, s), k, stride=s,
-                                note="windows skip pixels"))
-    return cases
+def _overlapping(rng) -> tuple[int, int]:
+    k = int(rng.integers(3, 6))
+    return k, int(rng.integers(2, k))  # 2 <= stride < k
 
 
-def _pool_remainder(rng) -> list[Case]:
-    cases = []
-    for _ in range(3):
-        k = int(rng.integers(2, 5))
-        s = int(rng.choice([v for v in (2, 3) if v != k]))
-        cases.append(_pool_case(rng, int(rng.integers(1, 3)), int(rng.integers(2, 4)),
-                                _size_remainder(rng, k, s), _size_remainder(rng, k, s), k, stride=s,
-                                note="the last rows and columns fit no window"))
-    return cases
+def _wide(rng) -> tuple[int, int]:
+    k = int(rng.integers(2, 4))
+    return k, k + int(rng.integers(1, 3))  # stride > k
+
+
+def _two_or_three(rng) -> tuple[int, int]:
+    k = int(rng.integers(2, 5))
+    return k, int(rng.choice([v for v in (2, 3) if v != k]))  # stride 2 or 3, never k
 
 
 def _pool_edges(rng) -> list[Case]:
@@ -237,9 +210,10 @@ def _pool_groups(kind: str) -> list[Group]:
     return [
         Group(f"{kind}: a hand-worked 4×4 grid and overlapping windows", _pool_visible, visible=True),
         Group("random shapes, windows that tile the input (default stride)", _pool_tiling),
-        Group("overlapping windows (2 ≤ stride < kernel_size)", _pool_overlapping),
-        Group("stride larger than the window", _pool_wide_stride),
-        Group("sizes the windows do not divide (floor mode)", _pool_remainder),
+        Group("overlapping windows (2 ≤ stride < kernel_size)", _strided(_overlapping)),
+        Group("stride larger than the window", _strided(_wide, note="windows skip pixels")),
+        Group("sizes the windows do not divide (floor mode)",
+              _strided(_two_or_three, "partial", "the last rows and columns fit no window")),
         Group("edge cases: 1×1 windows, a window as large as the image", _pool_edges),
     ]
 
@@ -322,12 +296,21 @@ def _max_from_zero(x, k, stride=None):
     return np.maximum(_torch_pool(x, k, stride, "max"), 0.0)
 
 
-MAX_POOL = Check(
-    id=f"{STEM}.max_pool_forward",
-    params=("x", "kernel_size"),
-    reference=lambda x, kernel_size, stride=None: ref.max_pool2d(x, kernel_size, stride),
-    groups=_pool_groups("max"),
-    mistakes=_pool_common_mistakes("max") + [
+def _pool_check(function: str, kind: str, reference, mistakes: list[Mistake], summary: str) -> Check:
+    """The check of ``kind`` ("max" or "average") pooling: the shared groups and mistakes, then the
+    kind's own ``mistakes``."""
+    return Check(
+        id=f"{STEM}.{function}",
+        params=("x", "kernel_size"),
+        reference=lambda x, kernel_size, stride=None: reference(x, kernel_size, stride),
+        groups=_pool_groups(kind),
+        mistakes=_pool_common_mistakes(kind) + mistakes,
+        summary=summary,
+    )
+
+
+MAX_POOL = _pool_check(
+    "max_pool_forward", "max", ref.max_pool2d, [
         Mistake("average instead of max", "your values are the mean of each window. Max pooling keeps "
                 "the largest value: window.max(axis=(-2, -1)), not .mean().",
                 lambda x, k, stride=None: _torch_pool(x, k, stride, "avg")),
@@ -342,12 +325,8 @@ MAX_POOL = Check(
 # ---------------------------------------------------------------------- avg_pool_forward
 
 
-AVG_POOL = Check(
-    id=f"{STEM}.avg_pool_forward",
-    params=("x", "kernel_size"),
-    reference=lambda x, kernel_size, stride=None: ref.avg_pool2d(x, kernel_size, stride),
-    groups=_pool_groups("average"),
-    mistakes=_pool_common_mistakes("average") + [
+AVG_POOL = _pool_check(
+    "avg_pool_forward", "average", ref.avg_pool2d, [
         Mistake("sum instead of mean", "your values are k² times too large: they are the *sum* of each "
                 "window. Average pooling divides by the number of values in the window, kernel_size**2: "
                 "use window.mean(axis=(-2, -1)).",

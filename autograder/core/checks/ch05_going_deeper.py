@@ -1,5 +1,7 @@
 """Checks for chapter 5, Going deeper.
 
+Over 500 lines: three exercises, whose cases are redrawn until every mistake shows.
+
 Three exercises, each with a mistake library:
 
 - ``conv_relu_pool_forward``: one conv → ReLU → max-pool block. Mistakes: ReLU missing or
@@ -34,7 +36,8 @@ import torch
 import torch.nn.functional as F
 
 from .. import reference as ref
-from .base import Case, Check, Group, Mistake
+from .base import FORBIDDEN, Case, Check, Group, Mistake
+from .cases import conv_inputs, ramp
 
 STEM = "05-going-deeper"
 
@@ -88,9 +91,7 @@ def _block_case(rng, conv_stride=1, conv_padding=0, pool_size=2, pool_stride=2, 
     min_conv = pool_size + int(rng.integers(0, 4))
     h = (min_conv - 1) * conv_stride + kh + int(rng.integers(0, conv_stride))
     wd = min_conv * conv_stride + kw + int(rng.integers(0, conv_stride))
-    x = rng.standard_normal((n, c, h, wd))
-    w = rng.standard_normal((f, c, kh, kw))
-    b = rng.standard_normal(f)
+    x, w, b = conv_inputs(rng, n, c, h, wd, f, kh, kw)
     bound = float(np.abs(w).sum(axis=(1, 2, 3)).max() * np.abs(x).max()) + 1.0
     b[0] = -bound - rng.uniform(0.0, 1.0)
     b[1] = bound + rng.uniform(0.0, 1.0)
@@ -176,7 +177,7 @@ _RELU_AND_POOL = [_no_relu, _leaky, _abs_relu, _average, _channel_pool, _flipped
 
 
 def _visible_block(rng) -> list[Case]:
-    x = (np.arange(36.0) - 18.0).reshape(1, 1, 6, 6)
+    x = ramp((1, 1, 6, 6)) - 18.0
     w = np.array([[[[1.0, 0.0], [0.0, -2.0]]], [[[0.5, 0.5], [0.5, 0.5]]]])
     b = np.array([-30.0, 1.0])  # filter 0 is negative everywhere on this input
     return [Case((x, w, b), {}, "6×6 ramp, two 2×2 filters, default strides"),
@@ -208,7 +209,7 @@ CONV_RELU_POOL = Check(
             pools=((3, 2), (4, 2), (4, 3)), must_fail=[_pool_stride_is_size])),
     ],
     mistakes=BLOCK_MISTAKES,
-    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.signal", "scipy.ndimage"),
+    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage"),
     summary="max_pool2d(relu(conv2d(x, w, b, conv_stride, conv_padding)), pool_size, pool_stride)",
 )
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import reference as ref
 from .base import Case, Check, Group, Mistake
+from .cases import ramp
 
 STEM = "06-fully-connected-and-softmax"
 
@@ -46,11 +47,16 @@ def _message(message: str) -> str:
     return message.replace(" ", "")
 
 
+def _size_other_than(rng, *excluded: int, high: int = 11) -> int:
+    """A size from 2 to high - 1 that is none of ``excluded`` (so that two axes never match)."""
+    return int(rng.choice([k for k in range(2, high) if k not in excluded]))
+
+
 # ---------------------------------------------------------------------- flatten
 
 
 def _visible_flatten(rng) -> list[Case]:
-    return [Case((np.arange(24.0).reshape(2, 3, 2, 2),), note="two 3×2×2 volumes numbered 0 to 23"),
+    return [Case((ramp((2, 3, 2, 2)),), note="two 3×2×2 volumes numbered 0 to 23"),
             Case((rng.standard_normal((3, 16, 2, 2)),), note="three 16×2×2 volumes, like the digit network's")]
 
 
@@ -159,7 +165,7 @@ def _random_affine(rng) -> list[Case]:
     cases = []
     for _ in range(3):
         n, d = int(rng.integers(2, 7)), int(rng.integers(2, 9))
-        m = int(rng.choice([k for k in range(2, 11) if k not in (n, d)]))
+        m = _size_other_than(rng, n, d)
         cases.append(_affine_case(rng, (n, d), m))
     return cases
 
@@ -169,7 +175,7 @@ def _square_affine(rng) -> list[Case]:
     cases = []
     for _ in range(2):
         m = int(rng.integers(2, 7))
-        n = int(rng.choice([k for k in range(2, 8) if k != m]))
+        n = _size_other_than(rng, m, high=8)
         cases.append(_affine_case(rng, (n, m), m, "square weight matrix, D = M"))
     return cases
 
@@ -265,7 +271,7 @@ def _random_softmax(rng) -> list[Case]:
     cases = []
     for _ in range(3):
         n = int(rng.integers(2, 7))
-        c = int(rng.choice([k for k in range(2, 11) if k != n]))
+        c = _size_other_than(rng, n)
         cases.append(Case((rng.standard_normal((n, c)) * float(rng.uniform(1, 5)),)))
     return cases
 
@@ -396,7 +402,7 @@ def _random_temperature(rng) -> list[Case]:
     cases = []
     for low, high in [(0.25, 0.7), (1.5, 4.0), (0.25, 0.7)]:
         n = int(rng.integers(2, 6))
-        k = int(rng.choice([c for c in range(2, 11) if c != n]))
+        k = _size_other_than(rng, n)
         cases.append(Case((rng.standard_normal((n, k)) * 3, float(rng.uniform(low, high)))))
     return cases
 
@@ -411,7 +417,7 @@ def _cold_temperature(rng) -> list[Case]:
 
 def _hot_temperature(rng) -> list[Case]:
     n = int(rng.integers(2, 5))
-    k = int(rng.choice([c for c in range(2, 11) if c != n]))
+    k = _size_other_than(rng, n)
     return [Case((rng.standard_normal((n, k)) * 3, float(rng.uniform(50, 200))),
                  note="a very high temperature: close to uniform")]
 

@@ -28,7 +28,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference as ref
-from .base import Case, Check, Group, Mistake
+from .base import FORBIDDEN, Case, Check, Diagnosis, Group, Mistake
+from .cases import class_labels, logits_and_labels, logits_near_1000, one_example_logits, random_logits
 
 STEM = "07-loss"
 
@@ -58,16 +59,6 @@ def _scalar(function):
 # ---------------------------------------------------------------------- one_hot
 
 
-def _labels(rng, n, num_classes, must_have=()) -> np.ndarray:
-    """n labels in [0, num_classes) with at least two different values (when n >= 2)."""
-    labels = rng.integers(0, num_classes, size=n)
-    for position, label in enumerate(must_have):
-        labels[position] = label
-    if n >= 2 and np.all(labels == labels[0]):
-        labels[1] = (labels[0] + 1) % num_classes
-    return rng.permutation(labels)
-
-
 def _visible_one_hot(rng) -> list[Case]:
     return [Case((np.array([3]), 10), note='the label of a training "3"'),
             Case((np.array([0, 2, 1, 2]), 3), note="four labels, three classes")]
@@ -81,7 +72,7 @@ def _random_one_hot(rng) -> list[Case]:
         n = int(rng.integers(2, 13))
         if n == num_classes:
             n += 1
-        cases.append(Case((_labels(rng, n, num_classes, must_have=(num_classes - 1,)), num_classes)))
+        cases.append(Case((class_labels(rng, n, num_classes, must_have=(num_classes - 1,)), num_classes)))
     return cases
 
 
@@ -90,7 +81,7 @@ def _edge_one_hot(rng) -> list[Case]:
     return [
         Case((np.array([int(rng.integers(0, num_classes - 1))]), num_classes),
              note="edge case: one label, and it is not the last class"),
-        Case((_labels(rng, int(rng.integers(2, 5)), num_classes - 2), num_classes),
+        Case((class_labels(rng, int(rng.integers(2, 5)), num_classes - 2), num_classes),
              note="edge case: the last two classes never occur in this batch"),
         Case((np.array([1, 0, 1]), 2), note="edge case: two classes"),
     ]
@@ -170,7 +161,7 @@ def _random_mse(rng) -> list[Case]:
     cases = []
     for _ in range(3):
         n, c = int(rng.integers(2, 9)), int(rng.integers(3, 11))
-        target = ref.one_hot(_labels(rng, n, c), c)
+        target = ref.one_hot(class_labels(rng, n, c), c)
         cases.append(Case((_probabilities(rng, n, c), target)))
     return cases
 
@@ -179,7 +170,7 @@ def _single_mse(rng) -> list[Case]:
     cases = []
     for _ in range(2):
         c = int(rng.integers(3, 11))
-        cases.append(Case((_probabilities(rng, 1, c), ref.one_hot(_labels(rng, 1, c), c)),
+        cases.append(Case((_probabilities(rng, 1, c), ref.one_hot(class_labels(rng, 1, c), c)),
                           note="one example (N = 1)"))
     return cases
 
@@ -254,10 +245,6 @@ MSE = Check(
 # ---------------------------------------------------------------------- cross_entropy_loss
 
 
-def _logits_case(rng, n, c, scale=2.0, note="") -> Case:
-    return Case((rng.standard_normal((n, c)) * scale, _labels(rng, n, c)), note=note)
-
-
 def _visible_ce(rng) -> list[Case]:
     return [
         Case((np.zeros((1, 10)), np.array([3])), note="equal logits, 10 classes: ln 10 ≈ 2.302585"),
@@ -267,36 +254,12 @@ def _visible_ce(rng) -> list[Case]:
     ]
 
 
-def _random_ce(rng) -> list[Case]:
-    cases = []
-    for _ in range(3):
-        n, c = int(rng.integers(2, 17)), int(rng.integers(2, 13))
-        cases.append(_logits_case(rng, n, c))
-    return cases
-
-
-def _single_ce(rng) -> list[Case]:
-    return [_logits_case(rng, 1, int(rng.integers(2, 13)), note="one example (N = 1)") for _ in range(2)]
-
-
-def _large_ce(rng) -> list[Case]:
-    """Rows sitting near +1000 or -1000 as a whole: differences within a row stay small."""
-    cases = []
-    for _ in range(2):
-        n, c = int(rng.integers(2, 7)), int(rng.integers(3, 11))
-        case = _logits_case(rng, n, c, scale=3.0)
-        offsets = np.where(np.arange(n) % 2 == 0, 1000.0, -1000.0)[:, None]
-        cases.append(Case((case.args[0] + rng.permutation(offsets), case.args[1]),
-                          note="logits near +1000 and -1000: exp overflows (or underflows) unless shifted"))
-    return cases
-
-
 def _far_ce(rng) -> list[Case]:
     """In at least one row, the true class lies about 1000 below that row's largest logit."""
     cases = []
     for _ in range(2):
         n, c = int(rng.integers(2, 7)), int(rng.integers(3, 11))
-        logits, labels = _logits_case(rng, n, c).args
+        logits, labels = logits_and_labels(rng, n, c)
         far = rng.permutation(n)[: max(1, n // 2)]
         logits[far, labels[far]] -= 1000.0
         cases.append(Case((logits, labels),
@@ -335,31 +298,36 @@ def _ce_no_minus(z, y):
     return float(np.mean(_log_softmax_np(z)[_rows(y)]))
 
 
-def _not_finite_hint(case: Case, got) -> str | None:
+# Answers that are NaN or inf match no mistake's output; the hint below names their likely cause.
+LOG_OF_LOGIT = Mistake("log of a logit, not of a probability", "a logit can be 0 or negative, and np.log of it "
+                       "is -inf or NaN. Turn the logits into log-probabilities first (log-softmax), then pick the "
+                       "true class: -log p_true = logsumexp(z) - z_true.")
+NOT_FINITE = Mistake("the loss is not finite on ordinary logits", "check for a log of 0 or of a negative number, "
+                     "and for dividing by zero.")
+NOT_SHIFTED = Mistake("softmax not shifted by the maximum", "np.exp of a logit near 1000 overflows to inf (and "
+                      "near -1000 underflows to 0), and inf/inf or 0/0 is NaN. Subtract each row's maximum before "
+                      "np.exp; it does not change the softmax.")
+UNDERFLOW = Mistake("probability underflowed to 0 before the log", "when the true class lies ~1000 below the row's "
+                    "maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. Do not take "
+                    "the log of a probability; use log-sum-exp: loss = m + log(sum(exp(z - m))) - z_true, with "
+                    "m = the row's maximum.")
+NOT_FINITE_MISTAKES = [LOG_OF_LOGIT, NOT_FINITE, NOT_SHIFTED, UNDERFLOW]
+
+
+def _not_finite_hint(case: Case, got) -> Diagnosis | None:
+    """Which of :data:`NOT_FINITE_MISTAKES` made a loss NaN or inf, judging by the logits."""
     value = _as_float(got)
     if value is None or np.isfinite(value):
         return None
     logits, labels = case.args
     logits = np.asarray(logits, dtype=np.float64)
     if np.max(np.abs(logits)) < 50:  # nothing here can overflow or underflow
-        if np.any(logits[_rows(labels)] <= 0):
-            return ("log of a logit, not of a probability: a logit can be 0 or negative, and np.log of it is "
-                    "-inf or NaN. Turn the logits into log-probabilities first (log-softmax), then pick the "
-                    "true class: -log p_true = logsumexp(z) - z_true.")
-        return ("the loss is not finite on ordinary logits: check for a log of 0 or of a negative number, "
-                "and for dividing by zero.")
+        return (LOG_OF_LOGIT if np.any(logits[_rows(labels)] <= 0) else NOT_FINITE).diagnosis
     shifted = logits - logits.max(axis=1, keepdims=True)
     with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
         probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
         shifted_then_log = -np.mean(np.log(probabilities[_rows(labels)]))
-    if np.isfinite(shifted_then_log):
-        return ("softmax not shifted by the maximum: np.exp of a logit near 1000 overflows to inf "
-                "(and near -1000 underflows to 0), and inf/inf or 0/0 is NaN. Subtract each row's maximum "
-                "before np.exp; it does not change the softmax.")
-    return ("probability underflowed to 0 before the log: when the true class lies ~1000 below the row's "
-            "maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. Do not "
-            "take the log of a probability; use log-sum-exp: loss = m + log(sum(exp(z - m))) - z_true, with "
-            "m = the row's maximum.")
+    return (NOT_SHIFTED if np.isfinite(shifted_then_log) else UNDERFLOW).diagnosis
 
 
 CROSS_ENTROPY = Check(
@@ -368,9 +336,10 @@ CROSS_ENTROPY = Check(
     reference=_scalar(ref.cross_entropy_loss),
     groups=[
         Group("equal logits (ln 10), a batch of two, and one row with logits ±1000", _visible_ce, visible=True),
-        Group("random batches (N 2 to 16, 2 to 12 classes), moderate logits", _random_ce, weight=2.0),
-        Group("one example at a time (N = 1)", _single_ce),
-        Group("large logits: rows near +1000 and near -1000", _large_ce),
+        Group("random batches (N 2 to 16, 2 to 12 classes), moderate logits", random_logits, weight=2.0),
+        Group("one example at a time (N = 1)", one_example_logits),
+        Group("large logits: rows near +1000 and near -1000", lambda rng: logits_near_1000(
+            rng, "logits near +1000 and -1000: exp overflows (or underflows) unless shifted")),
         Group("extreme gaps: a true class 1000 below its row's maximum", _far_ce),
     ],
     mistakes=[
@@ -398,9 +367,10 @@ CROSS_ENTROPY = Check(
                 "true class.", _ce_log_of_logit),
         Mistake("minus sign missing", "your loss is negative: log p is at most 0, so the loss is -log p. "
                 "Put the minus sign back.", _ce_no_minus),
+        *NOT_FINITE_MISTAKES,
     ],
     hints=[_not_finite_hint],
-    forbidden=("torch", "autograder", "tensorflow", "jax", "scipy.special"),
+    forbidden=FORBIDDEN + ("scipy.special",),
     summary="mean over n of logsumexp(logits[n]) - logits[n, labels[n]]",
 )
 

@@ -144,15 +144,21 @@ class ParamDictCheck(Check):
         return _compare_dicts(expected, got)
 
 
-def _sgd_hint(case: Case, got) -> str:
+# Named by the hint below, when no mistake's output matches.
+PARAMETER_LEFT_OUT = Mistake("a parameter left out", "the returned dict must hold every key of params, each one "
+                             "updated with its own gradient.")
+NOTHING_UPDATED = Mistake("nothing updated", "the parameters came back unchanged. Subtract lr * grads[k] from "
+                          "each one.")
+
+
+def _sgd_hint(case: Case, got) -> Diagnosis | None:
     params = case.args[0]
     if isinstance(got, dict) and set(got) < set(params):
-        return ("a parameter left out: the returned dict must hold every key of params, each one "
-                "updated with its own gradient.")
+        return PARAMETER_LEFT_OUT.diagnosis
     if isinstance(got, dict) and all(isinstance(got.get(k), np.ndarray) and got[k].shape == v.shape
                                      and np.allclose(got[k], v) for k, v in params.items()):
-        return "nothing updated: the parameters came back unchanged. Subtract lr * grads[k] from each one."
-    return ""
+        return NOTHING_UPDATED.diagnosis
+    return None
 
 
 SGD_STEP = ParamDictCheck(
@@ -164,7 +170,7 @@ SGD_STEP = ParamDictCheck(
         Group("randomized CNN parameters and learning rates", _sgd_random, weight=2.0),
         Group("grads listing the names in another order", _sgd_order),
     ],
-    mistakes=SGD_MISTAKES,
+    mistakes=[*SGD_MISTAKES, PARAMETER_LEFT_OUT, NOTHING_UPDATED],
     hints=[_sgd_hint],
     summary="params[k] - lr * grads[k] for every key, in a new dict",
 )
@@ -197,47 +203,61 @@ def _batches_exact(rng) -> list[Case]:
     return [Case((n, batch, int(rng.integers(0, 10_000))), note="n an exact multiple of batch_size")]
 
 
-def _batch_problem(n: int, batch_size: int, got) -> tuple[str | None, str]:
-    """(problem, diagnosis) for a returned list of batches."""
+# What BatchesCheck names, from what the batches are (there is no one answer to compare with).
+DROP_LAST = Mistake("last partial batch dropped", "when n is not a multiple of batch_size the leftover images "
+                    "form a shorter last batch. Loop with range(0, n, batch_size) and slice "
+                    "order[start:start + batch_size]; the slice simply stops at n.")
+NOT_SHUFFLED = Mistake("not shuffled", "the batches follow the data order. Draw a permutation first, "
+                       "order = np.random.default_rng(seed).permutation(n), and slice that.")
+OVERLAP = Mistake("overlapping batches", "consecutive batches share indices, so the start of each batch moves by "
+                  "less than batch_size. Start batch i at i * batch_size (range(0, n, batch_size)).")
+WITH_REPLACEMENT = Mistake("sampled with replacement", "each batch was drawn independently (rng.integers or "
+                           "rng.choice without replace=False), so some images repeat and others are never seen. "
+                           "Shuffle once with rng.permutation(n) and cut the permutation into slices.")
+BATCH_MISTAKES = [DROP_LAST, NOT_SHUFFLED, OVERLAP, WITH_REPLACEMENT]
+
+
+def _batch_problem(n: int, batch_size: int, got) -> tuple[str | None, Mistake | None]:
+    """(problem, the mistake it shows, if known) for a returned list of batches."""
     if not isinstance(got, (list, tuple)):
         if isinstance(got, np.ndarray) and got.ndim == 2:
             return ((f"the result is one 2-D array of shape {got.shape}; return a list of 1-D index arrays "
-                     "(the last one may be shorter)"), "")
-        return f"the result should be a list of 1-D index arrays, but it is {type_name(got)}", ""
+                     "(the last one may be shorter)"), None)
+        return f"the result should be a list of 1-D index arrays, but it is {type_name(got)}", None
     batches = []
     for index, batch in enumerate(got):
         array = np.asarray(batch)
         if array.ndim != 1:
-            return f"batch {index} has shape {array.shape}; each batch is a 1-D array of indices", ""
+            return f"batch {index} has shape {array.shape}; each batch is a 1-D array of indices", None
         if array.size and array.dtype.kind not in "iu":
             return ((f"batch {index} has dtype {array.dtype}; indices are integers "
-                     "(rng.permutation(n) gives ints)"), "")
+                     "(rng.permutation(n) gives ints)"), None)
         batches.append(array.astype(np.int64))
     if not batches:
         return ("the result is an empty list; one epoch visits every image, so there is at least one batch",
-                _DROP_LAST if n < batch_size else "")
+                DROP_LAST if n < batch_size else None)
     flat = np.concatenate(batches)
     sizes = [len(b) for b in batches]
     if flat.size and (flat.min() < 0 or flat.max() >= n):
-        return f"an index is out of range: indices go from 0 to n - 1 = {n - 1}", ""
+        return f"an index is out of range: indices go from 0 to n - 1 = {n - 1}", None
     counts = np.bincount(flat, minlength=n)
     repeated, missing = int((counts > 1).sum()), int((counts == 0).sum())
     if repeated:
         inside = any(len(set(b.tolist())) < len(b) for b in batches)
-        why = _WITH_REPLACEMENT if missing and (inside or len(flat) == n) else _OVERLAP
+        why = WITH_REPLACEMENT if missing and (inside or len(flat) == n) else OVERLAP
         return ((f"{repeated} indices appear in more than one place and {missing} never appear; an epoch "
                  f"uses each of the {n} images exactly once"), why)
     if missing:
         expected = [batch_size] * (n // batch_size)
-        why = _DROP_LAST if sizes == expected and n % batch_size else ""
+        why = DROP_LAST if sizes == expected and n % batch_size else None
         return ((f"{missing} of the {n} indices never appear (batch sizes {_sizes(sizes)}); an epoch "
                  "uses every image once"), why)
     want = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
     if sizes != want:
-        return f"the batch sizes are {_sizes(sizes)}, but they should be {_sizes(want)}", ""
+        return f"the batch sizes are {_sizes(sizes)}, but they should be {_sizes(want)}", None
     if n >= 10 and np.array_equal(flat, np.arange(n)):
-        return "the indices come out in order 0, 1, 2, …: the epoch is not shuffled", _NOT_SHUFFLED
-    return None, ""
+        return "the indices come out in order 0, 1, 2, …: the epoch is not shuffled", NOT_SHUFFLED
+    return None, None
 
 
 def _sizes(sizes: list[int]) -> str:
@@ -246,25 +266,13 @@ def _sizes(sizes: list[int]) -> str:
     return f"[{', '.join(map(str, sizes[:3]))}, …, {', '.join(map(str, sizes[-2:]))}] ({len(sizes)} batches)"
 
 
-_DROP_LAST = ("last partial batch dropped: when n is not a multiple of batch_size the leftover images "
-              "form a shorter last batch. Loop with range(0, n, batch_size) and slice "
-              "order[start:start + batch_size]; the slice simply stops at n.")
-_NOT_SHUFFLED = ("not shuffled: the batches follow the data order. Draw a permutation first, "
-                 "order = np.random.default_rng(seed).permutation(n), and slice that.")
-_OVERLAP = ("overlapping batches: consecutive batches share indices, so the start of each batch "
-            "moves by less than batch_size. Start batch i at i * batch_size (range(0, n, batch_size)).")
-_WITH_REPLACEMENT = ("sampled with replacement: each batch was drawn independently (rng.integers or "
-                     "rng.choice without replace=False), so some images repeat and others are never seen. "
-                     "Shuffle once with rng.permutation(n) and cut the permutation into slices.")
-
-
 class BatchesCheck(Check):
     """Judges a list of mini-batches by what it is, not by comparing with one shuffle."""
 
     def assess(self, case: Case, got) -> Finding:
         n, batch_size = case.args[0], case.args[1]
-        problem, diagnosis = _batch_problem(n, batch_size, got)
-        return Finding(problem, Diagnosis("", diagnosis) if diagnosis else None)
+        problem, mistake = _batch_problem(n, batch_size, got)
+        return Finding(problem, mistake.diagnosis if mistake else None)
 
 
 EPOCH_BATCHES = BatchesCheck(
@@ -276,6 +284,7 @@ EPOCH_BATCHES = BatchesCheck(
         Group("randomized n, not a multiple of batch_size", _batches_random, weight=2.0),
         Group("n an exact multiple of batch_size", _batches_exact),
     ],
+    mistakes=BATCH_MISTAKES,
     summary="a shuffled partition of range(n) into batches of batch_size (the last may be shorter)",
 )
 
@@ -343,37 +352,42 @@ def _test_accuracy(params: dict, x_test: np.ndarray, y_test: np.ndarray) -> floa
     return float((logits.argmax(1) == y_test).mean())
 
 
-def _params_problem(got, d: int) -> tuple[str | None, str]:
+# What TrainingCheck names, from the returned parameters and their held-out accuracy.
+TOO_SLOW = Mistake("too slow", f"training must finish within {TIME_BUDGET} s. Vectorise over the batch (one "
+                   "matrix product per step), no Python loop over images.")
+TRANSPOSED = Mistake("wrong shapes (w transposed)", "scores are x @ w + b with x of shape (N, D), so w is (D, 10): "
+                     "one column of weights per class.")
+NAN_PARAMETERS = Mistake("NaN parameters", "the training blew up. Either softmax was not shifted by the row maximum "
+                         "(np.exp of a large score overflows to inf, and inf / inf is NaN), or the steps are far too "
+                         "large (is the gradient averaged over the batch, not summed?). Subtract "
+                         "scores.max(axis=1, keepdims=True) before np.exp and divide the gradient by the batch size.")
+CHANCE = Mistake("accuracy at chance level", "the weights did not learn. Check that the update subtracts "
+                 "lr * gradient (not adds), that it is applied to the arrays you return, that the gradient of the "
+                 "scores is (softmax - one_hot(y)) / batch_size, and that the loop really runs (a batch_size "
+                 "larger than the training set still gives one batch).")
+TRAINING_MISTAKES = [TOO_SLOW, TRANSPOSED, NAN_PARAMETERS, CHANCE]
+
+
+def _params_problem(got, d: int) -> tuple[str | None, Mistake | None]:
     if not isinstance(got, dict):
-        return f"the result should be a dict {{'w': (D, 10) array, 'b': (10,) array}}, but it is {type_name(got)}", ""
+        return (f"the result should be a dict {{'w': (D, 10) array, 'b': (10,) array}}, but it is {type_name(got)}",
+                None)
     for key in ("w", "b"):
         if key not in got:
-            return f"the result has no key {key!r}; return {{'w': w, 'b': b}}", ""
+            return f"the result has no key {key!r}; return {{'w': w, 'b': b}}", None
         if not isinstance(got[key], np.ndarray):
-            return f"result[{key!r}] should be a NumPy array, but it is {type_name(got[key])}", ""
+            return f"result[{key!r}] should be a NumPy array, but it is {type_name(got[key])}", None
     w, b = got["w"], got["b"]
     if w.shape != (d, NUM_CLASSES):
-        why = _TRANSPOSED if w.shape == (NUM_CLASSES, d) else ""
+        why = TRANSPOSED if w.shape == (NUM_CLASSES, d) else None
         return f"result['w'] should have shape ({d}, {NUM_CLASSES}) (features × classes), but it has {w.shape}", why
     if b.shape != (NUM_CLASSES,):
-        return f"result['b'] should have shape ({NUM_CLASSES},), but it has {b.shape}", ""
+        return f"result['b'] should have shape ({NUM_CLASSES},), but it has {b.shape}", None
     if w.dtype.kind != "f" or b.dtype.kind != "f":
-        return "the parameters should be float arrays", ""
+        return "the parameters should be float arrays", None
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
-        return "the parameters contain NaN or infinite values", _NAN
-    return None, ""
-
-
-_TRANSPOSED = ("wrong shapes (w transposed): scores are x @ w + b with x of shape (N, D), so w is "
-               "(D, 10): one column of weights per class.")
-_NAN = ("NaN parameters: the training blew up. Either softmax was not shifted by the row maximum "
-        "(np.exp of a large score overflows to inf, and inf / inf is NaN), or the steps are far too "
-        "large (is the gradient averaged over the batch, not summed?). Subtract "
-        "scores.max(axis=1, keepdims=True) before np.exp and divide the gradient by the batch size.")
-_CHANCE = ("accuracy at chance level: the weights did not learn. Check that the update subtracts "
-           "lr * gradient (not adds), that it is applied to the arrays you return, that the "
-           "gradient of the scores is (softmax - one_hot(y)) / batch_size, and that the loop "
-           "really runs (a batch_size larger than the training set still gives one batch).")
+        return "the parameters contain NaN or infinite values", NAN_PARAMETERS
+    return None, None
 
 
 class TrainingCheck(Check):
@@ -381,8 +395,7 @@ class TrainingCheck(Check):
 
     def diagnose_error(self, case: Case, error) -> Diagnosis | None:
         if error.kind == "timeout":
-            return Diagnosis("", f"too slow: training must finish within {TIME_BUDGET} s. Vectorise over the batch "
-                                 "(one matrix product per step), no Python loop over images.")
+            return TOO_SLOW.diagnosis
         return super().diagnose_error(case, error)
 
     def assess(self, case: Case, got) -> Finding:
@@ -395,8 +408,8 @@ class TrainingCheck(Check):
             problem = (f"on {len(case.y_test)} held-out images the accuracy is {accuracy:.3f}; "
                        f"it should be at least {MIN_ACCURACY:.2f}")
             if accuracy < 0.3 or (np.all(got["b"] == 0) and np.all(got["w"] == 0)):
-                why = _CHANCE
-        return Finding(problem, Diagnosis("", why) if why else None)
+                why = CHANCE
+        return Finding(problem, why.diagnosis if why else None)
 
 
 TRAIN = TrainingCheck(
@@ -408,6 +421,7 @@ TRAIN = TrainingCheck(
         Group("a random split and random hyperparameters", _train_random, weight=2.0),
         Group("batch_size larger than the training set", _train_full_batch),
     ],
+    mistakes=TRAINING_MISTAKES,
     timeout=TIME_BUDGET,
     summary=f"at least {MIN_ACCURACY:.0%} accuracy on held-out digits",
 )

@@ -289,63 +289,80 @@ def _odd_values(rng) -> list[Case]:
     return [_split_case(rng, classes, values=values, note=f"the labels are {', '.join(map(str, values))}")]
 
 
+# What SplitCheck names, from what the returned indices do (any seeded shuffle is right).
+BOOLEAN_MASKS = Mistake("boolean masks instead of indices", "return the positions themselves, e.g. "
+                        "np.flatnonzero(mask), as int arrays.")
+NOT_WHOLE = Mistake("indices must be whole numbers", "build them from np.arange / rng.permutation, or convert "
+                    "with .astype(int).")
+OVERLAPPING = Mistake("overlapping train and test sets", "those test images were used for training, so the test "
+                      "accuracy would flatter the model. Every index goes to exactly one set.")
+REPEATED = Mistake("repeated indices", "shuffle each class's positions once (a permutation, not rng.choice with "
+                   "replacement) and cut that list in two.")
+MISSING = Mistake("indices missing", "train and test together must cover range(N) exactly once; check the slice "
+                  "boundaries (perm[:k] and perm[k:], no `k + 1`).")
+SWAPPED = Mistake("test_fraction applied to the training set (swapped)", "the TEST set gets round(n_c * "
+                  "test_fraction) members of class c and the training set the rest. Check the order of the "
+                  "returned tuple too: (train_indices, test_indices).")
+ROUNDED_DOWN = Mistake("counts rounded down (int() truncates)", "use int(round(n_c * test_fraction)).")
+ROUNDED_UP = Mistake("counts rounded up", "use int(round(n_c * test_fraction)).")
+NOT_STRATIFIED = Mistake("not stratified", "you took round(N * test_fraction) images from the whole set, so the "
+                         "classes come out unbalanced. Split each class on its own: for each c in np.unique(labels), "
+                         "shuffle np.flatnonzero(labels == c) and send its first int(round(n_c * test_fraction)) to "
+                         "the test set.")
+# CLASSES_AS_RANGE.explain is filled in with the classes found: .format(values=...)
+CLASSES_AS_RANGE = Mistake("classes assumed to be range(number of classes)", "classes are the values that occur in "
+                           "labels (np.unique(labels)), here {values}, not range(number of classes).")
+SPLIT_MISTAKES = [BOOLEAN_MASKS, NOT_WHOLE, OVERLAPPING, REPEATED, MISSING, SWAPPED, ROUNDED_DOWN, ROUNDED_UP,
+                  NOT_STRATIFIED, CLASSES_AS_RANGE]
+
+
 @dataclass
 class SplitCheck(Check):
     """Judges a split by what it does; the indices themselves are the student's choice."""
 
     def assess(self, case: Case, got) -> Finding:
-        problem, diagnosis = self._problem(case, got)
-        return Finding(problem, Diagnosis("", diagnosis) if diagnosis else None)
+        return Finding(*self._problem(case, got))
 
-    def _problem(self, case: Case, got) -> tuple[str | None, str]:
+    def _problem(self, case: Case, got) -> tuple[str | None, Diagnosis | None]:
         labels, fraction = np.asarray(case.args[0]), float(case.args[1])
         n = len(labels)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return (f"should return a tuple (train_indices, test_indices), but it returned {type_name(got)}",
-                    "")
+                    None)
         names = ("train_indices", "test_indices")
         for name, part in zip(names, got):
             if not isinstance(part, np.ndarray):
-                return f"{name} should be a NumPy array of ints, but it is {type_name(part)}", ""
+                return f"{name} should be a NumPy array of ints, but it is {type_name(part)}", None
             if part.dtype == bool:
-                return (f"{name} is a boolean array of shape {part.shape}",
-                        ("boolean masks instead of indices: return the positions themselves, e.g. "
-                        "np.flatnonzero(mask), as int arrays."))
+                return f"{name} is a boolean array of shape {part.shape}", BOOLEAN_MASKS.diagnosis
             if part.dtype.kind not in "iu":
-                return (f"{name} should hold integers, but its dtype is {part.dtype}",
-                        ("indices must be whole numbers: build them from np.arange / rng.permutation, or "
-                        "convert with .astype(int)."))
+                return f"{name} should hold integers, but its dtype is {part.dtype}", NOT_WHOLE.diagnosis
             if part.ndim != 1:
-                return f"{name} should be 1-D, but it has shape {part.shape}", ""
+                return f"{name} should be 1-D, but it has shape {part.shape}", None
             if part.size and (part.min() < 0 or part.max() >= n):
                 return ((f"{name} holds values outside 0..{n - 1}; indices point at positions in labels "
-                        "(0 to N - 1), they are not labels"), "")
+                        "(0 to N - 1), they are not labels"), None)
         train, test = got
         both = np.intersect1d(train, test)
         if both.size:
-            return (f"{both.size} index(es) are in BOTH sets, e.g. {int(both[0])}",
-                    ("overlapping train and test sets: those test images were used for training, so the "
-                    "test accuracy would flatter the model. Every index goes to exactly one set."))
+            return f"{both.size} index(es) are in BOTH sets, e.g. {int(both[0])}", OVERLAPPING.diagnosis
         counts = np.bincount(np.concatenate([train, test]), minlength=n)
         if (counts > 1).any():
-            return (f"index {int(np.argmax(counts > 1))} appears more than once",
-                    ("repeated indices: shuffle each class's positions once (a permutation, not "
-                    "rng.choice with replacement) and cut that list in two."))
+            return f"index {int(np.argmax(counts > 1))} appears more than once", REPEATED.diagnosis
         if (counts == 0).any():
             missing = np.flatnonzero(counts == 0)
             message = f"{missing.size} of the {n} indices are in neither set, e.g. {int(missing[0])}"
             lost = [int(c) for c in np.unique(labels[missing]) if np.all(counts[labels == c] == 0)]
             if lost:
-                return message, ("indices missing: every member of class(es) "
-                                 f"{', '.join(map(str, lost))} was left out. The classes are the values that "
-                                 f"occur in labels, np.unique(labels) = {np.unique(labels).tolist()}, not "
-                                 "range(number of classes).")
-            return message, ("indices missing: train and test together must cover range(N) exactly once; "
-                             "check the slice boundaries (perm[:k] and perm[k:], no `k + 1`).")
+                return message, Diagnosis(MISSING.name, (
+                    f"{MISSING.name}: every member of class(es) {', '.join(map(str, lost))} was left out. The "
+                    f"classes are the values that occur in labels, np.unique(labels) = {np.unique(labels).tolist()}, "
+                    "not range(number of classes)."))
+            return message, MISSING.diagnosis
         want = test_counts(labels, fraction)
         have = {c: int(np.sum(labels[test] == c)) for c in want}
         if have == want:
-            return None, ""
+            return None, None
         sizes = {c: int(np.sum(labels == c)) for c in want}
         wrong = [c for c in want if have[c] != want[c]]
         c = wrong[0]
@@ -353,23 +370,17 @@ class SplitCheck(Check):
                    f"them belong in the test set, but yours has {have[c]} ({len(wrong)} of {len(want)} "
                    "classes have the wrong test count)")
         if all(have[k] == sizes[k] - want[k] for k in want):
-            return message, ("test_fraction applied to the training set (swapped): the TEST set gets "
-                             "round(n_c * test_fraction) members of class c and the training set the rest. "
-                             "Check the order of the returned tuple too: (train_indices, test_indices).")
+            return message, SWAPPED.diagnosis
         if all(have[k] == int(np.floor(sizes[k] * fraction)) for k in want):
-            return message, ("counts rounded down (int() truncates): use int(round(n_c * test_fraction)).")
+            return message, ROUNDED_DOWN.diagnosis
         if all(have[k] == int(np.ceil(sizes[k] * fraction)) for k in want):
-            return message, "counts rounded up: use int(round(n_c * test_fraction))."
+            return message, ROUNDED_UP.diagnosis
         if len(test) == round(n * fraction):
-            return message, ("not stratified: you took round(N * test_fraction) images from the whole set, "
-                             "so the classes come out unbalanced. Split each class on its own: for each c in "
-                             "np.unique(labels), shuffle np.flatnonzero(labels == c) and send its first "
-                             "int(round(n_c * test_fraction)) to the test set.")
+            return message, NOT_STRATIFIED.diagnosis
         values = np.unique(labels)
         if not np.array_equal(values, np.arange(len(values))):
-            return message, ("classes are the values that occur in labels (np.unique(labels)), here "
-                             f"{values.tolist()}, not range(number of classes).")
-        return message, ""
+            return message, Diagnosis(CLASSES_AS_RANGE.name, CLASSES_AS_RANGE.explain.format(values=values.tolist()))
+        return message, None
 
 
 def _split_reference(labels, test_fraction, seed):
@@ -386,6 +397,7 @@ SPLIT = SplitCheck(
         Group("a class too small to spare a test image", _tiny_class),
         Group("labels that are not 0..K-1", _odd_values),
     ],
+    mistakes=SPLIT_MISTAKES,
     summary="disjoint int index arrays covering range(N); class c sends int(round(n_c * f)) to test",
 )
 

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 
 from .. import reference as ref
 from .base import Case, Check, Group, Mistake
+from .cases import ramp
 
 STEM = "11-beyond"
 
@@ -243,7 +244,7 @@ def _bn_case(rng, n, c, h, w, eps=None, note="") -> Case:
 
 
 def _visible_bn(rng) -> list[Case]:
-    x = np.arange(2 * 3 * 2 * 4, dtype=np.float64).reshape(2, 3, 2, 4) % 7
+    x = ramp((2, 3, 2, 4)) % 7
     return [
         Case((x, np.ones(3), np.zeros(3)), note="γ = 1, β = 0: every channel of the output has mean 0 and variance ≈ 1"),
         Case((x, np.array([2.0, 0.5, -1.0]), np.array([0.0, 1.0, -3.0])), note="γ and β per channel"),

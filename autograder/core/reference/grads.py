@@ -79,13 +79,8 @@ def relu_backward(dout: ArrayLike, x: ArrayLike) -> np.ndarray:
     return vjp(torch.relu, (x,), dout)[0]
 
 
-def max_pool2d_backward(
-    dout: ArrayLike,
-    x: ArrayLike,
-    kernel_size: IntPair,
-    stride: IntPair | None = None,
-    padding: IntPair = 0,
-) -> np.ndarray:
+def max_pool2d_backward(dout: ArrayLike, x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None,
+                        padding: IntPair = 0) -> np.ndarray:
     """Gradient of ``max_pool2d``. dout: (N, C, H', W'), x: (N, C, H, W) -> dx: (N, C, H, W).
 
     Each window's upstream gradient goes to the position of its maximum.
@@ -94,13 +89,8 @@ def max_pool2d_backward(
     return vjp(lambda x: F.max_pool2d(x, *window), (x,), dout)[0]
 
 
-def avg_pool2d_backward(
-    dout: ArrayLike,
-    x: ArrayLike,
-    kernel_size: IntPair,
-    stride: IntPair | None = None,
-    padding: IntPair = 0,
-) -> np.ndarray:
+def avg_pool2d_backward(dout: ArrayLike, x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None,
+                        padding: IntPair = 0) -> np.ndarray:
     """Gradient of ``avg_pool2d``. dout: (N, C, H', W'), x: (N, C, H, W) -> dx: (N, C, H, W).
 
     Each window spreads ``dout / (KH*KW)`` over its (unpadded) positions.

@@ -138,38 +138,30 @@ def pool_window(kernel_size: IntPair, stride: IntPair | None, padding: IntPair) 
     return kernel, kernel if stride is None else _pair(stride, "stride"), _pair(padding, "padding")
 
 
-def max_pool2d(
-    x: ArrayLike,
-    kernel_size: IntPair,
-    stride: IntPair | None = None,
-    padding: IntPair = 0,
-) -> np.ndarray:
+def _pool(op, x: ArrayLike, kernel_size: IntPair, stride: IntPair | None, padding: IntPair) -> np.ndarray:
+    xt = to_tensor(x)
+    _check_nchw(xt, op.__name__)
+    return to_numpy(op(xt, *pool_window(kernel_size, stride, padding)))
+
+
+def max_pool2d(x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> np.ndarray:
     """Max over each window, like ``torch.nn.functional.max_pool2d`` (floor mode).
 
     x: (N, C, H, W) -> out: (N, C, H', W'), ``H' = (H + 2*padding - KH) // stride + 1``.
     ``stride`` defaults to ``kernel_size``. Padding counts as -inf (never the max);
     torch requires ``padding <= kernel_size / 2``.
     """
-    xt = to_tensor(x)
-    _check_nchw(xt, "max_pool2d")
-    return to_numpy(F.max_pool2d(xt, *pool_window(kernel_size, stride, padding)))
+    return _pool(F.max_pool2d, x, kernel_size, stride, padding)
 
 
-def avg_pool2d(
-    x: ArrayLike,
-    kernel_size: IntPair,
-    stride: IntPair | None = None,
-    padding: IntPair = 0,
-) -> np.ndarray:
+def avg_pool2d(x: ArrayLike, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> np.ndarray:
     """Mean over each window, like ``torch.nn.functional.avg_pool2d`` (floor mode).
 
     x: (N, C, H, W) -> out: (N, C, H', W'), ``H' = (H + 2*padding - KH) // stride + 1``.
     ``stride`` defaults to ``kernel_size``. Padding counts as zeros *in the mean*
     (torch's default ``count_include_pad=True``): every window divides by KH*KW.
     """
-    xt = to_tensor(x)
-    _check_nchw(xt, "avg_pool2d")
-    return to_numpy(F.avg_pool2d(xt, *pool_window(kernel_size, stride, padding)))
+    return _pool(F.avg_pool2d, x, kernel_size, stride, padding)
 
 
 # ----------------------------------------------------------------------------- dense layers
