@@ -219,9 +219,9 @@ def test_html_figures_have_numbered_captions_and_alt_text(pages, stem):
         alt = figure["images"][0]["alt"]
         assert len(alt) >= 30 and not re.search(r"\.(png|jpe?g|svg|gif)$|_images/", alt), \
             f"{stem}: Figure {_chapter(stem)}.{k} has no real alt text: {alt!r}"
-    sources = [(match.group(1), match.group(2)) for cell in _cells(stem) if cell.cell_type == "markdown"
-               for match in CAPTION.finditer(cell.source)]
-    assert len(sources) == len(page.figures), f"{stem}: every caption paragraph became a figure caption"
+    captions = [(match.group(1), match.group(2)) for cell in _cells(stem) if cell.cell_type == "markdown"
+                for match in CAPTION.finditer(cell.source)]
+    assert len(captions) == len(page.figures), f"{stem}: every caption paragraph became a figure caption"
     book_page = nbformat.read(sources.PAGES / f"{stem}.ipynb", as_version=4)
     assert not any(CAPTION.search(cell.source) for cell in book_page.cells if cell.cell_type == "markdown"), \
         f"{stem}: a caption paragraph was left in the text of the page"
