@@ -206,7 +206,7 @@ def grade_assignment(course: Path, assignment: str, db_url: str | None = None, l
             for student in summary.skipped:  # unchanged, but missing from this gradebook (a new --db, say)
                 if student not in in_gradebook or not paths.feedback_file(course, student, assignment).exists():
                     with uninterrupted():
-                        result = results.from_dict(stored[student])
+                        result = SubmissionResult.from_dict(stored[student])
                         if student not in in_gradebook:
                             recorder.record(student, result.notebooks,
                                             read_timestamp(paths.submission_dir(course, student, assignment)))
@@ -286,5 +286,5 @@ def regenerate_feedback(course: Path, assignment: str, students: list[str] | Non
         unknown = sorted(set(students) - set(stored))
         if unknown:
             raise CourseError(f"no results for student(s) {', '.join(unknown)} in {assignment!r}")
-    return [write_feedback(course, results.from_dict(data)) for student, data in sorted(stored.items())
+    return [write_feedback(course, SubmissionResult.from_dict(data)) for student, data in sorted(stored.items())
             if not students or student in students]

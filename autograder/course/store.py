@@ -57,11 +57,6 @@ def to_dict(result: SubmissionResult, *, fingerprint: str, grader: str, seconds:
             "notebooks": [nb.to_dict() for nb in result.notebooks]}
 
 
-def from_dict(data: dict) -> SubmissionResult:
-    """Rebuild the :class:`SubmissionResult` a results file was written from."""
-    return SubmissionResult.from_dict(data)
-
-
 def write(course: Path, data: dict) -> Path:
     """Write one results file atomically (temporary file, fsync, rename)."""
     target = paths.results_dir(course, data["assignment"])
