@@ -2,7 +2,7 @@
 
 The layout is nbgrader's: ``DIR/submitted/<student>/<assignment>/<notebook>.ipynb`` (what
 ``nbgrader collect`` and ``nbgrader zip_collect`` produce). This process is the *coordinator*:
-it decides what to grade, hands each submission to a worker (:mod:`.parallel`: this process,
+it decides what to grade, hands each submission to a worker (:mod:`.workers`: this process,
 a local process pool, or a Dask cluster) and is the only one that writes the results. Per
 submission, in this order:
 

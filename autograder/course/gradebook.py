@@ -9,7 +9,7 @@ workers never touch the database. The gradebook can be SQLite (the default,
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Self
 
 from nbgrader.api import (
@@ -105,13 +105,6 @@ class Recorder:
             raise
 
 
-def record(db_url: str, assignment: str, student: str, results: list[NotebookResult],
-           timestamp: datetime | None = None) -> None:
-    """Record one submission (opens and closes the gradebook; a batch uses :class:`Recorder`)."""
-    with Recorder(db_url, assignment) as recorder:
-        recorder.record(student, results, timestamp)
-
-
 def _comments(result: NotebookResult) -> dict[str, str]:
     """One comment per exercise cell (grade id = function name): the check's verdicts."""
     comments = {}
@@ -182,7 +175,3 @@ def score_table(db_url: str, assignments: list[str] | None = None) -> dict:
         return table
     finally:
         gradebook.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
