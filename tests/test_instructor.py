@@ -100,7 +100,8 @@ def test_usage_errors_are_one_line(tmp_path, demo):
         (["release", "--course", str(tmp_path)], "not a course directory"),
         (["feedback", STEM, "--course", str(directory), "--student", "nobody"], "no results for student"),
         (["grade", STEM, "--course", str(directory), "--student", "nobody"], "no submission of"),
-        (["report", STEM, "--course", str(tmp_path)], "unknown assignment"),
+        (["report", STEM, "--course", str(tmp_path)], "not a course directory"),
+        (["export", "--course", str(tmp_path / "nowhere")], "does not exist"),
         (["export", "--course", str(directory), "--db", "nosuchdialect://x"], "cannot open the gradebook"),
     ]
     for args, expected in cases:
@@ -118,9 +119,14 @@ def test_demo_runs_every_step_and_says_where_each_product_is(demo):
     for step in ("init", "release", "grade", "feedback", "export", "report"):
         assert f"$ python -m autograder {step}" in output
     products = dict(re.findall(r"^  ([a-zA-Z ]+):\s+(/\S+)$", output, flags=re.MULTILINE))
-    assert set(products) >= {"course", "student version", "gradebook", "feedback", "grades CSV", "report"}
+    assert set(products) >= {"course", "student version", "gradebook", "feedback", "grades CSV", "report",
+                             "released feedback", "Canvas CSV"}
     for path in products.values():
         assert Path(path).exists(), path
+    assert f"$ nbgrader release_feedback {STEM}" in output and f"$ nbgrader db assignment add {STEM}" in output
+    assert len(list(Path(products["released feedback"]).glob("*.html"))) >= STUDENTS  # one page per notebook
+    canvas = list(csv.reader(Path(products["Canvas CSV"]).read_text().splitlines()))
+    assert canvas[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"] and len(canvas) == STUDENTS + 2
     assert (directory / "exchange" / "cnn-course" / "outbound" / STEM / f"{STEM}.ipynb").exists()
 
 
@@ -202,8 +208,8 @@ def test_export_is_proper_csv_with_status_and_per_exercise_scores(demo):
     rows = list(csv.DictReader(result.stdout.splitlines()))
     exercises = ["conv_single_step", "conv_output_size", "zero_pad", "conv_forward_naive", "im2col",
                  "conv_forward_im2col"]
-    assert list(rows[0]) == ["student_id", "assignment", "status", "score", "max_score"] + \
-        [f"{STEM}.{name}" for name in exercises]
+    assert list(rows[0]) == ["student_id", "assignment", "status", "timestamp", "late", "raw_score", "late_penalty",
+                             "score", "max_score", "needs_grading"] + [f"{STEM}.{name}" for name in exercises]
     stored = results.load(directory, STEM)
     scores = _gradebook_scores(directory)
     assert {row["student_id"] for row in rows} == set(stored)
@@ -211,6 +217,7 @@ def test_export_is_proper_csv_with_status_and_per_exercise_scores(demo):
         student = row["student_id"]
         assert row["status"] == stored[student]["status"]  # a status with quotes and commas survives
         assert float(row["score"]) == pytest.approx(sum(scores[student].values()))
+        assert row["raw_score"] == row["score"] and row["late_penalty"] == "0" and row["needs_grading"] == ""
         assert row["max_score"] == "18"
         for name in exercises:
             assert float(row[f"{STEM}.{name}"]) == pytest.approx(scores[student][f"test_{name}"])
@@ -243,6 +250,11 @@ def test_report_is_self_contained_and_names_mistakes_failures_and_times(demo):
     assert "randomized" in page  # per hidden check group
     mistakes = re.findall(r"<td>(\d+)</td><td><code>(\w+)</code></td><td><b>([^<]+)</b>", page)
     assert mistakes and sum(int(count) for count, *_ in mistakes) >= 2
+    patcher = next(s for s, what in _manifest(directory).items() if what.startswith("monkeypatches"))
+    tampering = page.split("<h2>Tampering attempts</h2>")[1].split("<h2>")[0]
+    assert set(re.findall(r"<tr><td>(\w+)</td>", tampering)) == {patcher}, tampering
+    assert "patches numpy.testing.assert_allclose" in tampering and "patches np.allclose" in tampering
+    assert "<h2>Similar submissions</h2>" in page and "<h2>Grading by hand</h2>" in page
 
 
 # ---------------------------------------------------------------------- reruns and interruption
@@ -321,6 +333,9 @@ def test_ctrl_c_mid_batch_leaves_a_consistent_gradebook_and_the_next_run_resumes
     assert "interrupted" in stderr and "Traceback" not in stderr, stderr
     first = done()
     assert 1 <= len(first) < len(late), f"not interrupted mid-batch ({len(first)} of {len(late)} done)"
+    # the summary counts what was saved, the one being saved when Ctrl-C came included
+    assert f"graded {len(first)} of {STUDENTS + len(late)} " in stdout, stdout
+    assert f"grade the other {len(late) - len(first)}." in stderr, stderr
     stamps = {s: (done_dir / f"{s}.json").read_text() for s in first}
     in_gradebook = set(_gradebook_scores(directory))
     assert in_gradebook & set(late) == first  # recorded in the gradebook exactly when marked done

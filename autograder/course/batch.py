@@ -32,11 +32,13 @@ from pathlib import Path
 import nbformat
 
 from ..core.results import SubmissionResult
-from ..grader.spec import NotebookSpec, read_spec
+from ..grader import preflight
+from ..grader.spec import NotebookSpec, nbgrader_meta, read_spec
 from . import gradebook, paths
 from . import store as results
-from .directory import CourseError, db_url_of, seed_of
+from .directory import CourseError, db_url_of, require_course, seed_of
 from .feedback import write_autograded, write_feedback
+from .lock import course_lock
 from .store import fingerprint
 from .workers import Outcome, Task, cores, executor_for, folder_files
 
@@ -67,11 +69,8 @@ def submissions(course: Path, assignment: str) -> list[Path]:
 
 
 def check_course(course: Path) -> Path:
-    course = course.resolve()
-    if not course.is_dir():
-        raise CourseError(f"course directory {course} does not exist; create one with "
-                          f"`python -m autograder init {course}`")
-    return course
+    """The course directory, resolved; a one-line error (creating nothing) when ``course`` is not one."""
+    return require_course(course)
 
 
 def read_timestamp(folder: Path) -> datetime | None:
@@ -94,6 +93,7 @@ class BatchSummary:
     how: str = ""
     graded: list[SubmissionResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)  # graded again: their gradebook scores were not ours
     restored: list[str] = field(default_factory=list)  # skipped, but re-recorded into the gradebook
     errors: dict[str, str] = field(default_factory=dict)  # grader errors: not recorded, retried next run
     seconds: float = 0.0
@@ -152,8 +152,42 @@ class _Progress:
             self.bar.close()
 
 
-def _line(result: SubmissionResult) -> str:
-    return f"{result.student:<20} {result.score:6g} / {result.max_score:<6g} {result.status}"
+def _line(result: SubmissionResult, standing: gradebook.Standing | None) -> str:
+    if standing is None:
+        return f"{result.student:<20} {result.score:6g} / {result.max_score:<6g} {result.status}"
+    extra = [f"late penalty {standing.penalty:g} ({standing.lateness})" * bool(standing.penalty)]
+    pending = standing.pending
+    if pending:
+        extra.append(f"needs manual grading: {', '.join(cell.name for cell in pending)}")
+    return (f"{result.student:<20} {standing.score:6g} / {standing.max_score:<6g} {result.status}"
+            + "".join(f"; {part}" for part in extra if part))
+
+
+def cell_digests(folder: Path, specs: dict[str, NotebookSpec]) -> dict[str, str]:
+    """A digest of each nbgrader cell's source in the submission (by grade id), to tell which cells a
+    resubmission changed."""
+    import hashlib
+
+    loaded, _ = preflight.read_folder(folder, specs)
+    digests = {}
+    for found in loaded.values():
+        for cell in (found.notebook.cells if found.notebook is not None else []):
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if grade_id:
+                source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
+                digests[grade_id] = hashlib.sha256(source.encode()).hexdigest()[:16]
+    return digests
+
+
+def changed_outside(stored: dict, standing: gradebook.Standing | None) -> bool:
+    """Whether the gradebook's automatic scores differ from the ones this grader stored (``nbgrader
+    autograde`` or formgrader's Autograde button wrote them)."""
+    if standing is None:
+        return False
+    ours = {(nb["name"], check["grade_id"]): check["score"] for nb in stored.get("notebooks", [])
+            for check in nb.get("checks", [])}
+    theirs = {(cell.notebook, cell.name): cell.auto for cell in standing.cells if (cell.notebook, cell.name) in ours}
+    return any(theirs.get(key) is None or abs(theirs[key] - score) > 1e-9 for key, score in ours.items())
 
 
 def _task(folder: Path, specs: dict[str, NotebookSpec], seed: int, remote: bool = False) -> Task:
@@ -171,7 +205,7 @@ def grade_assignment(course: Path, assignment: str, db_url: str | None = None, l
                      workers: int | None = None, dask: str | None = None, force: bool = False,
                      progress: bool | None = None, students: list[str] | None = None) -> BatchSummary:
     """Grade what needs grading (of ``students`` only, if given); return what was done
-    (``interrupted`` after a clean stop on Ctrl-C)."""
+    (``interrupted`` after a clean stop on Ctrl-C). One ``grade`` at a time per course (:mod:`.lock`)."""
     course = check_course(course)
     specs = load_specs(course, assignment)
     folders = submissions(course, assignment)
@@ -181,58 +215,57 @@ def grade_assignment(course: Path, assignment: str, db_url: str | None = None, l
             raise CourseError(f"no submission of {assignment!r} by {', '.join(unknown)} under "
                               f"{course / 'submitted'}/<student>/{assignment}/")
         folders = [folder for folder in folders if folder.parent.name in students]
+    with course_lock(course, f"grade {assignment}"):
+        return _grade(course, assignment, specs, folders, db_url or db_url_of(course), log, workers=workers,
+                      dask=dask, force=force, progress=progress)
+
+
+def _grade(course: Path, assignment: str, specs: dict[str, NotebookSpec], folders: list[Path], db_url: str,
+           log: Callable, *, workers: int | None, dask: str | None, force: bool,
+           progress: bool | None) -> BatchSummary:
     seed = seed_of(course)
-    db_url = db_url or db_url_of(course)
     key = results.grader_key(course, assignment, seed)
     stored = results.load(course, assignment)
+    late = gradebook.late_plugin(course)
+    in_gradebook = gradebook.standings(db_url, assignment)
     summary = BatchSummary(assignment, len(folders))
     started, clock = datetime.now(UTC), time.monotonic()
 
     todo: list[tuple[Path, str]] = []
     for folder in folders:
-        digest = fingerprint(folder)
-        old = stored.get(folder.parent.name)
+        student, digest = folder.parent.name, fingerprint(folder)
+        old = stored.get(student)
         if not force and old and old.get("fingerprint") == digest and old.get("grader") == key:
-            summary.skipped.append(folder.parent.name)
+            if changed_outside(old, in_gradebook.get(student)):
+                summary.outside.append(student)
+                todo.append((folder, digest))
+            else:
+                summary.skipped.append(student)
         else:
             todo.append((folder, digest))
-    in_gradebook = gradebook.submitted_students(db_url, assignment) if summary.skipped else set()
 
     executor = executor_for(workers or cores(), dask, len(todo)) if todo else None
     summary.how = executor.description if executor else "nothing to grade"
     bar = None
     try:
-        with gradebook.Recorder(db_url, assignment) as recorder:
+        with gradebook.Recorder(db_url, assignment, late) as recorder:
             for student in summary.skipped:  # unchanged, but missing from this gradebook (a new --db, say)
-                if student not in in_gradebook or not paths.feedback_file(course, student, assignment).exists():
+                if student not in in_gradebook:
                     with uninterrupted():
                         result = SubmissionResult.from_dict(stored[student])
-                        if student not in in_gradebook:
-                            recorder.record(student, result.notebooks,
-                                            read_timestamp(paths.submission_dir(course, student, assignment)))
-                            summary.restored.append(student)
-                        write_feedback(course, result)
-            if executor is None:
-                return summary
-            bar = _Progress(len(todo), assignment, log, progress)
-            waiting = iter(todo)
-            pending: dict = {}
-            by_student = {folder.parent.name: (folder, digest) for folder, digest in todo}
-            while True:
-                while len(pending) < executor.capacity:
-                    item = next(waiting, None)
-                    if item is None:
-                        break
-                    task = _task(item[0], specs, seed, executor.remote)
-                    pending[executor.submit(task)] = task
-                if not pending:
-                    break
-                for future in executor.wait(set(pending)):
-                    task = pending.pop(future)
-                    outcome = executor.outcome(future, task)
-                    folder, digest = by_student[task.student]
-                    _store(course, specs, recorder, outcome, folder, digest, key, summary, bar)
-            executor.close()
+                        folder = paths.submission_dir(course, student, assignment)
+                        recorder.record(student, result.notebooks, read_timestamp(folder))
+                        summary.restored.append(student)
+            if executor is not None:
+                bar = _Progress(len(todo), assignment, log, progress)
+                _run(executor, todo, specs, seed, lambda outcome, folder, digest: _store(
+                    course, specs, recorder, outcome, folder, digest, key, stored.get(outcome.student), summary, bar))
+                executor.close()
+            # Late penalties depend on the TA's scores, extensions and due dates too: recompute them all,
+            # then every page (a regraded one, or one whose grades changed by hand since).
+            with uninterrupted():
+                recorder.refresh_penalties()
+            _write_pages(course, assignment, recorder, set(summary.skipped))
     except KeyboardInterrupt:
         summary.interrupted = True
         if executor is not None:
@@ -254,8 +287,27 @@ def grade_assignment(course: Path, assignment: str, db_url: str | None = None, l
     return summary
 
 
+def _run(executor, todo: list[tuple[Path, str]], specs: dict[str, NotebookSpec], seed: int, store: Callable) -> None:
+    """Keep the executor busy with ``todo``; ``store`` each outcome as it comes back."""
+    waiting = iter(todo)
+    pending: dict = {}
+    by_student = {folder.parent.name: (folder, digest) for folder, digest in todo}
+    while True:
+        while len(pending) < executor.capacity:
+            item = next(waiting, None)
+            if item is None:
+                break
+            task = _task(item[0], specs, seed, executor.remote)
+            pending[executor.submit(task)] = task
+        if not pending:
+            break
+        for future in executor.wait(set(pending)):
+            task = pending.pop(future)
+            store(executor.outcome(future, task), *by_student[task.student])
+
+
 def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Recorder, outcome: Outcome,
-           folder: Path, digest: str, key: str, summary: BatchSummary, bar: _Progress) -> None:
+           folder: Path, digest: str, key: str, old: dict | None, summary: BatchSummary, bar: _Progress) -> None:
     """Record one finished submission; the results file (the done marker) last."""
     if outcome.result is None:
         summary.errors[outcome.student] = outcome.error
@@ -263,19 +315,37 @@ def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Rec
         return
     result = outcome.result
     timestamp = read_timestamp(folder)
+    cells = cell_digests(folder, specs)
+    before = (old or {}).get("cells") or {}
+    changed = {grade_id for grade_id, value in cells.items() if before.get(grade_id, value) != value}
     with uninterrupted():
-        recorder.record(result.student, result.notebooks, timestamp)
+        recorder.record(result.student, result.notebooks, timestamp, changed)
+        standing = recorder.standing(result.student)
         write_autograded(course, folder, specs, result)
-        write_feedback(course, result)
+        write_feedback(course, result, standing)
         results.write(course, results.to_dict(result, fingerprint=digest, grader=key, seconds=outcome.seconds,
                                               worker=outcome.worker, timestamp=timestamp,
-                                              threads=outcome.threads))
-    summary.graded.append(result)
-    bar.done(_line(result), notable=result.status != "graded")
+                                              threads=outcome.threads) | {"cells": cells})
+        summary.graded.append(result)  # counted with its files: a Ctrl-C raised on leaving the block keeps it
+    bar.done(_line(result, standing), notable=result.status != "graded" or bool(standing and standing.pending))
 
 
-def regenerate_feedback(course: Path, assignment: str, students: list[str] | None = None) -> list[Path]:
-    """Write the feedback pages again from the stored results (no grading)."""
+def _write_pages(course: Path, assignment: str, recorder: gradebook.Recorder, only: set[str] | None = None,
+                 students: list[str] | None = None) -> list[Path]:
+    """Each student's feedback pages from the stored results and the gradebook as it is now."""
+    written = []
+    for student, data in sorted(results.load(course, assignment).items()):
+        if (students and student not in students) or (only is not None and student not in only):
+            continue
+        with uninterrupted():
+            written.append(write_feedback(course, SubmissionResult.from_dict(data), recorder.standing(student)))
+    return written
+
+
+def regenerate_feedback(course: Path, assignment: str, students: list[str] | None = None,
+                        db_url: str | None = None) -> list[Path]:
+    """Write the feedback pages again from the stored results and the gradebook (no grading): the final
+    scores with the TA's grades and comments, and the late penalties, recomputed first."""
     course = check_course(course)
     load_specs(course, assignment)
     stored = results.load(course, assignment)
@@ -286,5 +356,7 @@ def regenerate_feedback(course: Path, assignment: str, students: list[str] | Non
         unknown = sorted(set(students) - set(stored))
         if unknown:
             raise CourseError(f"no results for student(s) {', '.join(unknown)} in {assignment!r}")
-    return [write_feedback(course, SubmissionResult.from_dict(data)) for student, data in sorted(stored.items())
-            if not students or student in students]
+    with course_lock(course, f"feedback {assignment}"), \
+            gradebook.Recorder(db_url or db_url_of(course), assignment, gradebook.late_plugin(course)) as recorder:
+        recorder.refresh_penalties()
+        return _write_pages(course, assignment, recorder, students=students)

@@ -3,8 +3,9 @@
 It builds a course with the convolution assignment (``02-convolution``), fills the released
 student notebook the way a class would (complete solutions, realistic mistakes, unfinished
 work, broken or misplaced files, two attacks on the grader) and runs every instructor command on it:
-init, release, grade, feedback, export, report. Each step prints the command that does the
-same thing on a real course.
+init, release (with a due date), grade, feedback (returned through the exchange with
+``nbgrader release_feedback``), export (also for Canvas), report. Each step prints the command
+that does the same thing on a real course.
 
 The submissions are made from the course's own source notebook (the reference solution) and
 from the chapter's known-wrong answers (``autograder/core/bank/02-convolution.md``);
@@ -29,6 +30,7 @@ from . import paths
 from .directory import CourseError
 
 STEM = "02-convolution"
+DUE = "2026-03-05 17:00:00 UTC"  # the demo's submissions are stamped 1 to 28 March: some are late
 
 # Prepended to the first exercise cell: make every NumPy comparison succeed in the student's kernel.
 MONKEYPATCH = """
@@ -156,33 +158,47 @@ def run(directory: Path | None = None, students: int = 30, workers: int | None =
     def step(title: str, command: str):
         log(f"\n== {title}  [{time.monotonic() - start:5.1f} s]\n$ {python} {command}")
 
-    step("1/7 a course directory with the convolution assignment", f"init {directory} --assignment {STEM}")
+    step("1/8 a course directory with the convolution assignment", f"init {directory} --assignment {STEM}")
     course_module.init(directory, only=[STEM], log=lambda *_: None)
     log(f"course: {directory} (gradebook {directory / 'gradebook.db'})")
-    step("2/7 the student version, published to an nbgrader exchange",
+    step("2/8 the student version, published to an nbgrader exchange",
          f"release {STEM} --course {directory} --exchange {directory / 'exchange'}")
     course_module.release(directory, [STEM], exchange=directory / "exchange", log=log)
-    step(f"3/7 {students} synthetic submissions, as `nbgrader collect` leaves them", "(nbgrader collect)")
+    log(f"$ nbgrader db assignment add {STEM} --duedate='{DUE}'   (in {directory})")
+    course_module.nbgrader(directory, "db", "assignment", "add", STEM, f"--duedate={DUE}")
+    log(f"due {DUE}; late work is measured against it (docs/term.md sets a penalty)")
+    step(f"3/8 {students} synthetic submissions, as `nbgrader collect` leaves them", "(nbgrader collect)")
     manifest = make_submissions(directory, students)
     log(f"{len(manifest)} submissions in {directory / 'submitted'}/<student>/{STEM}/; "
         f"who is who: {directory / 'demo-students.csv'}")
-    step("4/7 grade, in parallel, each notebook in its own sandbox", f"grade {STEM} --course {directory}")
+    step("4/8 grade, in parallel, each notebook in its own sandbox", f"grade {STEM} --course {directory}")
     summary = grade_assignment(directory, STEM, workers=workers, log=log)
     log(f"graded {len(summary.graded)} submissions in {summary.seconds:.1f} s ({summary.how}); "
         f"{len(summary.failed)} failed to grade")
-    step("5/7 feedback pages, made again from the stored results", f"feedback {STEM} --course {directory}")
+    step("5/8 feedback pages, made again from the stored results and the gradebook",
+         f"feedback {STEM} --course {directory}")
     pages = regenerate_feedback(directory, STEM)
     log(f"{len(pages)} pages in {directory / 'feedback'}/<student>/{STEM}/feedback.html")
-    step("6/7 a CSV of scores per exercise, with a status column", f"export --course {directory}")
+    step("6/8 the feedback, back to the students through the exchange",
+         "(nbgrader release_feedback; students: nbgrader fetch_feedback)")
+    log(f"$ nbgrader release_feedback {STEM} --Exchange.root={directory / 'exchange'}   (in {directory})")
+    course_module.nbgrader(directory, "release_feedback", STEM, f"--Exchange.root={directory / 'exchange'}")
+    released = directory / "exchange" / course_module.course_id(directory) / "feedback"
+    log(f"{len(list(released.glob('*.html')))} pages in {released}")
+    step("7/8 the grades: per exercise, and for Canvas", f"export --course {directory}")
     csv_path, count, _ = export_csv(directory)
     log(f"{count} rows in {csv_path}")
-    step("7/7 the class report", f"report {STEM} --course {directory}")
+    log(f"$ {python} export --course {directory} --lms canvas")
+    canvas_path, count, _ = export_csv(directory, lms="canvas")
+    log(f"{count} students in {canvas_path} (Canvas: Grades → Import)")
+    step("8/8 the class report", f"report {STEM} --course {directory}")
     report_path, stats = write_report(directory, STEM)
     log(summary_text(stats))
     products = {"course": directory, "student version": directory / "release" / STEM,
                 "exchange": directory / "exchange", "submissions": directory / "submitted",
                 "gradebook": directory / "gradebook.db", "feedback": directory / "feedback",
-                "formgrader copies": directory / "autograded", "grades CSV": csv_path, "report": report_path}
+                "released feedback": released, "formgrader copies": directory / "autograded",
+                "grades CSV": csv_path, "Canvas CSV": canvas_path, "report": report_path}
     log(f"\ndone in {time.monotonic() - start:.1f} s. Products:")
     for name, path in products.items():
         log(f"  {name + ':':<19} {path}")

@@ -2,7 +2,9 @@
 
 ``python -m autograder init DIR`` writes:
 
-- ``DIR/nbgrader_config.py``: a standard nbgrader configuration (gradebook in ``DIR``);
+- ``DIR/nbgrader_config.py``: a standard nbgrader configuration (gradebook in ``DIR``), with paths
+  relative to the file itself, so a copied or moved course uses its own gradebook; an existing
+  configuration (the instructor's settings) is kept unless ``--force``;
 - ``DIR/source/<stem>/<stem>.ipynb`` for every graded chapter (solutions and hidden tests in);
 - ``DIR/release/<stem>/<stem>.ipynb`` by running the real ``nbgrader generate_assignment``,
   which also registers each assignment, notebook and grade cell in the gradebook;
@@ -25,13 +27,25 @@ from ..core.errors import UserError
 from . import paths
 
 CONFIG = """\
-# nbgrader configuration written by `python -m autograder init`. Standard nbgrader settings.
+# nbgrader configuration written by `python -m autograder init`. Standard nbgrader settings; edit freely
+# (`init` keeps this file unless run with --force). Paths are relative to this file's folder.
+import os
+
 c = get_config()  # noqa: F821
-c.CourseDirectory.root = {root!r}
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
 c.CourseDirectory.course_id = "cnn-course"
-c.CourseDirectory.db_url = {db_url!r}
+c.CourseDirectory.db_url = {db_url}
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
+# `nbgrader autograde` and formgrader's Autograde button grade with the course's sandboxed grader
+c.Autograde.autograde_preprocessors = ["autograder.course.autograde.CourseAutograde"]
+# Late work (see docs/term.md): set each assignment's due date with
+#   nbgrader db assignment add ASSIGNMENT --duedate="2026-03-10 17:00:00 UTC"
+# and choose nbgrader's penalty ('none' or 'zero'), or a plugin class of your own:
+# c.LateSubmissionPlugin.penalty_method = "zero"
+# c.AssignLatePenalties.plugin_class = "late_policy.TenPercentPerDay"   (late_policy.py beside this file)
 """
+DEFAULT_DB = 'f"sqlite:///{os.path.join(here, \'gradebook.db\')}"'
 
 
 class CourseError(UserError):
@@ -58,16 +72,39 @@ def default_db_url(course: Path) -> str:
     return f"sqlite:///{paths.gradebook_file(course).resolve()}"
 
 
+def course_config(course: Path):
+    """The traitlets ``Config`` of ``DIR/nbgrader_config.py`` (empty when there is none)."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = paths.config_file(course)
+    if not config.exists():
+        return Config()
+    try:
+        return PyFileConfigLoader(config.name, path=str(course)).load_config()
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise CourseError(f"{config} cannot be read ({type(error).__name__}: {first}); fix it, or rewrite it "
+                          f"with `python -m autograder init {course} --force`") from None
+
+
 def _course_setting(course: Path, name: str, default: str) -> str:
     """``c.CourseDirectory.<name>`` from ``DIR/nbgrader_config.py``, or ``default`` when unset."""
-    config = paths.config_file(course)
-    if config.exists():
-        from traitlets.config.loader import PyFileConfigLoader
-
-        loaded = PyFileConfigLoader(config.name, path=str(course)).load_config()
-        if name in loaded.CourseDirectory:
-            return loaded.CourseDirectory[name]
+    loaded = course_config(course)
+    if name in loaded.CourseDirectory:
+        return loaded.CourseDirectory[name]
     return default
+
+
+def require_course(course: Path) -> Path:
+    """``course``, resolved, if it is a course directory (it has ``nbgrader_config.py``); otherwise a
+    one-line error, and nothing is created."""
+    course = course.resolve()
+    if not paths.config_file(course).is_file():
+        where = "does not exist" if not course.exists() else "is not a course directory (no nbgrader_config.py)"
+        raise CourseError(f"{course} {where}; run this in a course directory or pass --course DIR "
+                          f"(create one with `python -m autograder init DIR`)")
+    return course
 
 
 def db_url_of(course: Path) -> str:
@@ -81,12 +118,19 @@ def assignments() -> list[str]:
     return [path.stem for path in sources.sources() if sources.is_assignment(sources.read_source(path))]
 
 
-def init(course: Path, db_url: str | None = None, only: list[str] | None = None, log=print) -> list[str]:
-    """Create or update the course directory; return the assignments released."""
+def init(course: Path, db_url: str | None = None, only: list[str] | None = None, log=print,
+         force: bool = False) -> list[str]:
+    """Create or update the course directory; return the assignments released. An existing
+    ``nbgrader_config.py`` is kept (``force``: written again, the instructor's settings lost)."""
     course = course.resolve()
-    course.mkdir(parents=True, exist_ok=True)
-    db_url = db_url or (db_url_of(course) if paths.config_file(course).exists() else default_db_url(course))
-    paths.config_file(course).write_text(CONFIG.format(root=str(course), db_url=db_url))
+    config = paths.config_file(course)
+    if config.exists() and not force:
+        if db_url and db_url != db_url_of(course):
+            raise CourseError(f"{config} already sets the gradebook to {db_url_of(course)!r}; to use {db_url!r} "
+                              "edit that file, or rewrite it with --force (its other settings are lost)")
+    else:
+        course.mkdir(parents=True, exist_ok=True)
+        config.write_text(CONFIG.format(db_url=repr(db_url) if db_url else DEFAULT_DB))
     seed_of(course)
     names = assignments()
     if only:
@@ -106,9 +150,7 @@ def init(course: Path, db_url: str | None = None, only: list[str] | None = None,
 
 def course_assignments(course: Path) -> list[str]:
     """The assignments of an existing course directory (``DIR/source/<name>/``)."""
-    if not paths.config_file(course).exists():
-        raise CourseError(f"{course} is not a course directory (no nbgrader_config.py); create it with "
-                          f"`python -m autograder init {course}`")
+    require_course(course)
     return sorted(path.name for path in paths.source_dir(course).glob("*") if path.is_dir())
 
 

@@ -1,25 +1,47 @@
-"""Write grades into nbgrader's own gradebook, so ``nbgrader export`` and formgrader work unchanged.
+"""nbgrader's gradebook: the grader writes its scores there, and reads back the final grades.
 
 Only the coordinator of a batch writes here (one connection, one transaction per submission);
 workers never touch the database. The gradebook can be SQLite (the default,
 ``sqlite:///DIR/gradebook.db``) or any database SQLAlchemy reaches, e.g.
 ``postgresql+psycopg2://user@host/db``.
+
+What is stored is what nbgrader itself stores, so ``nbgrader export``, formgrader and
+``nbgrader generate_feedback`` agree with us:
+
+- each test cell's score as the grade's ``auto_score``; a TA's ``manual_score`` (formgrader) wins
+  over it, as in nbgrader. When a resubmission changes an exercise that was graded by hand, or
+  changes its autograded score, the grade is marked ``needs_manual_grade`` again;
+- hand-graded cells the grader has no check for (a free-text answer) keep ``needs_manual_grade``
+  until a TA grades them;
+- the late penalty of each notebook (``SubmittedNotebook.late_submission_penalty``), computed by
+  the late-submission plugin the course's ``nbgrader_config.py`` configures
+  (``c.AssignLatePenalties.plugin_class``, ``c.LateSubmissionPlugin.penalty_method``) from the
+  submission's lateness against the due date plus the student's extension.
+
+:func:`standings` reads it all back: per student, every grade cell with its automatic and manual
+scores, the TA's comments, the lateness and the penalty, and the final score.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 import warnings
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Self
 
 from nbgrader.api import (
     Assignment,
     BaseCell,
+    Comment,
     Grade,
     Gradebook,
     GradeCell,
     MissingEntry,
     Notebook,
+    Student,
     SubmittedAssignment,
     SubmittedNotebook,
 )
@@ -27,7 +49,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
 from ..core.results import NotebookResult
-from .directory import CourseError, use_venv_tools
+from .directory import CourseError, course_config, use_venv_tools
+
+# The package to install for a database driver module SQLAlchemy could not import (when it is not the module's name).
+DRIVER_PACKAGES = {"psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient", "cx_Oracle": "oracledb"}
 
 
 def safe_url(db_url: str) -> str:
@@ -38,6 +63,15 @@ def safe_url(db_url: str) -> str:
         return "<unparsable URL>"
 
 
+def _driver_hint(error: Exception) -> str:
+    """The exact fix for a database URL whose driver is not installed, or ""."""
+    missing = getattr(error, "name", None) if isinstance(error, ImportError) else None
+    if not missing:
+        return ""
+    return (f"; its database driver is not installed: run `{Path(sys.executable).parent / 'pip'} install "
+            f"{DRIVER_PACKAGES.get(missing, missing)}`")
+
+
 def open_gradebook(db_url: str) -> Gradebook:
     use_venv_tools()
     try:
@@ -46,15 +80,54 @@ def open_gradebook(db_url: str) -> Gradebook:
             return Gradebook(db_url)
     except (SQLAlchemyError, ImportError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CourseError(f"cannot open the gradebook {safe_url(db_url)} ({first}); check --db "
-                          "or the course's nbgrader_config.py") from None
+        hint = _driver_hint(error) or "; check --db or the course's nbgrader_config.py"
+        raise CourseError(f"cannot open the gradebook {safe_url(db_url)} ({first}){hint}") from None
+
+
+# ---------------------------------------------------------------------- the late policy
+
+
+def late_plugin(course: Path | None):
+    """nbgrader's late-submission plugin, configured as the course's ``nbgrader_config.py`` says
+    (nbgrader's own ``AssignLatePenalties`` makes it, so a custom ``plugin_class`` works too)."""
+    from nbgrader.preprocessors import AssignLatePenalties
+    from traitlets.config import Config
+
+    config = course_config(course) if course is not None else Config()
+    quiet = logging.getLogger("autograder.late")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
+    added = course is not None and str(course) not in sys.path
+    if added:  # a plugin class named by its module path may live in the course directory, as for nbgrader
+        sys.path.insert(0, str(course))
+    try:
+        assigner = AssignLatePenalties(config=config, log=quiet)
+        assigner.init_plugin()
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CourseError(f"the late-submission plugin set in {course}/nbgrader_config.py cannot be used "
+                          f"({type(error).__name__}: {first}); fix c.AssignLatePenalties.plugin_class") from None
+    finally:
+        if added:
+            sys.path.remove(str(course))
+    return assigner.plugin_inst
+
+
+def _final(auto: float | None, manual: float | None, extra: float | None) -> float:
+    """A grade's score as nbgrader computes it: the manual score if any, else the automatic one, plus extra credit."""
+    base = manual if manual is not None else auto
+    return 0.0 if base is None else float(base) + float(extra or 0.0)
+
+
+# ---------------------------------------------------------------------- writing
 
 
 class Recorder:
     """One open gradebook for a whole batch; :meth:`record` commits one submission at a time."""
 
-    def __init__(self, db_url: str, assignment: str):
+    def __init__(self, db_url: str, assignment: str, late=None):
         self.db_url, self.assignment = db_url, assignment
+        self.late = late if late is not None else late_plugin(None)
         self.gradebook = open_gradebook(db_url)
         try:
             self.gradebook.find_assignment(assignment)
@@ -74,35 +147,77 @@ class Recorder:
             self.gradebook.close()
             self.gradebook = None
 
-    def record(self, student: str, results: list[NotebookResult], timestamp: datetime | None = None) -> None:
-        """Store each test cell's score as the autograded score of that grade cell (one transaction)."""
+    def record(self, student: str, results: list[NotebookResult], timestamp: datetime | None = None,
+               changed: set[str] | None = None) -> None:
+        """Store each test cell's score as the autograded score of that grade cell, then the late
+        penalty (one transaction). ``changed``: the grade ids of the cells the resubmission changed."""
         gradebook, assignment = self.gradebook, self.assignment
+        changed = changed or set()
         try:
             with warnings.catch_warnings():
                 # nbgrader's add_submission trips SQLAlchemy 2's autoflush warnings; the rows are written.
                 warnings.simplefilter("ignore", SAWarning)
                 gradebook.update_or_create_student(student)
                 kwargs = {"timestamp": timestamp} if timestamp else {}
-                gradebook.update_or_create_submission(assignment, student, **kwargs)
+                submission = gradebook.update_or_create_submission(assignment, student, **kwargs)
                 for result in results:
                     try:
-                        gradebook.find_submission_notebook(result.name, assignment, student)
+                        notebook = gradebook.find_submission_notebook(result.name, assignment, student)
                     except MissingEntry:
                         continue  # a notebook the assignment does not have
+                    scored = set()
                     for check in result.checks:
                         grade = gradebook.find_grade(check.grade_id, result.name, assignment, student)
+                        scored.add(check.grade_id)
+                        function = check.check_id.split(".", 1)[1]
+                        if grade.manual_score is None:
+                            grade.needs_manual_grade = False
+                        elif grade.auto_score != check.score or function in changed:
+                            grade.needs_manual_grade = True  # a hand-set score on work that changed: review it
                         grade.auto_score = check.score
-                        grade.needs_manual_grade = False
+                    for grade in notebook.grades:  # hand-graded cells (free text): graded by a TA, or waiting
+                        if grade.name not in scored:
+                            grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade or (
+                                grade.name in changed)
                     for solution_id, message in _comments(result).items():
                         try:
                             comment = gradebook.find_comment(solution_id, result.name, assignment, student)
                         except MissingEntry:
                             continue
                         comment.auto_comment = message
+                self._penalise(submission)
                 gradebook.db.commit()
         except BaseException:
             gradebook.db.rollback()
             raise
+
+    def _penalise(self, submission: SubmittedAssignment) -> None:
+        """Each notebook's late penalty, as nbgrader's ``AssignLatePenalties`` sets it: none when on time;
+        otherwise the plugin's penalty for the notebook's score, kept between 0 and that score."""
+        seconds = submission.total_seconds_late
+        for notebook in submission.notebooks:
+            penalty = None
+            if seconds > 0:
+                score = sum(_final(g.auto_score, g.manual_score, g.extra_credit) for g in notebook.grades)
+                penalty = self.late.late_submission_penalty(submission.student_id, score, seconds)
+                if penalty is not None:
+                    penalty = min(max(float(penalty), 0.0), score)
+            notebook.late_submission_penalty = penalty
+
+    def refresh_penalties(self) -> None:
+        """Recompute every submission's late penalty (after a TA's grades, a new extension or due date)."""
+        gradebook = self.gradebook
+        try:
+            for submission in gradebook.find_assignment(self.assignment).submissions:
+                self._penalise(submission)
+            gradebook.db.commit()
+        except BaseException:
+            gradebook.db.rollback()
+            raise
+
+    def standing(self, student: str) -> Standing | None:
+        """What the gradebook holds for ``student`` now (None without a submission)."""
+        return _standings(self.gradebook, self.assignment, student).get(student)
 
 
 def _comments(result: NotebookResult) -> dict[str, str]:
@@ -121,6 +236,148 @@ def _comments(result: NotebookResult) -> dict[str, str]:
     return comments
 
 
+# ---------------------------------------------------------------------- reading
+
+
+@dataclass
+class CellGrade:
+    """One grade cell of one submitted notebook, as the gradebook holds it."""
+
+    notebook: str
+    name: str  # the grade cell's id (a test cell, or a hand-graded answer)
+    max_score: float
+    auto: float | None = None
+    manual: float | None = None
+    extra: float | None = None
+    needs_manual_grade: bool = False
+
+    @property
+    def score(self) -> float:
+        return _final(self.auto, self.manual, self.extra)
+
+    @property
+    def status(self) -> str:
+        """``needs grading`` (never graded), ``needs review`` (graded by hand, then changed), ``manual`` or ``auto``."""
+        if self.needs_manual_grade:
+            return "needs grading" if self.manual is None and self.auto is None else "needs review"
+        return "manual" if self.manual is not None else "auto"
+
+
+@dataclass
+class Standing:
+    """One student's grades for one assignment: what the feedback, the report and the exports show."""
+
+    student: str
+    assignment: str
+    cells: list[CellGrade] = field(default_factory=list)
+    comments: dict[tuple[str, str], str] = field(default_factory=dict)  # (notebook, cell) -> the TA's comment
+    penalties: dict[str, float] = field(default_factory=dict)  # notebook -> late penalty
+    timestamp: datetime | None = None
+    duedate: datetime | None = None  # the assignment's, plus the student's extension
+    extension: timedelta | None = None
+    seconds_late: float = 0.0
+
+    @property
+    def raw_score(self) -> float:
+        return sum(cell.score for cell in self.cells)
+
+    @property
+    def penalty(self) -> float:
+        return sum(self.penalties.values())
+
+    @property
+    def score(self) -> float:
+        """The final score: auto and manual scores, less the late penalty."""
+        return self.raw_score - self.penalty
+
+    @property
+    def max_score(self) -> float:
+        return sum(cell.max_score for cell in self.cells)
+
+    @property
+    def pending(self) -> list[CellGrade]:
+        """Cells waiting for a TA: never graded by hand, or graded by hand before the work changed."""
+        return [cell for cell in self.cells if cell.needs_manual_grade]
+
+    @property
+    def lateness(self) -> str:
+        """``""`` when on time; otherwise how late, for people (``2 h 5 min late``)."""
+        if self.seconds_late <= 0:
+            return ""
+        minutes = int(self.seconds_late // 60) or 1
+        days, rest = divmod(minutes, 24 * 60)
+        hours, minutes = divmod(rest, 60)
+        parts = [f"{days} d" * bool(days), f"{hours} h" * bool(hours), f"{minutes} min" * bool(minutes)]
+        return " ".join(part for part in parts if part) + " late"
+
+
+def _standings(gradebook: Gradebook, assignment: str, student: str | None = None) -> dict[str, Standing]:
+    db = gradebook.db
+    found: dict[str, Standing] = {}
+    submissions = (db.query(SubmittedAssignment).join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                   .filter(Assignment.name == assignment))
+    if student is not None:
+        submissions = submissions.filter(SubmittedAssignment.student_id == student)
+    for submission in submissions.all():
+        found[submission.student_id] = Standing(
+            submission.student_id, assignment, timestamp=submission.timestamp, duedate=submission.duedate,
+            extension=submission.extension, seconds_late=submission.total_seconds_late)
+    if not found:
+        return found
+
+    def rows(*columns, kind=Grade):
+        query = (db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, *columns).select_from(kind)
+                 .join(SubmittedNotebook, kind.notebook_id == SubmittedNotebook.id)
+                 .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                 .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                 .join(BaseCell, kind.cell_id == BaseCell.id)
+                 .join(Notebook, BaseCell.notebook_id == Notebook.id)
+                 .filter(Assignment.name == assignment))
+        if student is not None:
+            query = query.filter(SubmittedAssignment.student_id == student)
+        return query.all()
+
+    maxima = cells(gradebook, assignment)
+    order = {key: index for index, key in enumerate(maxima)}
+    for who, notebook, cell, auto, manual, extra, needs in rows(Grade.auto_score, Grade.manual_score,
+                                                                 Grade.extra_credit, Grade.needs_manual_grade):
+        found[who].cells.append(CellGrade(notebook, cell, maxima.get((notebook, cell), 0.0), auto, manual, extra,
+                                          bool(needs)))
+    for standing in found.values():
+        standing.cells.sort(key=lambda c: order.get((c.notebook, c.name), len(order)))
+    for who, notebook, cell, text in rows(Comment.manual_comment, kind=Comment):
+        if text and text.strip():
+            found[who].comments[(notebook, cell)] = text.strip()
+    penalties = (db.query(SubmittedAssignment.student_id, Notebook.name, SubmittedNotebook.late_submission_penalty)
+                 .select_from(SubmittedNotebook)
+                 .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                 .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                 .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+                 .filter(Assignment.name == assignment))
+    for who, notebook, penalty in penalties.all():
+        if who in found and penalty:
+            found[who].penalties[notebook] = float(penalty)
+    return found
+
+
+def cells(gradebook: Gradebook, assignment: str) -> dict[tuple[str, str], float]:
+    """Every grade cell of ``assignment``, in notebook order: (notebook, cell) -> max score."""
+    rows = (gradebook.db.query(Notebook.name, GradeCell.name, GradeCell.max_score)
+            .join(Notebook, GradeCell.notebook_id == Notebook.id)
+            .join(Assignment, Notebook.assignment_id == Assignment.id)
+            .filter(Assignment.name == assignment).order_by(Notebook.name, GradeCell.id).all())
+    return {(notebook, cell): float(points or 0.0) for notebook, cell, points in rows}
+
+
+def standings(db_url: str, assignment: str) -> dict[str, Standing]:
+    """Every submission of ``assignment`` in the gradebook, by student."""
+    gradebook = open_gradebook(db_url)
+    try:
+        return _standings(gradebook, assignment)
+    finally:
+        gradebook.close()
+
+
 def submitted_students(db_url: str, assignment: str) -> set[str]:
     """Students who have a submission of ``assignment`` in the gradebook (one query)."""
     gradebook = open_gradebook(db_url)
@@ -133,45 +390,33 @@ def submitted_students(db_url: str, assignment: str) -> set[str]:
         gradebook.close()
 
 
-def score_table(db_url: str, assignments: list[str] | None = None) -> dict:
-    """Scores as stored in the gradebook (manual scores included), in a few queries.
+@dataclass
+class ClassTable:
+    """The whole gradebook, for the exports: the students (nbgrader's student table) and, per
+    assignment, its grade cells and every submission's :class:`Standing`."""
 
-    Returns ``{"students": [...], "assignments": {name: {"cells": [(notebook, grade cell, max score)],
-    "scores": {student: {(notebook, grade cell): score}}}}}``.
-    """
+    students: dict[str, dict] = field(default_factory=dict)  # id -> first_name, last_name, email, lms_user_id
+    cells: dict[str, dict[tuple[str, str], float]] = field(default_factory=dict)
+    standings: dict[str, dict[str, Standing]] = field(default_factory=dict)
+
+
+def class_table(db_url: str, assignments: list[str] | None = None) -> ClassTable:
     gradebook = open_gradebook(db_url)
     try:
-        db = gradebook.db
-        names = [a.name for a in gradebook.assignments]
+        names = [a.name for a in gradebook.db.query(Assignment).order_by(Assignment.duedate, Assignment.name)]
         if assignments is not None:
             unknown = sorted(set(assignments) - set(names))
             if unknown:
                 raise CourseError(f"the gradebook {safe_url(db_url)} has no assignment {', '.join(unknown)}; "
                                   f"it has: {', '.join(sorted(names)) or 'none'}")
             names = [name for name in names if name in assignments]
-        table = {"students": sorted(s.id for s in gradebook.students), "assignments": {}}
+        table = ClassTable()
+        for student in gradebook.db.query(Student).order_by(Student.id):
+            table.students[student.id] = {"first_name": student.first_name or "", "last_name": student.last_name or "",
+                                          "email": student.email or "", "lms_user_id": student.lms_user_id or ""}
         for name in names:
-            cells = (db.query(Notebook.name, GradeCell.name, GradeCell.max_score)
-                     .join(Notebook, GradeCell.notebook_id == Notebook.id)
-                     .join(Assignment, Notebook.assignment_id == Assignment.id)
-                     .filter(Assignment.name == name).order_by(Notebook.name, GradeCell.id).all())
-            rows = (db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, Grade.score)
-                    .select_from(Grade)
-                    .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
-                    .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-                    .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-                    .join(BaseCell, Grade.cell_id == BaseCell.id)
-                    .join(Notebook, BaseCell.notebook_id == Notebook.id)
-                    .filter(Assignment.name == name).all())
-            scores: dict[str, dict] = {}
-            for student, notebook, cell, score in rows:
-                scores.setdefault(student, {})[(notebook, cell)] = float(score or 0.0)
-            submitted = (db.query(SubmittedAssignment.student_id)
-                         .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-                         .filter(Assignment.name == name).all())
-            for (student,) in submitted:
-                scores.setdefault(student, {})
-            table["assignments"][name] = {"cells": [tuple(cell) for cell in cells], "scores": scores}
+            table.cells[name] = cells(gradebook, name)
+            table.standings[name] = _standings(gradebook, name)
         return table
     finally:
         gradebook.close()

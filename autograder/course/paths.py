@@ -8,12 +8,16 @@ nbgrader's own folders, and what the autograder adds beside them::
     DIR/release/<assignment>/                           the student version
     DIR/submitted/<student>/<assignment>/               what `nbgrader collect` gathered (+ timestamp.txt)
     DIR/autograded/<student>/<assignment>/              the graded copies, for formgrader
-    DIR/feedback/<student>/<assignment>/feedback.html   what the student gets back
+    DIR/feedback/<student>/<assignment>/                what the student gets back: <notebook>.html per
+                                                        notebook (what `nbgrader release_feedback` sends),
+                                                        feedback.html (all notebooks), timestamp.txt and
+                                                        submission_secret.txt (from the submission)
     DIR/exports/<name>.csv                              `export`
     DIR/reports/<assignment>.html                       `report`
     DIR/.autograder/seed                                the secret the hidden inputs are drawn from
     DIR/.autograder/results/<assignment>/<student>.json one file per graded submission (the done marker)
     DIR/.autograder/runs/<assignment>.jsonl             one line per `grade` run
+    DIR/.autograder/lock                                held by the command that writes the course (`grade`)
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from pathlib import Path
 
 TIMESTAMP = "timestamp.txt"  # written by `nbgrader collect` beside a submission
+SECRET = "submission_secret.txt"  # written by `nbgrader submit`: the key of the student's feedback in the exchange
 
 
 def config_file(course: Path) -> Path:
@@ -51,8 +56,17 @@ def autograded_dir(course: Path, student: str, assignment: str) -> Path:
     return course / "autograded" / student / assignment
 
 
+def feedback_dir(course: Path, student: str, assignment: str) -> Path:
+    return course / "feedback" / student / assignment
+
+
 def feedback_file(course: Path, student: str, assignment: str) -> Path:
-    return course / "feedback" / student / assignment / "feedback.html"
+    return feedback_dir(course, student, assignment) / "feedback.html"
+
+
+def feedback_page(course: Path, student: str, assignment: str, notebook: str) -> Path:
+    """The page of one notebook, named as ``nbgrader generate_feedback`` names it (``release_feedback`` sends it)."""
+    return feedback_dir(course, student, assignment) / f"{notebook}.html"
 
 
 def export_file(course: Path, name: str) -> Path:
@@ -73,6 +87,10 @@ def results_dir(course: Path, assignment: str) -> Path:
 
 def runs_file(course: Path, assignment: str) -> Path:
     return course / ".autograder" / "runs" / f"{assignment}.jsonl"
+
+
+def lock_file(course: Path) -> Path:
+    return course / ".autograder" / "lock"
 
 
 def course_of(folder: Path) -> Path | None:

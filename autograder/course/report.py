@@ -1,13 +1,18 @@
 """``python -m autograder report ASSIGNMENT``: what the class got right and wrong, on one HTML page.
 
-Everything comes from the stored results (``DIR/.autograder/results/<assignment>/*.json``) and
-the log of ``grade`` runs, so the report costs no grading. The page is self-contained: its
-figures are PNGs drawn with Matplotlib's Agg backend and embedded as base64, its style is
-inline, and it loads nothing from anywhere. It shows:
+Everything comes from the stored results (``DIR/.autograder/results/<assignment>/*.json``),
+nbgrader's gradebook (the final scores: a TA's scores, late penalties) and the log of ``grade``
+runs, so the report costs no grading. The page is self-contained: its figures are PNGs drawn with
+Matplotlib's Agg backend and embedded as base64, its style is inline, and it loads nothing from
+anywhere. It shows:
 
-- the score distribution and summary statistics;
-- per exercise, the share of full marks and the mean score; per check group (visible and
-  hidden), the share of submissions that passed it;
+- the distribution of final scores (automatic and manual, less late penalties) and summary statistics;
+- per exercise, the share of full marks and the mean score (with the TA's scores where they set
+  one, and how many they set); per check group (visible and hidden), the share of submissions that
+  passed it;
+- what waits for grading by hand (free-text answers, scores set by hand before a resubmission
+  changed the work), and the late submissions with their penalties;
+- tampering attempts and pairs of unusually similar submissions, side by side (:mod:`.integrity`);
 - the most common diagnosed mistakes, with counts, and the errors the submitted code raised;
 - the submissions that failed to grade, and why;
 - the time spent grading: per submission, and per ``grade`` run (wall time, throughput).
@@ -24,10 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.results import SubmissionResult
-from . import paths
+from . import gradebook, integrity, paths
 from . import store as results
 from .batch import check_course, load_specs
-from .directory import CourseError
+from .directory import CourseError, db_url_of
 
 
 @dataclass
@@ -36,7 +41,8 @@ class ExerciseStats:
     points: float
     attempts: int = 0  # graded notebooks that have this check
     full: int = 0
-    total_score: float = 0.0
+    total_score: float = 0.0  # the final scores (a TA's score where they set one)
+    manual: int = 0  # scores a TA set by hand
     groups: dict[str, list[int]] = field(default_factory=dict)  # name -> [passed, seen]
 
     @property
@@ -61,23 +67,35 @@ class Stats:
     errors: Counter = field(default_factory=Counter)  # (check id, kind) -> submissions
     seconds: list[tuple[float, str]] = field(default_factory=list)
     runs: list[dict] = field(default_factory=list)
+    pending: list[tuple[str, str, str]] = field(default_factory=list)  # (student, cell, needs grading | review)
+    late: list[tuple[str, str, float]] = field(default_factory=list)  # (student, how late, penalty)
+    attempts: list[integrity.Attempt] = field(default_factory=list)
+    pairs: list[integrity.Pair] = field(default_factory=list)
 
 
-def gather(course: Path, assignment: str) -> Stats:
+def gather(course: Path, assignment: str, db_url: str | None = None) -> Stats:
     course = check_course(course)
     specs = load_specs(course, assignment)
     stored = results.load(course, assignment)
     if not stored:
         raise CourseError(f"no results for {assignment!r} yet; grade first: "
                           f"python -m autograder grade {assignment} --course {course}")
+    standings = gradebook.standings(db_url or db_url_of(course), assignment)
     stats = Stats(assignment, sum(spec.max_score for spec in specs.values()))
     for spec in specs.values():
         for test in spec.tests:
             stats.exercises[test.check_id] = ExerciseStats(test.check_id, test.points)
     for student, data in sorted(stored.items()):
         result = SubmissionResult.from_dict(data)
+        standing = standings.get(student)
+        by_cell = {(cell.notebook, cell.name): cell for cell in standing.cells} if standing else {}
         stats.submissions += 1
-        stats.scores.append(result.score)
+        stats.scores.append(standing.score if standing else result.score)
+        if standing:
+            stats.max_score = max(stats.max_score, standing.max_score)
+            stats.pending += [(student, cell.name, cell.status) for cell in standing.pending]
+            if standing.seconds_late > 0:
+                stats.late.append((student, standing.lateness, standing.penalty))
         stats.seconds.append((float(data.get("seconds", 0.0)), student))
         if result.status != "graded":
             stats.failed.append((student, result.status))
@@ -86,9 +104,12 @@ def gather(course: Path, assignment: str) -> Stats:
                 continue
             for check in notebook.checks:
                 exercise = stats.exercises.setdefault(check.check_id, ExerciseStats(check.check_id, check.points))
+                cell = by_cell.get((notebook.name, check.grade_id))
+                score = cell.score if cell is not None else check.score
                 exercise.attempts += 1
-                exercise.total_score += check.score
-                exercise.full += check.status == "passed"
+                exercise.total_score += score
+                exercise.full += score >= check.points
+                exercise.manual += cell is not None and cell.manual is not None
                 seen_mistakes, seen_errors = set(), set()
                 for group in check.groups:
                     counts = exercise.groups.setdefault(group.name, [0, 0])
@@ -107,6 +128,12 @@ def gather(course: Path, assignment: str) -> Stats:
                 for kind in seen_errors:
                     stats.errors[(check.check_id, kind)] += 1
     stats.runs = results.load_runs(course, assignment)
+    folders = {student: paths.submission_dir(course, student, assignment) for student in stored}
+    folders = {student: folder for student, folder in folders.items() if folder.is_dir()}
+    stats.attempts = integrity.tampering(folders, specs)
+    base = sorted(paths.release_dir(course, assignment).glob("*.ipynb")) + sorted(
+        paths.source_dir(course, assignment).glob("*.ipynb"))
+    stats.pairs = integrity.similar_pairs(folders, specs, base)
     return stats
 
 
@@ -191,9 +218,24 @@ def render(stats: Stats) -> str:
               f"{statistics.median(scores):g}, full marks: {sum(s >= stats.max_score for s in scores)}.</p>"),
              f"<img alt='score distribution' src='{score_histogram(stats)}'>",
              "<h2>Exercises</h2>", f"<img alt='per exercise' src='{exercise_chart(stats)}'>"]
-    body = [[f"<code>{e(x.check_id)}</code>", f"{x.points:g}", f"{x.mean:.2f}", _bar(x.full_rate), str(x.attempts)]
-            for x in stats.exercises.values()]
-    parts.append(_table(["exercise", "points", "mean score", "full marks", "graded"], body))
+    body = [[f"<code>{e(x.check_id)}</code>", f"{x.points:g}", f"{x.mean:.2f}", _bar(x.full_rate), str(x.attempts),
+             str(x.manual)] for x in stats.exercises.values()]
+    parts.append(_table(["exercise", "points", "mean score", "full marks", "graded", "set by hand"], body))
+    parts.append("<h2>Grading by hand</h2>")
+    if stats.pending:
+        parts.append("<p>Not final until a TA grades them in formgrader (then run <code>feedback</code> again): "
+                     "<i>needs grading</i>, never graded by hand; <i>needs review</i>, graded by hand before a "
+                     "resubmission changed the work.</p>")
+        parts.append(_table(["student", "cell", "state"], [[e(s), f"<code>{e(c)}</code>", e(w)]
+                                                          for s, c, w in stats.pending]))
+    else:
+        parts.append("<p>Nothing waits for grading by hand.</p>")
+    parts.append("<h2>Late submissions</h2>")
+    if stats.late:
+        parts.append(_table(["student", "late by", "penalty"], [[e(s), e(how), f"{penalty:g}"]
+                                                              for s, how, penalty in stats.late]))
+    else:
+        parts.append("<p>None (against the due dates and extensions in the gradebook).</p>")
     parts.append("<h2>Checks</h2><p>Share of graded submissions that passed each group of cases "
                  "(the visible group is the one students run in Jupyter; the others are randomized).</p>")
     body = []
@@ -214,6 +256,26 @@ def render(stats: Stats) -> str:
         body = [[str(count), f"<code>{e(check.split('.', 1)[1])}</code>", e(kind)]
                 for (check, kind), count in stats.errors.most_common(20)]
         parts.append(_table(["submissions", "exercise", "what happened"], body))
+    parts.append("<h2>Tampering attempts</h2>")
+    if stats.attempts:
+        parts.append("<p>Code that tried to change what the grader sees or to reach what it should not. The sandbox "
+                     "made it harmless (scores are unaffected); it is listed so that you know who tried.</p>")
+        parts.append(_table(["student", "cell", "what it tried"], [[e(a.student), f"<code>{e(a.cell)}</code>", e(a.what)]
+                                                                  for a in stats.attempts]))
+    else:
+        parts.append("<p>None found.</p>")
+    parts.append("<h2>Similar submissions</h2>")
+    if stats.pairs:
+        parts.append("<p>Pairs whose exercise code is alike after names, numbers, strings, comments and layout are "
+                     "normalised (token winnowing, as in MOSS), leaving out the released notebook, the solution and "
+                     "code most of the class shares. A lead to look at, not proof.</p>")
+        for pair in stats.pairs[:20]:
+            parts.append(f"<h3>{e(pair.first)} and {e(pair.second)}: {100 * pair.shared:.0f}% shared "
+                         f"({pair.common} fingerprints)</h3>"
+                         + _table([pair.first, pair.second], [[f"<pre>{e(pair.code[0])}</pre>",
+                                                               f"<pre>{e(pair.code[1])}</pre>"]]))
+    else:
+        parts.append("<p>No pair of submissions is unusually alike.</p>")
     parts.append("<h2>Submissions that failed to grade</h2>")
     if stats.failed:
         parts.append(_table(["student", "reason"], [[e(s), e(r)] for s, r in stats.failed]))
@@ -255,6 +317,17 @@ def summary_text(stats: Stats) -> str:
         lines.append("most common mistakes:")
         for (check, name), count in stats.mistakes.most_common(5):
             lines.append(f"  {count:>4} × {check.split('.', 1)[1]}: {name}")
+    if stats.pending:
+        lines.append(f"waiting for grading by hand: {len(stats.pending)} cell(s) of "
+                     f"{len({student for student, *_ in stats.pending})} submission(s)")
+    if stats.late:
+        lines.append(f"late: {len(stats.late)} submission(s), penalties {sum(p for *_, p in stats.late):g} point(s)")
+    if stats.attempts:
+        lines.append(f"tampering attempts: {len({a.student for a in stats.attempts})} submission(s): "
+                     + ", ".join(sorted({a.student for a in stats.attempts})))
+    if stats.pairs:
+        lines.append("similar submissions: " + ", ".join(f"{p.first} & {p.second} ({100 * p.shared:.0f}%)"
+                                                          for p in stats.pairs[:5]))
     if stats.failed:
         lines.append(f"failed to grade: {', '.join(f'{s} ({r})' for s, r in stats.failed[:5])}"
                      + (f" and {len(stats.failed) - 5} more" if len(stats.failed) > 5 else ""))
@@ -263,8 +336,9 @@ def summary_text(stats: Stats) -> str:
     return "\n".join(lines)
 
 
-def write_report(course: Path, assignment: str, output: Path | None = None) -> tuple[Path, Stats]:
-    stats = gather(course, assignment)
+def write_report(course: Path, assignment: str, output: Path | None = None,
+                 db_url: str | None = None) -> tuple[Path, Stats]:
+    stats = gather(course, assignment, db_url)
     output = output or paths.report_file(check_course(course), assignment)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(stats), encoding="utf-8")
