@@ -71,7 +71,7 @@ def colour_shapes(n: int = 1200, seed: int = 0, size: int = 32, noise: float = 0
     """
     if n < 1 or size < 16:
         raise ValueError(f"need n >= 1 and size >= 16, got n={n}, size={size}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     labels = np.arange(n) % len(SHAPE_CLASSES)
     rng.shuffle(labels)
     images = np.empty((n, 3, size, size))
@@ -89,7 +89,7 @@ def colour_shapes(n: int = 1200, seed: int = 0, size: int = 32, noise: float = 0
 
 def split(x: np.ndarray, y: np.ndarray, test_fraction: float = 0.25, seed: int = 0):
     """A seeded, class-balanced train/test split: (x_train, y_train, x_test, y_test)."""
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     test = np.zeros(len(y), dtype=bool)
     for label in np.unique(y):
         members = np.flatnonzero(y == label)
@@ -186,7 +186,7 @@ def write_cifar10_fixture(folder, per_batch: int = 10, seed: int = 0) -> Path:
     """Write a tiny CIFAR-10 folder in the real format (random pixels), for tests and demos."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     meta = {b"label_names": [name.encode() for name in CIFAR10_CLASSES], b"num_cases_per_batch": per_batch,
             b"num_vis": 3072}
     (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))

@@ -3,8 +3,9 @@
 The code that runs is the *source's* setup cells, then the submission's exercise cells
 (:func:`submission_cells`); nothing else of the submission runs. A :class:`Session` keeps one
 sandbox for the notebook and restarts it (re-running the cells) after a call that killed it.
-Every call returns the student's value or a :class:`~autograder.core.results.CallError`; a check's
-calls share its wall-clock limit (:class:`Clock`).
+Every call returns a :class:`~autograder.core.checks.Returned` (the student's value and the inputs
+as the call left them, which the judge compares with what was sent) or a
+:class:`~autograder.core.results.CallError`; a check's calls share its wall-clock limit (:class:`Clock`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import time
 
 import nbformat
 
-from ..core.checks import Case, Check
+from ..core.checks import Case, Check, Returned
+from ..core.checks.base import forbidden_use
 from ..core.results import CallError, ErrorKind
 from ..sandbox import Limits, Sandbox, SandboxError
 from .spec import NotebookSpec, nbgrader_meta
@@ -28,7 +30,30 @@ def submission_cells(spec: NotebookSpec, notebook: nbformat.NotebookNode) -> lis
             by_id[grade_id] = cell.source
     cells = [{"id": f"setup-{i}", "source": source} for i, source in enumerate(spec.setup)]
     cells += [{"id": grade_id, "source": by_id[grade_id]} for grade_id in spec.solutions if grade_id in by_id]
-    return cells
+    return cells + [harness_cell(spec.solutions)]
+
+
+# The harness's frames are not the student's: the child leaves frames of files named like its own
+# out of the tracebacks it reports.
+_HARNESS_FILE = "<grading harness>/child.py"
+
+
+def caller(function: str) -> str:
+    """The name of the harness's caller of ``function`` in the sandbox."""
+    return f"_graded__{function}"
+
+
+def harness_cell(functions) -> dict:
+    """The last cell: for each exercise the submission defined, a caller that returns the value and
+    the inputs as the call left them, ``(value, args, kwargs)``. The child decodes fresh inputs for
+    every call, so these are the student's own copies; the judge compares them with what it sent."""
+    lines = []
+    for name in functions:
+        if name.isidentifier():
+            lines += [f"if callable(globals().get({name!r})):",
+                      f"    def {caller(name)}(*args, **kwargs):",
+                      f"        return {name}(*args, **kwargs), args, kwargs"]
+    return {"id": "grading harness", "source": f"exec(compile({chr(10).join(lines)!r}, {_HARNESS_FILE!r}, 'exec'))"}
 
 
 def forbidden_modules(checks: list[Check]) -> list[str]:
@@ -82,25 +107,30 @@ class Session:
         cells = (self.ran or {}).get("cells", [])
         return next((cell for cell in cells if cell["id"] == grade_id and not cell["ok"]), None)
 
-    def call(self, check: Check, args, kwargs, timeout: float) -> object:
-        """The student's value, or a :class:`CallError`."""
+    def call(self, check: Check, args, kwargs, timeout: float) -> Returned | CallError:
+        """The student's value with the inputs as the call left them, or a :class:`CallError`."""
         error = self.prepare()
         if error is not None:
             return error
         try:
-            reply = self.sandbox.call(check.function, args, kwargs, timeout)
+            reply = self.sandbox.call(caller(check.function), args, kwargs, timeout)
         except SandboxError as error:
             return CallError(error.kind, error.args[0])
         if reply.get("forbidden_used"):
-            used = ", ".join(reply["forbidden_used"])
-            return CallError(ErrorKind.FORBIDDEN, f"the solution uses {used}, which this exercise does not allow; "
-                                                  "write it with NumPy only")
+            return CallError(ErrorKind.FORBIDDEN, forbidden_use(reply["forbidden_used"]))
         if not reply["ok"]:
             cell = self.failed_cell(check.function)
-            if reply["kind"] == "missing" and cell and cell.get("forbidden"):
-                return CallError(ErrorKind.FORBIDDEN, cell["error"])
+            if reply["kind"] == "missing" and cell and cell.get("forbidden"):  # its cell's import was refused
+                return CallError(ErrorKind.FORBIDDEN, forbidden_use([cell["forbidden"]]))
+            if reply["kind"] == "missing":
+                return CallError(ErrorKind.MISSING, f"no function named `{check.function}` was defined "
+                                                    "(did its cell run without errors?)")
             return CallError(reply["kind"], reply["message"], reply.get("exception", ""))
-        return reply["value"]
+        value = reply["value"]
+        if type(value) is tuple and len(value) == 3 and type(value[1]) is tuple and type(value[2]) is dict:
+            return Returned(*value)
+        # not the harness's reply (a line forged by the student's code): judged as a value like any other
+        return Returned(value, tuple(args), dict(kwargs))
 
 
 class Clock:

@@ -21,10 +21,11 @@ from __future__ import annotations
 import html
 import inspect
 import random
-
-import numpy as np
+import sys
 
 from ..core import checks, codec
+from ..core.checks import Returned
+from ..core.checks.base import forbidden_use
 from ..core.checks.run import run_check
 from ..core.results import CallError, ErrorKind, GroupResult
 
@@ -93,15 +94,19 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
     def call(case):
         if not callable(function):
             return CallError(ErrorKind.MISSING, f"no function named `{spec.function}` is defined yet: run its cell first")
+        # fresh copies of the inputs, made as the grader makes them, to compare with the case afterwards
+        args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
+        used: set[str] = set()
         try:
-            args = [np.copy(a) if isinstance(a, np.ndarray) else a for a in case.args]
-            value = function(*args, **dict(case.kwargs))
+            value = _call_watching(function, args, kwargs, spec.forbidden, used)
         except NotImplementedError:
             return CallError(ErrorKind.NOT_IMPLEMENTED, "not implemented yet (the cell still raises NotImplementedError)")
         except Exception as error:  # show the student's error as feedback, not as a traceback
             return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
+        if used:  # the grader refuses these modules; here they are only seen being called
+            return CallError(ErrorKind.FORBIDDEN, forbidden_use(used))
         try:  # the same round trip as at grading time, so feedback and grade agree
-            return codec.decode(codec.encode(value))
+            return Returned(codec.decode(codec.encode(value)), args, kwargs)
         except codec.CodecError as error:
             return CallError(ErrorKind.UNREADABLE, f"returned {error}, which cannot be graded; return a NumPy array or number")
 
@@ -113,6 +118,28 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
 
     display(feedback)  # the full, friendly report first ...
     raise CheckFailed(feedback)  # ... then a one-line error, so the cell fails (plain nbgrader agrees)
+
+
+def _call_watching(function, args, kwargs, forbidden, used: set[str]):
+    """``function(*args, **kwargs)``, noting in ``used`` every forbidden module whose code runs during
+    the call (a profile hook: Python functions by their module, built-in ones by the module they name)."""
+    def profile(frame, event, arg):
+        if event == "call":
+            name = frame.f_globals.get("__name__") or ""
+        elif event == "c_call":
+            name = getattr(arg, "__module__", None) or ""
+        else:
+            return
+        for module in forbidden:
+            if name == module or name.startswith(module + "."):
+                used.add(module)
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        sys.setprofile(previous)
 
 
 class CheckFailed(AssertionError):

@@ -160,7 +160,7 @@ def init_numpy_cnn(seed: int = 0, filters: int = DIGITS_FILTERS) -> dict[str, np
     The last layer starts 10× smaller, so the untrained network's scores are close to equal and its
     loss close to ln 10, the loss of guessing.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     return {"conv_w": rng.standard_normal((filters, 1, 3, 3)) * np.sqrt(2 / 9),
             "conv_b": np.zeros(filters),
             "fc_w": rng.standard_normal((filters * 16, 10)) * np.sqrt(2 / (filters * 16)) * 0.1,
@@ -190,10 +190,45 @@ def numpy_cnn_loss_and_grads(layers, params: dict, x: np.ndarray, labels: np.nda
     return float(loss), grads
 
 
+def _float_sizes(values) -> list[int]:
+    return [value.dtype.itemsize for value in values if isinstance(value, np.ndarray) and value.dtype.kind == "f"]
+
+
+class _Recording:
+    """The layers of :func:`numpy_cnn_loss_and_grads`, noting which return floats narrower than the
+    floats they were given (a layer handed float32 and returning float32 only passes it on)."""
+
+    def __init__(self, layers):
+        self.layers, self.dtypes = layers, {}
+
+    def __getattr__(self, name):
+        function = getattr(self.layers, name)
+
+        def call(*args, **kwargs):
+            value = function(*args, **kwargs)
+            given = max(_float_sizes([*args, *kwargs.values()]), default=8)
+            for item in value if isinstance(value, tuple) else (value,):
+                if _float_sizes([item]) and item.dtype.itemsize < min(given, 8):
+                    self.dtypes.setdefault(name, str(item.dtype))
+            return value
+        return call
+
+
+def low_precision_layers(layers, params: dict, x: np.ndarray, labels: np.ndarray) -> dict[str, str]:
+    """The layers that lower the precision below float64, by name, with the dtype they return.
+
+    Such a layer can be right (the checks accept float32), but a gradient check by centred
+    differences with h = 1e-5 needs float64: float32 keeps about 7 digits of the loss, so
+    (L(w + h) - L(w - h)) / 2h keeps about 2 of them, and backprop and the estimate disagree.
+    """
+    recording = _Recording(layers)
+    numpy_cnn_loss_and_grads(recording, params, x, labels)
+    return recording.dtypes
+
+
 def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """One epoch's shuffled mini-batches of indices 0..n-1 (the last one may be shorter)."""
-    order = rng.permutation(n)
-    return [order[start:start + batch_size] for start in range(0, n, batch_size)]
+    return np.array_split(rng.permutation(n), range(batch_size, n, batch_size))
 
 
 def train_numpy_cnn(layers, x_train, y_train, x_test, y_test, epochs: int = 15, batch_size: int = 32,
@@ -202,7 +237,7 @@ def train_numpy_cnn(layers, x_train, y_train, x_test, y_test, epochs: int = 15, 
 
     Returns (params, history) with history["loss"] per step and ["train_acc"], ["test_acc"] per epoch.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     params = init_numpy_cnn(seed)
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
     history = {"loss": [], "train_acc": [], "test_acc": []}
@@ -236,7 +271,7 @@ def train_torch_cnn(x_train, y_train, x_test, y_test, epochs: int = 60, batch_si
                     seed: int = 0, device=None, progress=None) -> tuple[nn.Module, dict]:
     """Adam with a cosine learning-rate schedule, the same augmentation as the NumPy run."""
     seed_everything(seed)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     device = device or get_device()
     model = DigitsCNN().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import importlib
 import re
 
-from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, Verdict, compare
+from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, Returned, Verdict, compare
 
-__all__ = ["FORBIDDEN", "Case", "Check", "Diagnosis", "Finding", "Group", "Mistake", "Verdict", "compare",
+__all__ = ["FORBIDDEN", "Case", "Check", "Diagnosis", "Finding", "Group", "Mistake", "Returned", "Verdict", "compare",
            "for_chapter", "get", "module_name"]
 
 

@@ -15,6 +15,7 @@ in Jupyter calls it in the student's kernel; either hands the returned value (or
 
 from __future__ import annotations
 
+import copy
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,18 @@ from ..results import CallError
 # The libraries no exercise may use unless its check says otherwise: the reference's own, and
 # the course's package (which holds the reference and the checks).
 FORBIDDEN = ("torch", "autograder", "tensorflow", "jax")
+# What an exercise may not use either: the libraries that hold the very function it asks for. One
+# list per kind of exercise, the same for every chapter; the grader's sandbox refuses them and
+# ``check()`` in Jupyter fails a function that calls into them (:func:`forbidden_use`).
+IMAGE_LIBRARIES = ("scipy.signal", "scipy.ndimage", "skimage")  # convolution, filters, pooling, conversions
+SOFTMAX_LIBRARIES = ("scipy.special",)  # softmax, log_softmax, logsumexp
+LEARNING_LIBRARIES = ("sklearn",)  # one-hot encoders, metrics, splits, whole models
+
+
+def forbidden_use(modules) -> str:
+    """What a check says, at grading time and in Jupyter alike, about a solution that used ``modules``."""
+    return (f"the solution uses {', '.join(sorted(modules))}, which this exercise does not allow; "
+            "write it with NumPy only")
 
 # --------------------------------------------------------------------------- cases
 
@@ -54,19 +67,42 @@ class Group:
 class Mistake:
     """A recognisable wrong answer, known by its ``name``.
 
-    ``apply(*args, **kwargs)`` returns what the mistake gives on a case; a student's value
-    that matches it is diagnosed. Some mistakes make the student's code raise instead:
-    ``error(message, *args, **kwargs)`` says whether an error message is the sign of it.
+    ``apply(*args, **kwargs)``, the mistake's model, does what the mistaken code does on a case: a
+    student's value that matches its value is diagnosed. Some mistakes make the code raise on some
+    inputs (a shape that does not broadcast, an index out of bounds): the model raises there too, and
+    a call that raised an exception of the same class is diagnosed when the model also agrees with
+    every other call the check made (:meth:`Check.diagnose_error`). Messages are never read.
+    A mistake without a model is one that a hint or an overridden :meth:`Check.assess` names.
     """
 
     name: str
     explain: str
     apply: Callable[..., Any] | None = None
-    error: Callable[..., bool] | None = None
 
     @property
     def diagnosis(self) -> Diagnosis:
         return Diagnosis(self.name, f"{self.name}: {self.explain}")
+
+
+class NotApplicable(Exception):
+    """Raised by a mistake's model on a case where the mistake cannot arise or cannot be told apart."""
+
+
+NOT_APPLICABLE = "(not applicable)"  # what Check.model says then: no class of exception has this name
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What one call gave back: its ``value``, and its inputs as the call left them.
+
+    Both places that call a student's function (the grader's sandbox and ``check()`` in Jupyter)
+    call it on fresh copies of the case's inputs and hand those copies back here, so that
+    :meth:`Check.judge` can compare them with the case and fail a function that changed its inputs.
+    """
+
+    value: Any
+    args: tuple
+    kwargs: dict
 
 
 @dataclass(frozen=True)
@@ -137,23 +173,90 @@ def _short(value) -> str:
     return describe_value(value)
 
 
+# --------------------------------------------------------------------------- inputs left alone
+
+INPUT_MODIFIED = Mistake(
+    "input modified in place",
+    "the function wrote into an array (or dict) it was given: an assignment into it, an in-place "
+    "operator such as -=, *= or /=, an in-place shuffle, or an out= argument that points at it. The "
+    "caller still needs its input (a later layer, a backward pass or a figure reads it again): build "
+    "the result in a new array or dict and leave the inputs as they were.")
+
+
+def changed_input(params: tuple[str, ...], case: Case, returned: Returned) -> str | None:
+    """``None`` when the call left every input of ``case`` as it was, else which one changed and how."""
+    named = [(params[i] if i < len(params) else f"argument {i}", before, after)
+             for i, (before, after) in enumerate(zip(case.args, returned.args))]
+    named += [(key, value, returned.kwargs.get(key)) for key, value in case.kwargs.items()]
+    if len(returned.args) != len(case.args) or set(returned.kwargs) != set(case.kwargs):
+        return "the call changed its list of arguments"
+    for name, before, after in named:
+        problem = _changed(before, after, f"`{name}`")
+        if problem:
+            return f"{problem}: the function must not modify its inputs"
+    return None
+
+
+def _changed(before, after, where: str) -> str | None:
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray) or after.shape != before.shape or after.dtype != before.dtype:
+            return f"{where} was replaced or resized by the call"
+        same = after == before
+        if before.dtype.kind in "fc":
+            same |= np.isnan(after) & np.isnan(before)
+        differs = ~same
+        if not differs.any():
+            return None
+        first = tuple(int(i) for i in np.argwhere(differs)[0])
+        return f"{where} was changed by the call ({int(differs.sum())} of {differs.size} elements, the first at index {first})"
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or set(after) != set(before):
+            return f"{where} gained or lost keys during the call"
+        return next((problem for key in before if (problem := _changed(before[key], after[key], f"{where}[{key!r}]"))),
+                    None)
+    if isinstance(before, (list, tuple)):
+        if type(after) is not type(before) or len(after) != len(before):
+            return f"{where} gained or lost items during the call"
+        return next((problem for index, item in enumerate(before)
+                     if (problem := _changed(item, after[index], f"{where}[{index}]"))), None)
+    return None  # numbers, strings, None: a call cannot change them
+
+
+NOTHING_RETURNED = Mistake(
+    "nothing returned",
+    "the function gave back None, which is what a Python function returns when it ends without a "
+    "`return` statement (or with a bare `return`). Look at how your function ends: it must return "
+    "the result it computed.")
+
+LOW_PRECISION = Mistake(
+    "computed in half precision",
+    "the values are right to about three significant digits, as float16 holds them, but not to the "
+    "precision the grader asks for. Compute in float64 (NumPy's default) or float32; look for an "
+    "astype or dtype= that asks for float16.")
+
+
+def _half_precision(expected, got) -> bool:
+    """``got`` is a float16 array that matches ``expected`` as closely as float16 can."""
+    return (isinstance(got, np.ndarray) and got.dtype == np.float16 and isinstance(expected, np.ndarray)
+            and compare(expected, got, tolerance=(2e-3, 1e-3)) is None)
+
+
 # --------------------------------------------------------------------------- comparing
 
 
-def tolerance(dtype: np.dtype) -> tuple[float, float]:
-    """(rtol, atol) for comparing a result of ``dtype`` with a float64 reference."""
-    if dtype == np.float16:
-        return 1e-2, 1e-2
-    if dtype == np.float32:
-        return 1e-4, 1e-5
-    return 1e-7, 1e-9
+# The course's one precision policy: how close a value must come to the float64 reference is set
+# here, by the grader, and never by the dtype the student returned. Correct float32 arithmetic stays
+# well inside it (about 1e-7 relative per operation); float16 (about 5e-4) and a computation that is
+# slightly off do not. A check may choose another fixed tolerance (``Check.tolerance``).
+RTOL, ATOL = 1e-4, 1e-5
+TOLERANCE = (RTOL, ATOL)
 
 
-def compare(expected, got, where: str = "the result") -> str | None:
+def compare(expected, got, where: str = "the result", tolerance: tuple[float, float] = TOLERANCE) -> str | None:
     """Return ``None`` if ``got`` matches ``expected``, else a sentence saying how it differs.
 
-    Order of the checks: type, then shape, dtype and finiteness, then values within a
-    dtype-aware tolerance (scaled by the size of the expected values).
+    Order of the checks: type, then shape, dtype and finiteness, then values within
+    ``tolerance`` = (rtol, atol), atol scaled by the size of the expected values.
     """
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)):
@@ -161,7 +264,7 @@ def compare(expected, got, where: str = "the result") -> str | None:
         if len(got) != len(expected):
             return f"{where} should have {len(expected)} elements, but it has {len(got)}"
         for index, (want, have) in enumerate(zip(expected, got)):
-            problem = compare(want, have, f"element {index} of {where}")
+            problem = compare(want, have, f"element {index} of {where}", tolerance)
             if problem:
                 return problem
         return None
@@ -172,9 +275,9 @@ def compare(expected, got, where: str = "the result") -> str | None:
     if isinstance(expected, (int, np.integer)):
         return _compare_int(int(expected), got, where)
     if isinstance(expected, float):
-        return _compare_scalar(expected, got, where)
+        return _compare_scalar(expected, got, where, tolerance)
     if isinstance(expected, np.ndarray):
-        return _compare_array(expected, got, where)
+        return _compare_array(expected, got, where, tolerance)
     raise TypeError(f"checks cannot compare reference values of type {type(expected)}")
 
 
@@ -199,7 +302,7 @@ def _compare_int(expected: int, got, where: str) -> str | None:
     return None if got == expected else f"{where} should be {expected}, got {got}"
 
 
-def _compare_scalar(expected: float, got, where: str) -> str | None:
+def _compare_scalar(expected: float, got, where: str, tolerance: tuple[float, float]) -> str | None:
     if isinstance(got, np.ndarray):
         if got.size != 1:
             return f"{where} should be a single number, but it is {type_name(got)}"
@@ -208,14 +311,14 @@ def _compare_scalar(expected: float, got, where: str) -> str | None:
         return f"{where} should be a number, but it is {type_name(got)}"
     if not np.isfinite(got) and np.isfinite(expected):
         return f"{where} should be {expected:.6g}, got {got} (not finite)"
-    rtol, atol = tolerance(np.dtype(np.float64))
+    rtol, atol = tolerance
     scale = max(1.0, abs(expected)) if np.isfinite(expected) else 1.0
-    if np.isclose(got, expected, rtol=max(rtol, 1e-6), atol=atol * scale, equal_nan=True):
+    if np.isclose(got, expected, rtol=rtol, atol=atol * scale, equal_nan=True):
         return None
     return f"{where} should be {expected:.8g}, got {got:.8g}"
 
 
-def _compare_array(expected: np.ndarray, got, where: str) -> str | None:
+def _compare_array(expected: np.ndarray, got, where: str, tolerance: tuple[float, float]) -> str | None:
     if not isinstance(got, np.ndarray):
         if isinstance(got, (list, tuple)):
             return (f"{where} should be a NumPy array of shape {expected.shape}, but it is a "
@@ -241,7 +344,7 @@ def _compare_array(expected: np.ndarray, got, where: str) -> str | None:
     if expected.dtype.kind in "iub":
         wrong = got != expected
     else:
-        rtol, atol = tolerance(got.dtype)
+        rtol, atol = tolerance
         finite = np.abs(expected[np.isfinite(expected)])  # a mistake's output may hold NaN or inf
         scale = max(1.0, float(np.max(finite, initial=0.0)))
         wrong = ~np.isclose(got.astype(np.float64), expected, rtol=rtol, atol=atol * scale, equal_nan=True)
@@ -267,6 +370,8 @@ class Check:
     :mod:`autograder.core.reference`). ``params`` names the positional parameters, for messages.
     ``select`` picks one element when the student's function returns a tuple (for example
     the ``out`` of ``(out, cache)``). ``forbidden`` lists modules the solution may not use.
+    ``keeps_inputs``: a call that changes one of its inputs fails, even with the right value
+    (every exercise of the course promises to leave its inputs alone).
 
     :meth:`judge` is the same for every check; a check that judges answers differently (by what
     they do rather than by comparison with one answer) overrides the one step :meth:`assess`.
@@ -280,6 +385,8 @@ class Check:
     select: int | None = None
     forbidden: tuple[str, ...] = FORBIDDEN
     timeout: float = 10.0  # seconds of wall-clock time per call
+    keeps_inputs: bool = True
+    tolerance: tuple[float, float] = TOLERANCE  # (rtol, atol) for every value, whatever its dtype
     summary: str = ""
     # hint(case, got) -> Diagnosis or None: explains answers no mistake model matches (NaN, inf);
     # tried in order, only when no mistake in the library matched.
@@ -308,14 +415,22 @@ class Check:
     def expected(self, case: Case):
         return self.reference(*case.args, **case.kwargs)
 
-    def judge(self, case: Case, got) -> Verdict:
-        """Judge the student's returned value (or :class:`CallError`) on ``case``. The same for every check."""
+    def judge(self, case: Case, got, evidence=()) -> Verdict:
+        """Judge what the student's call gave on ``case``: a :class:`Returned` (the value and the inputs as
+        the call left them), a bare value, or a :class:`CallError`. The same for every check.
+
+        ``evidence``: the other calls of this check, as (case, got) pairs, against which a mistake
+        recognised by the exception it raises is checked (:meth:`diagnose_error`)."""
         call = describe_call(self.function, self.params, case)
         if isinstance(got, CallError):
-            found = self.diagnose_error(case, got)
+            found = self.diagnose_error(case, got, evidence)
             return Verdict(False, f"{call}\n  {got.message}", found.text if found else "",
                            found.mistake if found else "", str(got.kind), got.exception)
-        finding = self.assess(case, got)
+        returned = got if isinstance(got, Returned) else None
+        finding = self.assess(case, got.value if returned else got)
+        changed = returned and self.keeps_inputs and finding.problem is None and changed_input(self.params, case, returned)
+        if changed:
+            return Verdict(False, f"{call}\n  {changed}", INPUT_MODIFIED.diagnosis.text, INPUT_MODIFIED.name)
         if finding.problem is None:
             return Verdict(True, f"{call}\n  {finding.note}" if finding.note else call)
         found = finding.diagnosis
@@ -331,30 +446,25 @@ class Check:
         if self.select is not None:
             if not isinstance(got, (tuple, list)) or len(got) <= self.select:
                 return Finding(f"should return a tuple whose element {self.select} "
-                               f"is the output, but it returned {type_name(got)}")
+                               f"is the output, but it returned {type_name(got)}",
+                               NOTHING_RETURNED.diagnosis if got is None else None)
             got = got[self.select]
         problem = self.compare(self.expected(case), got)
         return Finding(problem, self.diagnose(case, got) if problem is not None else None)
 
     def compare(self, expected, got) -> str | None:
-        """``None`` when ``got`` matches ``expected``, else what differs (see :func:`compare`)."""
-        return compare(expected, got)
+        """``None`` when ``got`` matches ``expected`` within this check's tolerance, else what differs
+        (see :func:`compare`)."""
+        return compare(expected, got, tolerance=self.tolerance)
 
     def diagnose(self, case: Case, got) -> Diagnosis | None:
         """The first known mistake whose output matches the student's, else the first hint that applies."""
+        if got is None:
+            return NOTHING_RETURNED.diagnosis
         for mistake in self.mistakes:
-            if mistake.apply is None:
-                continue
-            try:
-                with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
-                    wrong = mistake.apply(*case.args, **case.kwargs)
-            except Exception:  # a mistake that is undefined on this input cannot match
-                continue
-            try:
-                if self.compare(wrong, got) is None:
-                    return mistake.diagnosis
-            except TypeError:
-                continue
+            wrong, raised = self.model(mistake, case)
+            if raised is None and self.matches(wrong, got):
+                return mistake.diagnosis
         for hint in self.hints:
             try:
                 found = hint(case, got)
@@ -362,25 +472,64 @@ class Check:
                 continue
             if found:
                 return found
+        if _half_precision(self.expected(case), got):
+            return LOW_PRECISION.diagnosis
         return None
 
-    def diagnose_error(self, case: Case, error: CallError) -> Diagnosis | None:
-        """The first known mistake whose tell-tale error message matches."""
+    def diagnose_error(self, case: Case, error: CallError, evidence=()) -> Diagnosis | None:
+        """The first known mistake whose model raises the same class of exception on ``case`` and
+        behaves like the student's function on every call in ``evidence`` ((case, got) pairs): it
+        raises the same class where the student's raised, and returns the same value where the
+        student's returned one. The exception's class is a typed field; its message is never read."""
+        if error.kind != "exception" or not error.exception:
+            return None
         for mistake in self.mistakes:
-            if mistake.error is not None and error.kind == "exception":
-                try:
-                    if mistake.error(error.message, *case.args, **case.kwargs):
-                        return mistake.diagnosis
-                except Exception:  # a predicate that does not apply to this case
-                    continue
+            if self.model(mistake, case)[1] == error.exception and all(
+                    self.agrees(mistake, other, got) for other, got in evidence if other is not case):
+                return mistake.diagnosis
         return None
+
+    def model(self, mistake: Mistake, case: Case) -> tuple[Any, str | None]:
+        """What ``mistake``'s model gives on ``case``: (value, None), or (None, the class name of the
+        exception it raised, or :data:`NOT_APPLICABLE`). It works on copies, so a model that writes
+        into its inputs is harmless."""
+        if mistake.apply is None:
+            return None, NOT_APPLICABLE
+        args, kwargs = copy.deepcopy((case.args, case.kwargs))
+        try:
+            with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
+                return mistake.apply(*args, **kwargs), None
+        except NotApplicable:
+            return None, NOT_APPLICABLE
+        except Exception as error:
+            return None, type(error).__name__
+
+    def matches(self, wrong, got) -> bool:
+        """Whether the grader cannot tell the student's (selected) value from a mistake's."""
+        try:
+            return self.compare(wrong, got) is None
+        except TypeError:  # a model whose value the comparison does not know
+            return False
+
+    def agrees(self, mistake: Mistake, case: Case, got) -> bool:
+        """Whether ``mistake``'s model does on ``case`` what the student's call did (``got``)."""
+        wrong, raised = self.model(mistake, case)
+        if raised == NOT_APPLICABLE:
+            return True  # no evidence either way
+        if isinstance(got, CallError):
+            return got.kind != "exception" or raised == got.exception
+        value = got.value if isinstance(got, Returned) else got
+        if self.select is not None:
+            value = value[self.select] if isinstance(value, (tuple, list)) and len(value) > self.select else None
+        return raised is None and self.matches(wrong, value)
 
     @property
     def mistake_names(self) -> set[str]:
         """Every name this check can diagnose, known without running anything: its library of mistakes.
 
-        The library lists the mistakes recognised by their output (``apply``) or error (``error``)
-        and also, with neither, those that a hint or an overridden :meth:`assess` (or
-        :meth:`diagnose_error`) recognises and reports with the mistake's name.
+        The library lists the mistakes recognised by their model (``apply``: by its value, or by the
+        exception it raises) and also, without a model, those that a hint or an overridden
+        :meth:`assess` (or :meth:`diagnose_error`) recognises and reports with the mistake's name.
         """
-        return {mistake.name for mistake in self.mistakes}
+        generic = {NOTHING_RETURNED.name, LOW_PRECISION.name} | ({INPUT_MODIFIED.name} if self.keeps_inputs else set())
+        return {mistake.name for mistake in self.mistakes} | generic

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import reference as ref
-from .base import Case, Check, Group, Mistake
+from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake, NotApplicable
 from .cases import pixels, ramp
 
 STEM = "01-images-as-arrays"
@@ -94,12 +94,15 @@ def _quiet_divide(a, b):
         return a / b
 
 
-def _unpacked_hwc(message, image):
-    return "values to unpack" in message and np.ndim(image) != 3
+def _unpacked_hwc(image):
+    """`h, w, c = image.shape` first: right on one (H, W, C) image, a ValueError on any other shape."""
+    _h, _w, _c = np.shape(image)
+    return np.divide(np.asarray(image, dtype=np.float64), 255.0)
 
 
 TO_FLOAT = Check(
     id=f"{STEM}.to_float",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("image",),
     reference=_ref_to_float,
     groups=[
@@ -133,7 +136,7 @@ TO_FLOAT = Check(
                 lambda image: np.asarray(image, dtype=np.float64) / 127.5 - 1.0),
         Mistake("assumed an (H, W, C) image", "the function must accept an array of any shape, for example "
                 "a grayscale (H, W) image or an (N, H, W, C) batch. Avoid `h, w, c = image.shape`: an "
-                "elementwise operation does not need the shape at all.", error=_unpacked_hwc),
+                "elementwise operation does not need the shape at all.", _unpacked_hwc),
     ],
     summary="image / 255 as float64",
 )
@@ -175,8 +178,9 @@ def _edge_layout(rng) -> list[Case]:
     ]
 
 
-def _three_axes(message, images):
-    return "axes don't match array" in message or "axes don't match" in message
+def _three_axes(images):
+    """A transpose for one (H, W, C) image: a ValueError on a batch."""
+    return np.transpose(images, (2, 0, 1))
 
 
 HWC_TO_NCHW = Check(
@@ -210,7 +214,7 @@ HWC_TO_NCHW = Check(
                 lambda images: _ref_hwc_to_nchw(images).astype(np.float64)),
         Mistake("treated the batch as a single image", "images has four axes (N, H, W, C); a three-axis "
                 "transpose such as transpose(2, 0, 1) is for one (H, W, C) image. Keep the batch axis "
-                "first: transpose(0, 3, 1, 2).", error=_three_axes),
+                "first: transpose(0, 3, 1, 2).", _three_axes),
     ],
     summary="(N, H, W, C) -> (N, C, H, W) with transpose",
 )
@@ -267,9 +271,14 @@ def _crop_ceil(x, size):
     return np.asarray(x)[:, :, top:top + size, left:left + size]
 
 
+def _margins(h, w, size):
+    """The rows above and the columns left of a centred size × size crop of an h × w image."""
+    return (h - size) // 2, (w - size) // 2
+
+
 def _crop_symmetric_slice(x, size):
-    h, w = x.shape[2], x.shape[3]
-    top, left = (h - size) // 2, (w - size) // 2
+    h, w = x.shape[-2:]
+    top, left = _margins(h, w, size)
     return np.asarray(x)[:, :, top:h - top, left:w - left]
 
 
@@ -284,7 +293,7 @@ def _crop_corner(x, size):
 
 def _crop_hwc(x, size):
     _, h, w, _ = x.shape  # read as (N, H, W, C): the mistake
-    top, left = (h - size) // 2, (w - size) // 2
+    top, left = _margins(h, w, size)
     return np.asarray(x)[:, top:top + size, left:left + size, :]
 
 
@@ -373,19 +382,27 @@ def _uint8_gray(rng) -> list[Case]:
 
 def _weighted(weights):
     def apply(x):
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x, dtype=float)
         return sum(weight * x[:, i:i + 1] for i, weight in enumerate(weights))
     return apply
 
 
 def _kept_integer_dtype(x):
     if np.asarray(x).dtype.kind not in "iu":
-        raise ValueError("only an integer input can be truncated")
+        raise NotApplicable("only an integer input can be truncated")
     return _ref_grayscale(x).astype(np.asarray(x).dtype)
 
 
-def _weights_on_last_axis(message, x):
-    return "broadcast" in message and "(3,)" in message.replace(" ", "")
+def _integer_weights(x):
+    """299 R + 587 G + 114 B on the pixels as they come, divided by 1000: right on floats, an
+    OverflowError on uint8 (NumPy will not put 299 into a uint8)."""
+    x = np.asarray(x)
+    return (x[:, 0:1] * 299 + x[:, 1:2] * 587 + x[:, 2:3] * 114) / 1000
+
+
+def _weights_on_last_axis(x):
+    """The three weights lined up with the last axis (W): a ValueError unless W is 3."""
+    return np.sum(np.asarray(x, dtype=np.float64) * np.array([0.299, 0.587, 0.114]), axis=1, keepdims=True)
 
 
 _709_NAME = "Rec. 709 weights"
@@ -394,6 +411,7 @@ _709_EXPLAIN = ("0.2126, 0.7152, 0.0722 (what skimage.color.rgb2gray uses) are t
 
 RGB_TO_GRAYSCALE = Check(
     id=f"{STEM}.rgb_to_grayscale",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("x",),
     reference=_ref_grayscale,
     groups=[
@@ -421,7 +439,11 @@ RGB_TO_GRAYSCALE = Check(
         Mistake("weights applied along the width axis", "x * np.array([0.299, 0.587, 0.114]) lines the weights "
                 "up with the last axis, which is the width W. In NCHW the channels are axis 1: use "
                 "weights.reshape(1, 3, 1, 1), or x[:, 0:1], x[:, 1:2] and x[:, 2:3].",
-                error=_weights_on_last_axis),
+                _weights_on_last_axis),
+        Mistake("integer overflow on uint8 pixels", "uint8 holds 0 to 255 only: multiplying uint8 pixels by "
+                "whole-number weights (or adding them up) overflows before anything is divided, and NumPy "
+                "refuses or wraps around. Convert the pixels to float before doing arithmetic with them.",
+                _integer_weights),
     ],
     summary="0.299 R + 0.587 G + 0.114 B, shape (N, 1, H, W)",
 )
@@ -481,7 +503,7 @@ def _uint8_normalize(rng) -> list[Case]:
 
 def _stats(axis, ddof=0, center=True, scale="std"):
     def apply(x):
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x, dtype=float)
         mean = x.mean(axis=axis, keepdims=True)
         std = x.std(axis=axis, ddof=ddof, keepdims=True)
         out = x - mean if center else x
@@ -494,8 +516,11 @@ def _stats(axis, ddof=0, center=True, scale="std"):
     return apply
 
 
-def _inplace_on_integers(message, x):
-    return "Cannot cast ufunc" in message and np.asarray(x).dtype.kind in "iu"
+def _inplace_on_integers(x):
+    """x -= mean and x /= std: right on floats (on a copy), a casting error on integers."""
+    x -= x.mean(axis=(0, 2, 3), keepdims=True)
+    x /= x.std(axis=(0, 2, 3), keepdims=True)
+    return x
 
 
 PER_CHANNEL = (0, 2, 3)
@@ -534,7 +559,7 @@ NORMALIZE = Check(
                 "deviation.", _stats(PER_CHANNEL, center=False)),
         Mistake("subtracted in place on an integer array", "x -= mean fails on a uint8 photo, because the "
                 "float result cannot be stored back into integers. Compute a new float array: "
-                "out = (x - mean) / std.", error=_inplace_on_integers),
+                "out = (x - mean) / std.", _inplace_on_integers),
     ],
     summary="(x - mean_c) / std_c over axes (0, 2, 3), ddof=0",
 )

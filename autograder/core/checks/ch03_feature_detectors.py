@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .. import reference as ref
-from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
 from .cases import conv_inputs, pixels
 
 STEM = "03-feature-detectors"
@@ -396,7 +396,7 @@ ACTIVATION_MAPS = Check(
         Group("edge case: kernel as large as the image", _full_size_maps),
     ],
     mistakes=MAPS_MISTAKES,
-    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage", "skimage"),
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     summary="out[f, i, j] = sum over c, p, q of image[c, i + p, j + q] * filters[f, c, p, q]",
 )
 
@@ -599,7 +599,7 @@ SOBEL = Check(
         Group("values 0-255 and the smallest image", _sobel_255),
     ],
     mistakes=SOBEL_MISTAKES,
-    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage", "skimage"),
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     summary="sqrt(G_x² + G_y²), valid cross-correlation with the Sobel kernel and its transpose",
 )
 

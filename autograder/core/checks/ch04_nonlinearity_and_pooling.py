@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import reference as ref
-from .base import Case, Check, Group, Mistake
+from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake
 from .cases import mixed_signs, window_length
 
 STEM = "04-nonlinearity-and-pooling"
@@ -84,8 +84,9 @@ def _relu_large(rng) -> list[Case]:
             Case((x,), note="edge case: activations up to ±10⁶")]
 
 
-def _python_max_error(message, x):
-    return "truth value of an array" in message
+def _python_max(x):
+    """The built-in max(x, 0): a ValueError on any array of two or more elements."""
+    return max(x, 0)
 
 
 def _divides_by_abs(x):
@@ -116,7 +117,7 @@ RELU_MISTAKES = [
             _divides_by_abs),
     Mistake("Python's max instead of np.maximum", "the built-in max(x, 0) compares the whole array "
             "with 0 at once and fails. np.maximum(x, 0) compares element by element.",
-            error=_python_max_error),
+            _python_max),
 ]
 
 RELU = Check(
@@ -229,7 +230,7 @@ def _torch_pool(x, k, stride, kind, ceil_mode=False):
 
 def _windows(x, k, stride):
     """All windows (N, C, H', W', k, k), floor mode, for the handmade wrong answers below."""
-    s = k if stride is None else stride
+    s = stride if stride is not None else k
     view = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(2, 3))
     return view[:, :, ::s, ::s]
 
@@ -259,6 +260,16 @@ def _ceil(kind):
     return lambda x, k, stride=None: _torch_pool(x, k, stride, kind, ceil_mode=True)
 
 
+def _last_windows_missing(kind):
+    """Loops over output positions that stop one short: the last row and column of the output stay 0."""
+    def wrong(x, k, stride=None):
+        out = np.array(_torch_pool(x, k, stride, kind))
+        out[:, :, -1, :] = 0.0
+        out[:, :, :, -1] = 0.0
+        return out
+    return wrong
+
+
 def _stride_explain(kind):
     return (f"your output is what {kind} pooling with stride = kernel_size gives, whatever stride was "
             "passed. Window (i, j) starts at row i*stride and column j*stride, and the output has "
@@ -286,6 +297,10 @@ def _pool_common_mistakes(kind: str) -> list[Mistake]:
                 "that hangs over the edge of the input. Pooling here uses floor mode, like PyTorch's "
                 "default: H' = (H - kernel_size) // stride + 1, and leftover rows and columns are dropped.",
                 _ceil(kind)),
+        Mistake("loop bound off by one", "the output has the right shape, but its last row and column "
+                "were never filled in (they are still 0): the loops over output positions stop one short. "
+                "They must visit all H' rows and W' columns of the output; look at the ends of your ranges.",
+                _last_windows_missing(kind)),
     ]
 
 
@@ -301,6 +316,7 @@ def _pool_check(function: str, kind: str, reference, mistakes: list[Mistake], su
     kind's own ``mistakes``."""
     return Check(
         id=f"{STEM}.{function}",
+        forbidden=FORBIDDEN + IMAGE_LIBRARIES,
         params=("x", "kernel_size"),
         reference=lambda x, kernel_size, stride=None: reference(x, kernel_size, stride),
         groups=_pool_groups(kind),

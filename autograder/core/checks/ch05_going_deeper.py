@@ -36,18 +36,15 @@ import torch
 import torch.nn.functional as F
 
 from .. import reference as ref
-from .base import FORBIDDEN, Case, Check, Group, Mistake
+from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake, compare
 from .cases import conv_inputs, ramp
 
 STEM = "05-going-deeper"
 
 
-def _differs(a, b) -> bool:
-    """True when two answers (arrays, ints, nested tuples) are not the same."""
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a), np.asarray(b)
-        return a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-8)
-    return a != b
+def _differs(wrong, want) -> bool:
+    """True when the grader tells a mistake's answer from the reference's (the same comparison it grades with)."""
+    return compare(want, wrong) is not None
 
 
 def _redraw(rng, make_one, reference, must_fail, tries: int = 500) -> Case:
@@ -209,7 +206,7 @@ CONV_RELU_POOL = Check(
             pools=((3, 2), (4, 2), (4, 3)), must_fail=[_pool_stride_is_size])),
     ],
     mistakes=BLOCK_MISTAKES,
-    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage"),
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     summary="max_pool2d(relu(conv2d(x, w, b, conv_stride, conv_padding)), pool_size, pool_stride)",
 )
 
@@ -241,23 +238,23 @@ def _trace_reference(input_shape, layers):
 def _trace_with(size, conv_channels, pool_channels=False, input_first=False, square=False):
     """A wrong tracer: ``size(n, kernel, stride, padding, kind)`` computes one spatial size."""
     def trace(input_shape, layers):
-        c, h, w = input_shape
+        channels, height, width = input_shape
         if square:
-            w = h
+            width = height
         shapes = [tuple(input_shape)] if input_first else []
         for layer in layers:
-            if layer["type"] == "conv":
-                k, s, p = layer["kernel"], layer["stride"], layer["padding"]
-                c = conv_channels(c, layer)
-                h, w = size(h, k, s, p, "conv"), size(w, k, s, p, "conv")
-            elif layer["type"] == "pool":
-                k, s = layer["kernel"], layer["stride"]
-                if pool_channels:
-                    c = size(c, k, s, 0, "pool")
-                h, w = size(h, k, s, 0, "pool"), size(w, k, s, 0, "pool")
+            kind = layer["type"]
+            if kind in ("conv", "pool"):
+                k, s = (layer[key] for key in ("kernel", "stride"))
+                p = layer["padding"] if kind == "conv" else 0
+                if kind == "conv":
+                    channels = conv_channels(channels, layer)
+                elif pool_channels:
+                    channels = size(channels, k, s, 0, "pool")
+                height, width = size(height, k, s, p, kind), size(width, k, s, p, kind)
             if square:
-                w = h
-            shapes.append((c, h, w))
+                width = height
+            shapes.append((channels, height, width))
         return tuple(shapes)
     return trace
 
@@ -318,18 +315,18 @@ RELU = {"type": "relu"}
 def _stack(rng, input_shape, blocks):
     """Random layers built from ``blocks``: each is a function (rng, C) -> a layer dict or None.
     Layers that would not fit are skipped, so every size stays positive."""
-    c, h, w = input_shape
+    channels, height, width = input_shape
     layers = []
     for block in blocks:
-        layer = block(rng, c)
+        layer = block(rng, channels)
         if layer is None:
             continue
         if layer["type"] != "relu":
             pad = layer.get("padding", 0)
-            if layer["kernel"] > min(h, w) + 2 * pad:
+            if layer["kernel"] > min(height, width) + 2 * pad:
                 continue
         layers.append(layer)
-        c, h, w = _trace_reference((c, h, w), [layer])[0]
+        channels, height, width = _trace_reference((channels, height, width), [layer])[0]
     return layers
 
 
@@ -429,8 +426,8 @@ def _receptive_field_reference(layers):
     length = 1 + sum(kernel for kernel, _ in layers) * strides  # generous: >= the receptive field
     x = torch.zeros(1, 1, length, dtype=torch.float64, requires_grad=True)
     out = x
-    for kernel, stride in layers:
-        out = F.conv1d(out, torch.ones(1, 1, kernel, dtype=torch.float64), stride=stride)
+    for size, step in layers:
+        out = F.conv1d(out, torch.ones(1, 1, size, dtype=torch.float64), stride=step)
     out[0, 0, 0].backward()
     support = torch.nonzero(x.grad[0, 0]).flatten()
     return int(support.max() - support.min() + 1)
@@ -438,9 +435,9 @@ def _receptive_field_reference(layers):
 
 def _rf_formula(layers, grow=lambda r, k, j, s: r + (k - 1) * j, start=1):
     r, j = start, 1
-    for kernel, stride in layers:
-        r = grow(r, kernel, j, stride)
-        j *= stride
+    for size, step in layers:
+        r = grow(r, size, j, step)
+        j *= step
     return r
 
 
@@ -471,8 +468,8 @@ def _rf_jump_too_early(layers):
 def _rf_times_strides(layers):
     """Multiplying the receptive field by each stride instead of tracking a jump."""
     r = 1
-    for kernel, stride in layers:
-        r = (r + kernel - 1) * stride
+    for size, step in layers:
+        r = (r + size - 1) * step
     return r
 
 

@@ -28,7 +28,17 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reference as ref
-from .base import FORBIDDEN, Case, Check, Diagnosis, Group, Mistake
+from .base import (
+    FORBIDDEN,
+    LEARNING_LIBRARIES,
+    SOFTMAX_LIBRARIES,
+    Case,
+    Check,
+    Diagnosis,
+    Group,
+    Mistake,
+    NotApplicable,
+)
 from .cases import class_labels, logits_and_labels, logits_near_1000, one_example_logits, random_logits
 
 STEM = "07-loss"
@@ -97,12 +107,17 @@ def _every_row_every_label(labels, num_classes):
     return np.tile(any_hot, (len(labels), 1))
 
 
-def _index_out_of_bounds(message, labels, num_classes):
-    return f"index {num_classes} is out of bounds" in message
+def _shifted_past_the_end(labels, num_classes):
+    """out[rows, labels + 1] = 1: each 1 a column too far, an IndexError for a label num_classes - 1."""
+    labels = np.asarray(labels)
+    out = np.zeros((labels.size, num_classes))
+    out[np.arange(labels.size), labels + 1] = 1.0
+    return out
 
 
 ONE_HOT = Check(
     id=f"{STEM}.one_hot",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
     params=("labels", "num_classes"),
     reference=lambda labels, num_classes: ref.one_hot(labels, num_classes),
     groups=[
@@ -118,7 +133,7 @@ ONE_HOT = Check(
                 "goes in column k: index with labels, not labels + 1.", lambda y, c: _one_hot_shift(y, c, 1)),
         Mistake("off by one (labels + 1)", "an index equal to num_classes means a label was shifted up by one: "
                 "class k goes in column k (columns 0 to num_classes - 1), so index with labels, not labels + 1.",
-                error=_index_out_of_bounds),
+                _shifted_past_the_end),
         Mistake("transposed: (num_classes, N)", "your matrix has one column per example. The result has one "
                 "*row* per example and one column per class: shape (N, num_classes). Build it that way round "
                 "(or return its transpose).", lambda y, c: ref.one_hot(y, c).T.copy()),
@@ -193,8 +208,11 @@ def _integer_label_minus_pred(pred, target):
     return float(np.mean(0.5 * np.sum((labels - pred) ** 2, axis=1)))
 
 
-def _indexed_with_float(message, pred, target):
-    return "arrays used as indices must be of integer" in message or "only integers, slices" in message
+def _one_hot_twice(pred, target):
+    """target (already one-hot floats) used as indices: an IndexError."""
+    encoded = np.zeros(np.shape(pred))
+    encoded[np.arange(len(target)), target] = 1.0
+    return float(np.mean(0.5 * np.sum((encoded - pred) ** 2, axis=1)))
 
 
 MSE = Check(
@@ -236,7 +254,7 @@ MSE = Check(
                 _integer_label_minus_pred),
         Mistake("label not one-hot: target one-hot encoded a second time", "target is already one-hot "
                 "(floats of shape (N, C)), so it cannot be used as indices. Use target as it is.",
-                error=_indexed_with_float),
+                _one_hot_twice),
     ],
     summary="0.5 * np.sum((target - pred) ** 2, axis=1).mean()",
 )
@@ -290,7 +308,7 @@ def _ce_logit_only(z, y):
 def _ce_log_of_logit(z, y):
     true = np.asarray(z)[_rows(y)]
     if np.any(true <= 0):
-        raise ValueError("log of a non-positive logit is not a number")
+        raise NotApplicable("log of a non-positive logit is not a number")
     return float(-np.mean(np.log(true)))
 
 
@@ -323,7 +341,7 @@ def _not_finite_hint(case: Case, got) -> Diagnosis | None:
     logits = np.asarray(logits, dtype=np.float64)
     if np.max(np.abs(logits)) < 50:  # nothing here can overflow or underflow
         return (LOG_OF_LOGIT if np.any(logits[_rows(labels)] <= 0) else NOT_FINITE).diagnosis
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - np.max(logits, axis=1, keepdims=True)
     with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
         probabilities = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
         shifted_then_log = -np.mean(np.log(probabilities[_rows(labels)]))
@@ -370,7 +388,7 @@ CROSS_ENTROPY = Check(
         *NOT_FINITE_MISTAKES,
     ],
     hints=[_not_finite_hint],
-    forbidden=FORBIDDEN + ("scipy.special",),
+    forbidden=FORBIDDEN + SOFTMAX_LIBRARIES,
     summary="mean over n of logsumexp(logits[n]) - logits[n, labels[n]]",
 )
 

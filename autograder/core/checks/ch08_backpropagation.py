@@ -43,7 +43,7 @@ import numpy as np
 import torch.nn.functional as F
 
 from .. import reference as ref
-from .base import FORBIDDEN, Case, Check, Diagnosis, Group, Mistake
+from .base import FORBIDDEN, IMAGE_LIBRARIES, SOFTMAX_LIBRARIES, Case, Check, Diagnosis, Group, Mistake, NotApplicable
 from .cases import (
     away_from_zero,
     conv_inputs,
@@ -70,7 +70,7 @@ def upstream(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def _affine_reference(dout, x, w, b):
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=float)
     dx, dw, db = ref.linear_backward(dout, x.reshape(len(x), -1), w, b)
     return dx.reshape(x.shape), dw, db
 
@@ -93,7 +93,9 @@ def _affine_visible(rng) -> list[Case]:
     b = np.array([0.5, -0.5])
     dout = np.array([[1.0, -1.0], [2.0, 0.5]])
     return [Case((dout, x, w, b), note="chapter 6's example layer: 2 examples, D = 3, M = 2"),
-            _affine_case(rng, (4, 5), 3, "a random batch: N = 4, D = 5, M = 3")]
+            _affine_case(rng, (4, 5), 3, "a random batch: N = 4, D = 5, M = 3"),
+            _affine_case(rng, (2, 3, 2, 2), 4, "two (3, 2, 2) volumes, as in the gradient check below: "
+                                               "dx has the shape of x")]
 
 
 def _affine_random(rng) -> list[Case]:
@@ -129,16 +131,13 @@ def _affine_with(dx=None, dw=None, db=None):
     return wrong
 
 
-def _matmul_error(message, dout, x, w, b):
-    return "matmul" in message or "shapes" in message and "not aligned" in message
-
-
 AFFINE = Check(
     id=f"{STEM}.affine_backward",
     params=("dout", "x", "w", "b"),
     reference=_affine_reference,
     groups=[
-        Group("chapter 6's 2×3 example and a small random batch", _affine_visible, visible=True),
+        Group("chapter 6's 2×3 example, a small random batch, a batch of volumes", _affine_visible,
+              visible=True),
         Group("random batches (N 2 to 8, D != M)", _affine_random, weight=2.0),
         Group("a volume as input: x of shape (N, C, H, W)", _affine_volume),
         Group("one example (N = 1)", _affine_single),
@@ -156,6 +155,10 @@ AFFINE = Check(
         Mistake("dw transposed", "your dw has shape (M, D): it is dout.T @ x. dw must have the shape of w, "
                 "(D, M): dw = x.T @ dout (x flattened to (N, D)).",
                 _affine_with(dw=lambda dout, x2, w: dout.T @ x2)),
+        Mistake("dw reshaped instead of transposed", "your dw has the shape of w but its numbers are in the "
+                "wrong places: an (M, D) product was reshaped to (D, M). A reshape keeps the order of the "
+                "numbers in memory; a transpose swaps rows and columns. Compare where dw[d, m] comes from.",
+                _affine_with(dw=lambda dout, x2, w: (dout.T @ x2).reshape(w.shape))),
         Mistake("dw averaged over the batch (divided by N)", "dw is N times too small. Each example adds its "
                 "own x[n]ᵀ·dout[n] and nothing is averaged in a layer's backward pass: dw = x.T @ dout.",
                 _affine_with(dw=lambda dout, x2, w: x2.T @ dout / len(x2))),
@@ -167,7 +170,8 @@ AFFINE = Check(
                 "flattened it, so dx must be unflattened again: return dx.reshape(x.shape).",
                 _affine_with(dx=lambda dout, x2, w, x: dout @ w.T)),
         Mistake("w not transposed in dx", "dout (N, M) @ w (D, M) does not fit. dx = dout @ w.T: each input "
-                "feature d collects dout[n, m] · w[d, m] over the outputs m.", error=_matmul_error),
+                "feature d collects dout[n, m] · w[d, m] over the outputs m.",
+                _affine_with(dx=lambda dout, x2, w, x: (dout @ w).reshape(x.shape))),
     ],
     summary="dx = (dout @ w.T).reshape(x.shape), dw = x2.T @ dout, db = dout.sum(axis=0)",
 )
@@ -191,7 +195,21 @@ def _relu_visible(rng) -> list[Case]:
     x = np.array([[-2.0, -0.5, 0.5, 2.0], [1.0, -1.0, 3.0, -3.0]])
     dout = np.array([[1.0, 2.0, 3.0, 4.0], [-1.0, -2.0, -3.0, -4.0]])
     return [Case((dout, x), note="a 2×4 example: dx = dout where x > 0, and 0 elsewhere"),
-            _relu_case(rng, (2, 3, 4, 5), "a random NCHW batch")]
+            _relu_case(rng, (2, 3, 4, 5), "a random NCHW batch"),
+            Case((np.array([2.0, 3.0, 4.0, 5.0, -1.0]), np.array([0.0, -0.0, 1.5, -1.5, 0.0])),
+                 note="x exactly 0 (+0.0 and -0.0): dx is 0 there, as the docstring says")]
+
+
+def _relu_zeros(rng) -> list[Case]:
+    """Random batches in which about a third of x is exactly +0.0 or -0.0, under a nonzero dout."""
+    cases = []
+    for shape in ((int(rng.integers(2, 5)), int(rng.integers(1, 4)), 3, 4), (int(rng.integers(5, 20)),)):
+        dout, x = _relu_case(rng, shape).args
+        zero = rng.random(shape) < 0.35
+        zero.flat[0] = True
+        x = np.where(zero, rng.choice([0.0, -0.0], size=shape), x)
+        cases.append(Case((dout, x), note="x exactly 0 in about a third of the entries"))
+    return cases
 
 
 def _relu_batches(rng) -> list[Case]:
@@ -212,6 +230,7 @@ RELU = Check(
         Group("a hand-worked 2×4 example and a random NCHW batch", _relu_visible, visible=True),
         Group("random NCHW batches (x never exactly 0)", _relu_batches, weight=2.0),
         Group("other shapes: a vector, a matrix, a 5-D array", _relu_shapes),
+        Group("edge case: x exactly 0, where dx is 0", _relu_zeros),
     ],
     mistakes=[
         Mistake("dout passed through unchanged", "ReLU's gate is closed where x <= 0: there the output does "
@@ -230,6 +249,9 @@ RELU = Check(
                 "dx = dout * (x > 0).", lambda dout, x: dout * np.where(np.asarray(x) > 0, 1.0, 0.01)),
         Mistake("mask inverted", "the gradient flows where x > 0 (the open gate), and is 0 where x < 0; "
                 "yours is the other way round.", lambda dout, x: dout * (np.asarray(x) < 0)),
+        Mistake("gradient passed at x = 0", "at exactly x = 0 ReLU has no slope, and the docstring fixes "
+                "dx = 0 there (PyTorch's choice): the gate opens only where x is strictly greater than 0. "
+                "Look at the comparison that builds your mask.", lambda dout, x: dout * (np.asarray(x) >= 0)),
     ],
     summary="dout * (x > 0)",
 )
@@ -244,7 +266,7 @@ def _pool_case(rng, n, c, h, w, k, stride=None, note="", shared_max=False) -> Ca
     With ``shared_max``, every plane's largest value is moved to row 0, column ``stride``: a
     spot inside both window (0, 0) and window (0, 1) when stride < k.
     """
-    s = k if stride is None else stride
+    s = stride if stride is not None else k
     x = distinct(rng, (n, c, h, w))
     if shared_max:
         planes = x.reshape(n * c, h * w)
@@ -308,14 +330,15 @@ def _pool_groups() -> list[Group]:
     ]
 
 
-def _pool_loop(dout, x, k, stride=None, *, route="max", step=None, assign=False, transpose=False):
+def _pool_loop(dout, x, k, stride=None, *, route="max", step=None, assign=False, transpose=False, tie="first"):
     """A plain-loop pooling backward with switches for the classic mistakes.
 
     route: "max" (to the argmax), "avg" (dout / k²), "copy" (dout to every element), "avg_k"
     (dout / k); step: how far the window moves (default: the stride); assign: ``=`` instead of
-    ``+=``; transpose: the argmax's row and column swapped inside the window.
+    ``+=``; transpose: the argmax's row and column swapped inside the window; tie: which of the
+    entries that tie for a window's maximum gets dout ("first" in row-major order, "last", "all").
     """
-    s = k if stride is None else stride
+    s = stride if stride is not None else k
     step = s if step is None else step
     n, c, ho, wo = dout.shape
     dx = np.zeros(np.shape(x))
@@ -326,8 +349,11 @@ def _pool_loop(dout, x, k, stride=None, *, route="max", step=None, assign=False,
             if window.shape[2:] != (k, k):
                 raise ValueError("window outside the input")
             g = dout[:, :, i, j][:, :, None, None]
-            if route == "max":
-                flat = window.reshape(n, c, k * k).argmax(axis=2)
+            if route == "max" and tie == "all":
+                part = (window == window.max(axis=(2, 3), keepdims=True)) * g
+            elif route == "max":
+                flat = window.reshape(n, c, k * k)
+                flat = flat.argmax(axis=2) if tie == "first" else k * k - 1 - flat[:, :, ::-1].argmax(axis=2)
                 r, q = np.divmod(flat, k)
                 if transpose:
                     r, q = q, r
@@ -344,8 +370,16 @@ def _pool_loop(dout, x, k, stride=None, *, route="max", step=None, assign=False,
     return dx
 
 
-def _stride_none(message, dout, x, kernel_size, stride=None):
-    return stride is None and "NoneType" in message
+def _looped(**switches):
+    """A mistake's model: :func:`_pool_loop` with ``switches``."""
+    return lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, **switches)
+
+
+def _stride_left_none(dout, x, k, stride=None, *, route):
+    """Windows placed at i * stride with no default for stride: a TypeError whenever stride is None."""
+    if stride is None:
+        raise TypeError("unsupported operand type(s) for *: 'int' and 'NoneType'")
+    return _pool_loop(dout, x, k, stride, route=route)
 
 
 def _pool_mistakes(kind: str) -> list[Mistake]:
@@ -357,25 +391,55 @@ def _pool_mistakes(kind: str) -> list[Mistake]:
                 lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route=route, step=k)),
         Mistake("stride ignored (windows moved by one pixel)", "window (i, j) starts at row i*stride and "
                 "column j*stride, not at (i, j). (With stride=None, stride = kernel_size.)",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route=route, step=1)),
+                _looped(route=route, step=1)),
         Mistake("overlapping windows not accumulated (= instead of +=)", "when windows overlap (stride < "
                 "kernel_size), an input can receive gradient from several windows, and the contributions add "
                 "up. Assigning with = keeps only the last one: use dx[...] += ... (or np.add.at).",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route=route, assign=True)),
+                _looped(route=route, assign=True)),
         Mistake("stride=None not replaced by kernel_size", "stride defaults to None, which means 'the same "
                 "as kernel_size' (as in PyTorch): start with `if stride is None: stride = kernel_size`.",
-                error=_stride_none),
+                lambda dout, x, k, stride=None: _stride_left_none(dout, x, k, stride, route=route)),
     ]
 
 
-def _pool_check(kind: str, reference, mistakes: list[Mistake], summary: str) -> Check:
-    """The backward check of ``kind`` ("max" or "avg") pooling: the shared groups, the kind's own
-    ``mistakes``, then those of the window's placement (:func:`_pool_mistakes`)."""
+def _pool_ties_visible(rng) -> list[Case]:
+    x = np.array([[1.0, 3.0, 0.0, 0.0],
+                  [3.0, 0.0, 0.0, 0.0],
+                  [2.0, 2.0, 5.0, 1.0],
+                  [2.0, 2.0, 1.0, 5.0]])[None, None]
+    dout = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
+    return [Case((dout, x, 2), {"stride": 2}, "every 2×2 window holds a tie for its maximum: "
+                 "dx = [[0, 1, 2, 0], [0, 0, 0, 0], [3, 0, 4, 0], [0, 0, 0, 0]]")]
+
+
+def _pool_ties(rng) -> list[Case]:
+    """Whole numbers after a ReLU (many zeros), so that most windows share their maximum."""
+    cases = []
+    for k, s in ((2, 2), (3, 2)):
+        n, c = _nc(rng)
+        h, w = (window_length(rng, k, s, (2, 3)) for _ in range(2))
+        x = np.maximum(rng.integers(-3, 3, size=(n, c, h, w)), 0).astype(np.float64)
+        dout = upstream(rng, (n, c, ref.conv_output_size(h, k, s), ref.conv_output_size(w, k, s)))
+        cases.append(Case((dout, x, k), {"stride": s}, "ties for the maximum (a ReLU's output: whole numbers, "
+                                                       "many zeros)"))
+    return cases
+
+
+TIE_GROUPS = [
+    Group("ties: the first maximum in row-major order gets dout", _pool_ties_visible, visible=True),
+    Group("ties after a ReLU (windows of whole numbers, many zeros)", _pool_ties),
+]
+
+
+def _pool_check(kind: str, reference, mistakes: list[Mistake], summary: str, groups=()) -> Check:
+    """The backward check of ``kind`` ("max" or "avg") pooling: the shared groups and ``groups``, the
+    kind's own ``mistakes``, then those of the window's placement (:func:`_pool_mistakes`)."""
     return Check(
         id=f"{STEM}.{kind}_pool_backward",
+        forbidden=FORBIDDEN + IMAGE_LIBRARIES,
         params=("dout", "x", "kernel_size"),
         reference=lambda dout, x, kernel_size, stride=None: reference(dout, x, kernel_size, stride),
-        groups=_pool_groups(),
+        groups=_pool_groups() + list(groups),
         mistakes=[*mistakes, *_pool_mistakes(kind)],
         summary=summary,
     )
@@ -387,16 +451,26 @@ MAX_POOL = _pool_check(
                 "dout / (k·k) over the whole window: that is the backward pass of *average* pooling. Max "
                 "pooling's output depends on one input only, the window's maximum, so all of dout goes to "
                 "that one position and the others get 0.",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="avg")),
+                _looped(route="avg")),
         Mistake("gradient copied to every element of the window", "every input of the window got the full "
                 "dout. Only the window's maximum influenced the output: send dout to the position of the "
                 "maximum (np.argmax of the flattened window) and 0 to the others.",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="copy")),
+                _looped(route="copy")),
         Mistake("row and column of the maximum swapped", "np.argmax of a flattened k×k window gives "
                 "r*k + q; the row is index // k and the column index % k (np.unravel_index(index, (k, k))).",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, transpose=True)),
+                _looped(transpose=True)),
+        Mistake("gradient sent to every tied maximum", "where several entries of a window tie for its maximum, "
+                "each of them got the whole dout, so that window passed on its gradient more than once. The "
+                "docstring gives it to one entry only, the first maximum in row-major order: look at how "
+                "your code picks the position of the maximum.",
+                _looped(tie="all")),
+        Mistake("last of the tied maxima", "where several entries of a window tie for its maximum, yours sends "
+                "dout to the last of them; the docstring asks for the first in row-major order (what "
+                "np.argmax and PyTorch pick). A running maximum updated with >= keeps the last tie.",
+                _looped(tie="last")),
     ],
     summary="all of dout[n, c, i, j] goes to the argmax of window (i, j); overlapping windows add up",
+    groups=TIE_GROUPS,
 )
 
 
@@ -404,12 +478,12 @@ AVG_POOL = _pool_check(
     "avg", ref.avg_pool2d_backward, [
         Mistake("not divided by the window size", "every input of a window gets the full dout. The output is "
                 "the *mean* of k·k inputs, so each of them moves it by 1/(k·k): spread dout / (k*k).",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="copy")),
+                _looped(route="copy")),
         Mistake("divided by kernel_size instead of kernel_size²", "a k×k window holds k·k inputs: divide dout "
-                "by k*k, not by k.", lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="avg_k")),
+                "by k*k, not by k.", _looped(route="avg_k")),
         Mistake("routed only to the maximum (max-pool backward)", "that is the backward pass of *max* "
                 "pooling. Every input of an average contributes equally: each one gets dout / (k*k).",
-                lambda dout, x, k, stride=None: _pool_loop(dout, x, k, stride, route="max")),
+                _looped(route="max")),
     ],
     summary="each input of window (i, j) gets dout[n, c, i, j] / (k*k); overlapping windows add up",
 )
@@ -453,7 +527,7 @@ def _conv_reference(dout, x, w, b, stride=1, padding=0):
 def _conv_flipped(dout, x, w, b, stride=1, padding=0):
     dx = ref.conv2d_backward(dout, x, w[:, :, ::-1, ::-1].copy(), b, stride, padding)[0]
     _, dw, db = _conv_reference(dout, x, w, b, stride, padding)
-    return dx, dw, db
+    return dx, dw, db  # like x, w and b
 
 
 def _conv_db_per_image(dout, x, w, b, stride=1, padding=0):
@@ -469,7 +543,14 @@ def _conv_db_mean(dout, x, w, b, stride=1, padding=0):
 def _conv_padded_dx(dout, x, w, b, stride=1, padding=0):
     padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     dx, dw, db = ref.conv2d_backward(dout, padded, w, b, stride, 0)
-    return dx, dw, db
+    return dx, dw, db  # like x, w and b
+
+
+def _conv_cropped_minus_pad(dout, x, w, b, stride=1, padding=0):
+    """dx_padded[:, :, p:-p, p:-p]: right when p > 0, empty when p = 0 (because -0 is 0)."""
+    padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    dx, dw, db = ref.conv2d_backward(dout, padded, w, b, stride, 0)
+    return dx[:, :, padding:-padding, padding:-padding], dw, db
 
 
 def _conv_batch_mixed(dout, x, w, b, stride=1, padding=0):
@@ -489,7 +570,7 @@ def _conv_stride_one(dout, x, w, b, stride=1, padding=0):
     """Window (i, j) taken at (i, j) instead of (i*stride, j*stride), in both dx and dw."""
     ho, wo = dout.shape[2:]
     dx, dw, db = ref.vjp(lambda x, w, b: F.conv2d(x, w, b, padding=padding)[:, :, :ho, :wo], (x, w, b), dout)
-    return dx, dw, db
+    return dx, dw, db  # like x, w and b
 
 
 def _conv_dw_mean(dout, x, w, b, stride=1, padding=0):
@@ -525,6 +606,9 @@ CONV = Check(
         Mistake("dx returned with the padding still on", "you computed the gradient of the *padded* input, "
                 "shape (N, C, H + 2p, W + 2p). The padding was made inside the layer and is not an input: "
                 "crop it off, dx = dx_padded[:, :, p:p + H, p:p + W].", _conv_padded_dx),
+        Mistake("crop [p:-p] is empty when padding is 0", "dx is empty when padding = 0: a slice that ends "
+                "at -p ends at 0 when p = 0, because -0 is 0. Crop the padding off with slices whose ends "
+                "count from the start (p + H), which work for every p.", _conv_cropped_minus_pad),
         Mistake("dx summed over the wrong axis (the batch)", "every image got the same dx, the sum over the "
                 "batch. Image n's input only influenced image n's output: dx[n] collects dout[n] only; the "
                 "sum over the batch belongs in dw and db, not in dx.", _conv_batch_mixed),
@@ -535,7 +619,7 @@ CONV = Check(
                 "(i*stride, j*stride). In the backward pass, the window of output (i, j) is the same one the "
                 "forward pass used: rows i*stride to i*stride + KH.", _conv_stride_one),
     ],
-    forbidden=FORBIDDEN + ("scipy.signal", "scipy.ndimage"),
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     summary="for every output (i, j): dw += dout · window, dx_padded[window] += dout · w, db = dout summed",
 )
 
@@ -569,7 +653,7 @@ def _ce_wrong_axis(z, y):
     with np.errstate(divide="ignore"):
         loss = float(-np.mean(np.log(p[np.arange(len(y)), np.asarray(y)])))
     if not np.isfinite(loss):
-        raise ValueError("this mistake gives an infinite loss here; it cannot be told apart")
+        raise NotApplicable("this mistake gives an infinite loss here; it cannot be told apart")
     return loss, (p - _onehot(z, y)) / len(y)
 
 
@@ -630,7 +714,7 @@ SOFTMAX_CE = Check(
         NOT_SHIFTED,
     ],
     hints=[_not_finite_hint],
-    forbidden=FORBIDDEN + ("scipy.special",),
+    forbidden=FORBIDDEN + SOFTMAX_LIBRARIES,
     summary="loss = mean(logsumexp(z) - z_true); dlogits = (softmax(z) - one_hot(labels)) / N",
 )
 

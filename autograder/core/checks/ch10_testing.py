@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .. import reference as ref
-from .base import Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from .base import FORBIDDEN, LEARNING_LIBRARIES, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
 
 STEM = "10-testing"
 
@@ -86,8 +86,9 @@ def _single_image(rng) -> list[Case]:
             Case(_random_predictions(rng, 1, 10, 0), note="one image, predicted wrong: 0.0")]
 
 
-def _one_hot_error(message, *args, **kwargs) -> bool:
-    return "axis 1 is out of bounds" in message or "too many indices" in message
+def _argmax_of_labels(predictions, labels):
+    """argmax over axis 1 of class numbers (shape (N,)): an AxisError."""
+    return float(np.mean(np.argmax(predictions, axis=1) == np.argmax(labels, axis=1)))
 
 
 ACCURACY_MISTAKES = [
@@ -106,11 +107,12 @@ ACCURACY_MISTAKES = [
     Mistake("labels treated as one-hot rows (argmax over axis 1)", "predictions and labels are both "
             "plain class numbers, shape (N,): there is nothing to argmax. Compare them directly: "
             "np.mean(predictions == labels). (argmax turns scores or one-hot rows into class numbers; "
-            "that step happened before this function.)", error=_one_hot_error),
+            "that step happened before this function.)", _argmax_of_labels),
 ]
 
 ACCURACY = Check(
     id=f"{STEM}.accuracy",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
     params=("predictions", "labels"),
     reference=_accuracy_reference,
     groups=[
@@ -207,6 +209,7 @@ CONFUSION_MISTAKES = [
 
 CONFUSION = Check(
     id=f"{STEM}.confusion_matrix",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
     params=("predictions", "labels", "num_classes"),
     reference=_confusion_reference,
     groups=[
@@ -389,6 +392,7 @@ def _split_reference(labels, test_fraction, seed):
 
 SPLIT = SplitCheck(
     id=f"{STEM}.train_test_split",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
     params=("labels", "test_fraction", "seed"),
     reference=_split_reference,
     groups=[

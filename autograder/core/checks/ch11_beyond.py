@@ -222,7 +222,7 @@ def _bn_reference(x, gamma, beta, eps=1e-5):
 
 
 def _bn_np(x, gamma, beta, eps=1e-5, axes=(0, 2, 3), ddof=0, eps_outside=False, gamma_last=False):
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, dtype=float)
     mean = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True, ddof=ddof)
     xhat = (x - mean) / (np.sqrt(var) + eps) if eps_outside else (x - mean) / np.sqrt(var + eps)
@@ -248,6 +248,7 @@ def _visible_bn(rng) -> list[Case]:
     return [
         Case((x, np.ones(3), np.zeros(3)), note="γ = 1, β = 0: every channel of the output has mean 0 and variance ≈ 1"),
         Case((x, np.array([2.0, 0.5, -1.0]), np.array([0.0, 1.0, -3.0])), note="γ and β per channel"),
+        Case((x, np.ones(3), np.zeros(3)), {"eps": 0.5}, note="eps = 0.5: it is added to the variance, under the root"),
     ]
 
 
@@ -261,16 +262,14 @@ def _random_bn(rng) -> list[Case]:
 
 def _single_bn(rng) -> list[Case]:
     return [_bn_case(rng, 1, int(rng.integers(2, 6)), int(rng.integers(3, 7)), int(rng.integers(3, 7)),
-                     note="one image (N = 1): the statistics come from its H×W pixels") for _ in range(2)]
+                     eps=eps, note="one image (N = 1): the statistics come from its H×W pixels")
+            for eps in (None, None, float(rng.choice([0.1, 0.5])))]
 
 
 def _pixel_bn(rng) -> list[Case]:
     return [_bn_case(rng, int(rng.integers(3, 9)), int(rng.integers(2, 6)), 1, 1,
-                     note="1×1 maps (H = W = 1): the statistics come from the N images") for _ in range(2)]
-
-
-def _broadcast_error(message, *args, **kwargs):
-    return "could not be broadcast" in message
+                     eps=eps, note="1×1 maps (H = W = 1): the statistics come from the N images")
+            for eps in (None, None, float(rng.choice([0.1, 0.5])))]
 
 
 BATCHNORM = Check(
@@ -278,7 +277,8 @@ BATCHNORM = Check(
     params=("x", "gamma", "beta"),
     reference=_bn_reference,
     groups=[
-        Group("a small (2, 3, 2, 4) batch, with γ = 1, β = 0 and with per-channel γ, β", _visible_bn, visible=True),
+        Group("a small (2, 3, 2, 4) batch: γ = 1 and β = 0, per-channel γ and β, a larger eps", _visible_bn,
+              visible=True),
         Group("random batches (N ≥ 2, H, W ≥ 2), one with a larger eps", _random_bn, weight=2.0),
         Group("one image (N = 1)", _single_bn),
         Group("1×1 activation maps (H = W = 1)", _pixel_bn),
@@ -307,9 +307,6 @@ BATCHNORM = Check(
         Mistake("γ and β broadcast on the wrong axis", "γ and β have one value per channel, shape (C,), but "
                 "NumPy lines a (C,) array up with the *last* axis (W). Reshape them to (1, C, 1, 1) before "
                 "multiplying and adding.", lambda x, g, b, eps=1e-5: _bn_np(x, g, b, eps, gamma_last=True)),
-        Mistake("γ and β broadcast on the wrong axis", "NumPy could not broadcast γ or β, shape (C,), against "
-                "(N, C, H, W): it lines a 1-D array up with the last axis (W). Reshape them to (1, C, 1, 1).",
-                error=_broadcast_error),
         Mistake("eps argument ignored", "your result is right for the default eps but not for the eps passed "
                 "in: use the eps parameter, not a hard-coded 1e-5.",
                 lambda x, g, b, eps=1e-5: _bn_np(x, g, b, 1e-5)),

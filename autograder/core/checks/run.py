@@ -41,22 +41,31 @@ def run_check(check: Check, call: Callable[[Case], object], seed: int | None,
               include_hidden: bool = True) -> tuple[list[GroupResult], float]:
     """Judge every group of ``check``; return the group results and the passed weight.
 
-    ``call(case)`` returns the student's value or a :class:`~autograder.core.results.CallError`.
-    Messages of hidden groups never show an expected value (see :func:`redact`).
+    ``call(case)`` returns the student's value (a :class:`~autograder.core.checks.base.Returned`) or
+    a :class:`~autograder.core.results.CallError`. A call that raised is diagnosed once every group
+    has run, against all the calls the check made (:meth:`Check.diagnose_error`). Messages of hidden
+    groups never show an expected value (see :func:`redact`).
     """
-    results, weight = [], 0.0
+    runs, evidence = [], []
     for group in check.groups:
         if not (group.visible or include_hidden):
             continue
         cases = check.cases(group, seed)
-        verdict = Verdict(True)
+        case, got, verdict = None, None, Verdict(True)
         for case in cases:
-            verdict = check.judge(case, call(case))
+            got = call(case)
+            evidence.append((case, got))
+            verdict = check.judge(case, got)
             if not verdict.passed:
                 break
+        runs.append((group, len(cases), case, got, verdict))
+    results, weight = [], 0.0
+    for group, count, case, got, verdict in runs:
+        if verdict.error:  # no value came back: what the other calls did says which mistake raises so
+            verdict = check.judge(case, got, evidence)
         message = ("" if verdict.passed else verdict.message if group.visible or verdict.error
                    else redact(verdict.message))
-        results.append(GroupResult(group.name, verdict.passed, len(cases), message, verdict.diagnosis,
+        results.append(GroupResult(group.name, verdict.passed, count, message, verdict.diagnosis,
                                    verdict.mistake, verdict.error, verdict.exception))
         weight += group.weight if verdict.passed else 0.0
     return results, weight

@@ -71,7 +71,7 @@ def conv2d_backward(
         dx, dw = vjp(lambda x, w: F.conv2d(x, w, None, **sp), (x, w), dout)
         return dx, dw, None
     dx, dw, db = vjp(lambda x, w, b: F.conv2d(x, w, b, **sp), (x, w, b), dout)
-    return dx, dw, db
+    return dx, dw, db  # like x, w and b
 
 
 def relu_backward(dout: ArrayLike, x: ArrayLike) -> np.ndarray:
@@ -107,7 +107,7 @@ def linear_backward(
     dout: (N, M), x: (N, D), w: (D, M), b: (M,) -> dx: (N, D), dw: (D, M), db: (M,).
     """
     dx, dw, db = vjp(_linear, (x, w, b), dout)
-    return dx, dw, db
+    return dx, dw, db  # like x, w and b
 
 
 def softmax_cross_entropy_backward(

@@ -42,7 +42,7 @@ def init_params(
     Returns conv1_w (8, C, 3, 3), conv1_b (8,), conv2_w (16, 8, 3, 3), conv2_b (16,),
     fc_w (D, num_classes), fc_b (num_classes,), with D = 16 * (image_size // 4)**2.
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed=seed)
     d = _flat_dim(image_size)
 
     def he(*shape: int) -> np.ndarray:

@@ -62,7 +62,7 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) 
         raise ValueError(
             f"kernel {kernel} does not fit in size {size} with padding {padding}."
         )
-    return (size + 2 * padding - kernel) // stride + 1
+    return (size - kernel + 2 * padding) // stride + 1
 
 
 def conv2d(
