@@ -255,6 +255,23 @@ def test_instructor_edition_is_labelled_and_the_student_edition_is_not(built, in
         assert "instructor-solution" not in text and "instructor-hidden-tests" not in text, path
 
 
+def test_the_student_book_sends_students_to_the_students_repository(built, instructor_built):
+    """Students read where to get the notebooks (the configured students' repository, also on Colab),
+    and never about solutions/; only the instructor edition explains the two repositories."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    url, branch = config["repository"]["url"].rstrip("/"), config["repository"]["branch"]
+    intro = "".join(_text(built / "book" / "00-why-cnns.html").parts)
+    assert f"%pip install -q git+{url}@{branch}" in intro and url in intro
+    assert "python -m autograder start" in intro
+    for path, text in _all_text(built):
+        if path.suffix == ".html":
+            assert "solutions/" not in "".join(_text(path).parts), path
+    assert "Two repositories" not in intro
+    instructor = "".join(_text(instructor_built / "book" / "00-why-cnns.html").parts)
+    assert "two repositories, one source" in instructor and "autograder publish" in instructor
+    assert "{{" not in intro and "{{" not in instructor, "a substitution was left unreplaced"
+
+
 # ---------------------------------------------------------------------- the execution cache
 
 

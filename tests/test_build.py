@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, solution_notebook
+from conftest import ASSIGNMENTS, ROOT, solution_notebook
 
-from autograder.book import derive, sources
+from autograder.book import chapters, derive, sources
 from autograder.grader.spec import read_spec
 
 MARKERS = re.compile(r"BEGIN SOLUTION|END SOLUTION|BEGIN HIDDEN TESTS|END HIDDEN TESTS|hidden=True")
@@ -25,6 +28,48 @@ def test_student_notebook_is_fresh(stem):
     derived = sources.dumps(derive.student_version(solution_notebook(stem)))
     committed = (sources.CHAPTERS / f"{stem}.ipynb").read_text()
     assert committed == derived, f"chapters/{stem}.ipynb is stale: run `make book` and commit it"
+
+
+def test_the_record_of_what_was_generated_is_fresh():
+    """chapters/.generated.json holds the digest of every committed student notebook."""
+    record = json.loads(chapters.MANIFEST.read_text())
+    for stem in ASSIGNMENTS:
+        name = f"{stem}.ipynb"
+        assert record.get(name) == chapters.digest((sources.CHAPTERS / name).read_text()), name
+        assert not chapters.edited(name)
+
+
+def _build(*args: str, ci: bool) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "CI"} | ({"CI": "true"} if ci else {})
+    return subprocess.run([sys.executable, "-m", "autograder", "build", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=False)
+
+
+def test_an_edited_student_notebook_survives_the_build_unless_forced():
+    """A student who filled in chapters/ loses nothing to `make book`: the build stops with one line that
+    names the file; in CI the notebook is stale; only --force overwrites it."""
+    target = sources.CHAPTERS / "02-convolution.ipynb"
+    generated = target.read_text()
+    notebook = nbformat.reads(generated, as_version=4)
+    notebook.cells[0].source += "\n\nMy notes: the kernel is not flipped."
+    mine = nbformat.writes(notebook)
+    try:
+        target.write_text(mine)
+        stopped = _build(ci=False)
+        assert stopped.returncode == 2, stopped.stdout + stopped.stderr
+        assert stopped.stderr.count("\n") == 1 and "Traceback" not in stopped.stderr
+        assert "chapters/02-convolution.ipynb was changed since the build generated it" in stopped.stderr
+        assert "python -m autograder start" in stopped.stderr and "--force" in stopped.stderr
+        assert target.read_text() == mine
+        in_ci = _build(ci=True)
+        assert in_ci.returncode == 2 and "stale" in in_ci.stderr and "chapters/02-convolution.ipynb" in in_ci.stderr
+        assert target.read_text() == mine
+        forced = _build("--force", ci=False)
+        assert forced.returncode == 0, (forced.stdout + forced.stderr)[-3000:]
+        assert "derive: wrote chapters/02-convolution.ipynb (over changes made by hand: --force)" in forced.stdout
+        assert target.read_text() == generated
+    finally:
+        target.write_text(generated)
 
 
 @pytest.mark.parametrize("stem", ASSIGNMENTS)

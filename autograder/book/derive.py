@@ -9,7 +9,8 @@ With nbgrader's own preprocessors, from ``solutions/<stem>.md`` (:mod:`.sources`
   replaced by the student stub *after* it, outputs kept, then published by :mod:`.publish`), so
   neither a solution nor a hidden test reaches the book;
 - the instructor's page (:func:`instructor_version`): the book page plus, after each exercise,
-  its solution and its hidden tests in collapsed dropdowns (``make book-instructor``).
+  its solution and its hidden tests in collapsed dropdowns (``make book-instructor``), and the
+  cells tagged ``instructor-only`` (notes for instructors), which every other product drops.
 
 Nothing derived is edited by hand: ``make book`` regenerates everything.
 """
@@ -30,6 +31,9 @@ from nbgrader.preprocessors import (
 )
 
 from .publish import publish
+from .sources import BuildError
+
+INSTRUCTOR_ONLY = "instructor-only"  # tags a cell that only the instructor edition shows
 
 
 def _apply(notebook, *preprocessors) -> nbformat.NotebookNode:
@@ -43,8 +47,22 @@ def _apply(notebook, *preprocessors) -> nbformat.NotebookNode:
 # ---------------------------------------------------------------------- derived notebooks
 
 
+def without_instructor_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """``notebook`` without the cells tagged ``instructor-only``."""
+    notebook = copy.deepcopy(notebook)
+    notebook.cells = [cell for cell in notebook.cells if INSTRUCTOR_ONLY not in cell.metadata.get("tags", [])]
+    return notebook
+
+
 def student_version(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """What ``nbgrader generate_assignment`` releases (same preprocessors, no database)."""
+    """What ``nbgrader generate_assignment`` releases (same preprocessors, no database).
+
+    nbgrader would release an ``instructor-only`` cell with the rest, so an assignment may not have one.
+    """
+    if len(without_instructor_cells(source).cells) != len(source.cells):
+        raise BuildError(f"{source.metadata.get('title', 'a chapter')}: cells tagged {INSTRUCTOR_ONLY!r} are for pages "
+                         "that are not assignments (nbgrader would release them to students); move the note into "
+                         "docs/ or the introduction")
     return _apply(source, LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
                   ClearHiddenTests, ClearMarkScheme, ComputeChecksums, CheckCellMetadata)
 
@@ -54,13 +72,15 @@ def page_input(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return _apply(source, ClearHiddenTests, ClearMarkScheme)
 
 
-def page_version(executed: nbformat.NotebookNode, stem: str | None = None) -> nbformat.NotebookNode:
+def page_version(executed: nbformat.NotebookNode, stem: str | None = None,
+                 instructor: bool = False) -> nbformat.NotebookNode:
     """The executed page with solutions replaced by the student stub; outputs are kept.
 
     With ``stem``, the page is also published (see :func:`publish`): figures get their captions
-    and alt text, and the chapter's conventions are checked.
+    and alt text, and the chapter's conventions are checked. Cells tagged ``instructor-only``
+    are dropped unless ``instructor``.
     """
-    page = _apply(executed, ClearSolutions)
+    page = _apply(executed if instructor else without_instructor_cells(executed), ClearSolutions)
     return publish(page, stem) if stem else page
 
 
@@ -72,7 +92,7 @@ def instructor_version(executed: nbformat.NotebookNode, source: nbformat.Noteboo
     solution); each solution cell is followed by a dropdown with the full solution, and each test
     cell by a dropdown with the whole test cell as the grader has it, hidden tests included.
     """
-    page = page_version(executed, stem)
+    page = page_version(executed, stem, instructor=True)
     originals = {cell.id: cell for cell in source.cells}
     cells = []
     for cell in page.cells:

@@ -20,11 +20,11 @@ import nbformat
 
 from ..core.digest import digest_files, digest_folders
 from ..kernel.exercises import ENV as EXERCISES_ENV
+from .chapters import write_student_notebooks
 from .derive import instructor_version, page_input, page_version, student_version
 from .publish import is_widget_cell
 from .sources import (
     CACHE,
-    CHAPTERS,
     INSTRUCTOR_SOURCE,
     PAGES,
     ROOT,
@@ -127,38 +127,34 @@ def _execute_job(args):
 # ---------------------------------------------------------------------- the whole build
 
 
-def build_pages(check: bool = False, jobs: int | None = None, log=print, instructor: bool = False) -> list[str]:
+def build_pages(check: bool = False, jobs: int | None = None, log=print, instructor: bool = False,
+                force: bool = False) -> list[str]:
     """Derive every product. With ``check``, write nothing to ``chapters/``; fail if it is stale.
+
+    A student notebook that was edited since it was generated stops the build before anything is
+    written, unless ``force`` (:mod:`.chapters`).
 
     Returns the stems of the chapters. Prints what it reused from the execution cache. With
     ``instructor``, also writes the instructor edition's pages under ``_build/instructor-src/book``.
     """
     fingerprint = _code_fingerprint()
     CACHE.mkdir(parents=True, exist_ok=True)
-    stale, todo, stems = [], [], []
-    inputs, pages, sources_ = {}, {}, {}
+    todo, stems = [], []
+    inputs, pages, sources_, students = {}, {}, {}, {}
     for path in sources():
         stem = path.stem
         stems.append(stem)
         source = read_source(path)
         sources_[stem] = source
         if is_assignment(source):
-            text = dumps(student_version(source))
-            target = CHAPTERS / f"{stem}.ipynb"
-            if check:
-                if not target.exists() or target.read_text() != text:
-                    stale.append(str(target.relative_to(ROOT)))
-            elif write_if_changed(target, text):
-                log(f"derive: wrote {target.relative_to(ROOT)}")
+            students[f"{stem}.ipynb"] = dumps(student_version(source))
         page = page_input(source)
         pages[stem] = page
         key = cache_key(page, fingerprint)
         inputs[stem] = key
         if not (CACHE / f"{stem}.{key}.ipynb").exists():
             todo.append((stem, dumps(page)))
-    if stale:
-        raise BuildError("these student notebooks are stale (regenerate with `make book` and commit them): "
-                         + ", ".join(stale))
+    write_student_notebooks(students, check=check, force=force, log=log)
     reused = len(stems) - len(todo)
     log(f"execution cache: reusing {reused} of {len(stems)} page(s)"
         + (f"; executing {', '.join(stem for stem, _ in todo)}" if todo else " (nothing to execute)"))

@@ -1,9 +1,11 @@
 """The book's Sphinx extension (``_config.yml``: ``sphinx.extra_extensions: [autograder.book.sphinx]``).
 
 It makes the launch buttons (JupyterHub, Binder, Colab) open the chapter's student notebook
-``chapters/<stem>.ipynb`` rather than the generated page, drops them from pages that have no
-student notebook, keeps Sphinx from numbering figures (their captions do) and loads each script
-once. It imports nothing heavy, since Sphinx imports it in every build.
+``chapters/<stem>.ipynb`` of the students' repository (``repository.url`` in ``_config.yml``,
+written by ``python -m autograder publish``) rather than the generated page, drops them from
+pages that have no student notebook, gives pages the substitutions ``{{ student_repository }}``
+and ``{{ colab_install }}`` made from that address, keeps Sphinx from numbering figures (their
+captions do) and loads each script once. It imports nothing heavy, since Sphinx imports it in every build.
 """
 
 from __future__ import annotations
@@ -37,6 +39,21 @@ def _chapter_numbers_figures(app, config) -> None:
     config.numfig = False
 
 
+def student_repository(options: dict) -> tuple[str, str]:
+    """The students' repository's address and branch, from the theme options ``_config.yml`` sets."""
+    return (str(options.get("repository_url") or "").rstrip("/"), str(options.get("repository_branch") or "main"))
+
+
+def _repository_substitutions(app, config) -> None:
+    """``{{ student_repository }}`` (the address, to copy) and ``{{ colab_install }}`` (the install line for Colab)."""
+    url, branch = student_repository(config.html_theme_options or {})
+    config.myst_substitutions = {
+        **(config.myst_substitutions or {}),
+        "student_repository": f"`{url}`" if url else "(ask your instructor for the address)",
+        "colab_install": f"`%pip install -q git+{url}@{branch}`" if url else "`%pip install` of the course package",
+    }
+
+
 def _no_duplicate_scripts(app, pagename, templatename, context, doctree) -> None:
     """Load each script once. sphinx-thebe registers its inline configuration again on every build that
     reads documents, and a second ``const THEBE_JS_URL`` is a JavaScript error on every page."""
@@ -53,6 +70,7 @@ def _no_duplicate_scripts(app, pagename, templatename, context, doctree) -> None
 
 def setup(app):
     app.connect("config-inited", _chapter_numbers_figures, priority=900)
+    app.connect("config-inited", _repository_substitutions, priority=900)
     app.connect("html-page-context", _no_duplicate_scripts, priority=900)
     # sphinx-book-theme adds its launch buttons at priority 501; this runs after it.
     app.connect("html-page-context", _launch_student_notebooks, priority=502)

@@ -16,9 +16,11 @@ DESCRIPTION = """\
 The CNN course's autograder.
 
 Students:
-  python -m autograder check chapters/02-convolution.ipynb   run every check, hidden ones included
+  python -m autograder start ~/cnn-work              copy the chapters into your own folder, and work there
+  python -m autograder check ~/cnn-work/02-convolution.ipynb   run every check, hidden ones included
 
 Instructors (--course DIR defaults to the current directory):
+  python -m autograder publish DIR [--chapters 1-3]  the students' repository (no answers) in DIR, one commit
   python -m autograder demo                          try the whole workflow on a throwaway course
   python -m autograder init DIR                      create the nbgrader course from solutions/
   python -m autograder release A --course DIR        the student version of assignment A (release/A/)
@@ -26,6 +28,7 @@ Instructors (--course DIR defaults to the current directory):
   python -m autograder grade A --course DIR          grade in parallel, sandboxed, resumable
   python -m autograder feedback A --course DIR       HTML feedback per student
   python -m autograder export --course DIR           CSV of scores per exercise, with a status
+  python -m autograder export --lms canvas --to FILE the grades for Canvas's gradebook import (or --lms generic)
   python -m autograder report A --course DIR         the class report (HTML)
   (A is an assignment, e.g. 02-convolution)
 
@@ -95,6 +98,8 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--db", help="gradebook SQLAlchemy URL (default: sqlite:///DIR/gradebook.db), e.g. "
                                    "postgresql+psycopg2://user@host/dbname")
     init.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    init.add_argument("--force", action="store_true",
+                      help="write DIR/nbgrader_config.py again even if it exists (its settings are lost)")
 
     release = commands.add_parser("release", help="make the student version of assignments (nbgrader)",
                                   description="Make the student version of each assignment again from "
@@ -133,20 +138,30 @@ def _parser() -> argparse.ArgumentParser:
 
     feedback = _assignment_command(commands, "feedback",
                                    "write each student's HTML feedback from the stored results",
-                                   "Write COURSE/feedback/<student>/ASSIGNMENT/feedback.html again "
-                                               "from the stored results, without grading. Hidden tests are "
-                                               "never shown.")
+                                   "Write COURSE/feedback/<student>/ASSIGNMENT/ again (feedback.html and "
+                                               "one <notebook>.html per notebook, for `nbgrader "
+                                               "release_feedback`) from the stored results and the gradebook "
+                                               "(a TA's scores and comments, late penalties, recomputed first), "
+                                               "without grading. Hidden tests are never shown.")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's nbgrader_config.py)")
 
-    export = commands.add_parser("export", help="write a CSV of scores per exercise, with a status column",
-                                 description="One row per student and assignment: status, total score, "
-                                             "maximum, and the score of each exercise, read from the gradebook "
-                                             "(manual changes in formgrader included).")
+    export = commands.add_parser("export", help="write a CSV of grades: per exercise, or for your LMS",
+                                 description="By default one row per student and assignment: status, final "
+                                             "score (automatic and manual scores, less the late penalty), the "
+                                             "penalty, what waits for grading by hand, and each exercise's "
+                                             "score, read from the gradebook. With --lms, one row per student "
+                                             "for an LMS's gradebook import.")
     export.add_argument("assignments", nargs="*", metavar="ASSIGNMENT", help="default: every assignment")
     _course_option(export)
     export.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's nbgrader_config.py)")
-    _output_option(export, "COURSE/exports/grades.csv, or COURSE/exports/ASSIGNMENT.csv for one assignment; "
-                           "- for standard output")
+    export.add_argument("--lms", choices=["canvas", "generic"],
+                        help="canvas: Canvas's gradebook import (Student, ID, SIS User ID, SIS Login ID, Section, "
+                             "one column per assignment, a Points Possible row); generic: one row per student "
+                             "(Moodle and most LMSs)")
+    _output_option(export, "COURSE/exports/grades.csv, COURSE/exports/ASSIGNMENT.csv for one assignment, "
+                           "COURSE/exports/canvas.csv with --lms canvas; - for standard output")
+    export.add_argument("--to", dest="output", type=Path, metavar="FILE", help="the same as --output")
 
     report = _assignment_command(commands, "report", "write the class report of ASSIGNMENT (self-contained HTML)",
                                  "Score distribution, pass rates per exercise and per check, the "
@@ -160,11 +175,32 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, help="seed for the randomized checks (default: random)")
 
     build = commands.add_parser("build", help="derive chapters/ and the book pages from solutions/")
-    build.add_argument("--check", action="store_true", help="fail if chapters/ is stale instead of writing it")
     book = commands.add_parser("book", help="derive, execute (cached) and build the book into _build/html")
-    book.add_argument("--check", action="store_true", help="fail if chapters/ is stale instead of writing it")
+    for command in (build, book):
+        command.add_argument("--check", action="store_true", help="fail if chapters/ is stale instead of writing it")
+        command.add_argument("--force", action="store_true",
+                             help="overwrite student notebooks in chapters/ that were changed by hand")
     book.add_argument("--instructor", action="store_true",
                       help="build the instructor edition (solutions and hidden tests, collapsed) into _build/instructor")
+
+    publish = commands.add_parser(
+        "publish", help="write the students' repository (no solutions, no hidden tests) into DIR",
+        description="Write the students' repository into DIR: the released chapters' student notebooks, the "
+                    "autograder package (without the bank of wrong answers), the students' requirements, binder/ "
+                    "and a README for students. Released chapters add up: earlier releases plus --chapters "
+                    "(default: every chapter of _toc.yml). A git repository in DIR gets one new commit; a new or "
+                    "empty DIR becomes one. Push it, and point _config.yml's repository.url at it.")
+    publish.add_argument("folder", type=Path, metavar="DIR")
+    publish.add_argument("--chapters", action="append", metavar="LIST",
+                         help="release these chapters: numbers, ranges or names, e.g. 1-3 or 4,5 (repeatable)")
+    publish.add_argument("--book", action="store_true", help="also build the released chapters' book into DIR/docs")
+    publish.add_argument("--force", action="store_true",
+                         help="replace files in DIR that were changed since the last release")
+
+    start = commands.add_parser("start", help="copy the chapters into your own working folder (students)",
+                                description="Copy every chapter notebook into DIR (created if needed) and never "
+                                            "over a notebook that is already there: work there, not in chapters/.")
+    start.add_argument("folder", type=Path, metavar="DIR")
     return parser
 
 
@@ -183,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): stop quietly, as a command killed by SIGPIPE
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def _grade(args) -> int:
@@ -190,16 +230,21 @@ def _grade(args) -> int:
 
     if args.dask and args.workers:
         raise UserError("--workers and --dask do not go together: the Dask cluster's workers do the grading")
+    from ..course.output import emit
+
     summary = grade_assignment(args.course, args.assignment, args.db, workers=args.workers, dask=args.dask,
-                               force=args.force, progress=args.progress, students=args.student)
+                               force=args.force, progress=args.progress, students=args.student, log=emit)
     course = args.course.resolve()
     parts = [(f"graded {len(summary.graded)} of {summary.total} submission(s) of {args.assignment} "
               f"in {summary.seconds:.1f} s ({summary.how}); {len(summary.failed)} failed to grade")]
+    if summary.outside:
+        parts.append(f"{len(summary.outside)} graded again because their gradebook scores were written by "
+                     f"another grader (nbgrader autograde?): {', '.join(summary.outside)}")
     if summary.skipped:
         parts.append(f"{len(summary.skipped)} unchanged since they were graded, skipped (--force grades them again)"
                      + (f"; {len(summary.restored)} of those re-recorded into the gradebook"
                         if summary.restored else ""))
-    print("; ".join(parts) + ".")
+    emit("; ".join(parts) + ".")
     if summary.interrupted:
         print(f"interrupted: what was graded is saved; run the same command again to grade the other "
               f"{summary.total - len(summary.graded) - len(summary.skipped)}.", file=sys.stderr)
@@ -210,18 +255,26 @@ def _grade(args) -> int:
         print(f"{len(summary.errors)} submission(s) not graded because of a grader error (above); "
               "run the same command again to retry them.", file=sys.stderr)
         return 1
-    print(f"feedback: {course / 'feedback'}/<student>/{args.assignment}/feedback.html\n"
-          f"next:     python -m autograder report {args.assignment} --course {course}\n"
-          f"          python -m autograder export --course {course}")
+    emit(f"feedback: {course / 'feedback'}/<student>/{args.assignment}/feedback.html\n"
+         f"next:     python -m autograder report {args.assignment} --course {course}\n"
+         f"          python -m autograder export --course {course}\n"
+         f"          nbgrader release_feedback {args.assignment}   (in {course}: students fetch_feedback it)")
     return 0
 
 
+NEEDS_SOURCES = ("init", "demo", "build", "book", "publish")  # commands that read solutions/
+
+
 def _run(args) -> int:
+    from ..book.sources import SOLUTIONS
     from ..course import directory as course
 
+    if args.command in NEEDS_SOURCES and not SOLUTIONS.is_dir():
+        raise UserError(f"`{args.command}` needs the chapters' sources ({SOLUTIONS} is missing): this is the students' "
+                        "copy of the course, and that command is for its instructors")
     course.use_venv_tools()
     if args.command == "init":
-        names = course.init(args.course, args.db, args.assignment)
+        names = course.init(args.course, args.db, args.assignment, force=args.force)
         print(f"course ready in {args.course.resolve()} with {len(names)} assignment(s): {', '.join(names)}")
         return 0
     if args.command == "release":
@@ -233,25 +286,28 @@ def _run(args) -> int:
     if args.command == "feedback":
         from ..course.batch import regenerate_feedback
 
-        pages = regenerate_feedback(args.course, args.assignment, args.student)
+        pages = regenerate_feedback(args.course, args.assignment, args.student, args.db)
         print(f"wrote {len(pages)} feedback page(s): "
-              f"{args.course.resolve() / 'feedback'}/<student>/{args.assignment}/feedback.html")
+              f"{args.course.resolve() / 'feedback'}/<student>/{args.assignment}/feedback.html "
+              f"(and <notebook>.html beside it, what `nbgrader release_feedback {args.assignment}` sends)")
         return 0
     if args.command == "export":
         from ..course.export import export_csv
+        from ..course.output import emit
 
-        path, count, text = export_csv(args.course, args.assignments or None, args.db, args.output)
+        path, count, text = export_csv(args.course, args.assignments or None, args.db, args.output, args.lms)
         if path is None:
-            sys.stdout.write(text)
+            emit(text, end="")
         else:
-            print(f"wrote {count} row(s) to {path}")
+            emit(f"wrote {count} {'student' if args.lms else 'row'}(s) to {path}")
         return 0
     if args.command == "report":
+        from ..course.output import emit
         from ..course.report import summary_text, write_report
 
         path, stats = write_report(args.course, args.assignment, args.output)
-        print(summary_text(stats))
-        print(f"report: {path}")
+        emit(summary_text(stats))
+        emit(f"report: {path}")
         return 0
     if args.command == "demo":
         from ..course import demo
@@ -268,10 +324,23 @@ def _run(args) -> int:
         if args.command == "build":
             from ..book.execute import build_pages
 
-            build_pages(check=args.check)
+            build_pages(check=args.check, force=args.force)
         else:
             from ..book.html import build_book
 
-            build_book(check=args.check, instructor=args.instructor)
+            build_book(check=args.check, instructor=args.instructor, force=args.force)
+        return 0
+    if args.command == "publish":
+        from ..book.students import publish
+
+        published = publish(args.folder, args.chapters, book=args.book, force=args.force)
+        print(f"next: push {published.folder.resolve()} to the students' repository "
+              "(the address in _config.yml's repository.url)")
+        return 0
+    if args.command == "start":
+        from ..book.students import start
+
+        start(args.folder)
+        print(f"next: open the notebooks in {args.folder} (e.g. jupyter lab {args.folder}); keep your work there")
         return 0
     raise AssertionError(args.command)

@@ -15,10 +15,10 @@ import nbformat
 
 from ..book.sources import CHAPTERS
 from ..course.directory import CourseError
-from ..course.feedback import verdict_text
 from ..grader import preflight
 from ..grader.notebook import grade_notebook
 from ..grader.spec import CHECK_LINE, read_spec
+from ..grader.text import verdict_text
 
 
 def _released(stem: str) -> Path:
