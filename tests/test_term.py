@@ -34,7 +34,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from autograder.core import bank
-from autograder.course import demo, paths
+from autograder.course import demo, integrity, paths
 from autograder.course import directory as course_module
 from autograder.course import store as results
 from autograder.course.export import export_csv
@@ -540,3 +540,13 @@ def test_init_keeps_the_settings_and_the_config_is_relative(term, tmp_path):
     paths.config_file(copy).write_text(config)
     assert course_module.db_url_of(copy) == f"sqlite:///{copy / 'gradebook.db'}"
     assert course_module.db_url_of(term.course) == f"sqlite:///{term.course / 'gradebook.db'}"
+
+
+@pytest.mark.parametrize("source, said", [
+    ("x" + ".a" * 20000 + " = 1", "code nested too deeply to inspect"),
+    ("y = " + "-" * 100000 + "1", "code nested too deeply to inspect"),
+    ("#" * 300_000, "a code cell of 300,000 characters (not inspected)"),
+])
+def test_the_tampering_scan_survives_hostile_code(source, said):
+    """Code that would exhaust the parser or the tree walk is reported, never crashes the report."""
+    assert integrity._cell_attempts(source) == [said]

@@ -42,6 +42,7 @@ K = 12  # tokens per hashed run
 WINDOW = 6  # runs per winnowing window
 SHARED = 0.8  # a pair is flagged when this share of the smaller fingerprint set is common to both ...
 MIN_COMMON = 12  # ... and at least this many fingerprints are
+MAX_CELL = 200_000  # characters: a larger code cell is reported as such, not parsed
 PATCHED_MODULES = {"np", "numpy", "torch", "testing", "builtins", "sys", "math", "scipy", "IPython"}
 NETWORK = {"socket", "urllib", "requests", "http", "ftplib", "smtplib", "httpx", "aiohttp", "telnetlib"}
 COURSE_PATHS = re.compile(r"gradebook|\.autograder|nbgrader_config|/source/|/submitted/|/autograded/|"
@@ -74,10 +75,17 @@ def _cell_attempts(source: str) -> list[str]:
     found: list[str] = []
     if MARKERS.search(source):
         found.append("carries nbgrader solution or hidden-test markers (an instructor's copy?)")
+    if len(source) > MAX_CELL:
+        return [*found, f"a code cell of {len(source):,} characters (not inspected)"]
     try:
-        tree = ast.parse(source)
+        return _parsed_attempts(ast.parse(source), found)
     except SyntaxError:
         return found
+    except (RecursionError, MemoryError):  # nesting deep enough to exhaust the parser or the walk
+        return [*found, "code nested too deeply to inspect"]
+
+
+def _parsed_attempts(tree: ast.AST, found: list[str]) -> list[str]:
     for node in ast.walk(tree):
         targets = (node.targets if isinstance(node, ast.Assign) else [node.target]
                    if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else [])
