@@ -172,12 +172,11 @@ def _project(folder: Path, chapters: set[str] | None, instructor: bool) -> Path:
         for part in toc.get("parts", []):
             part["chapters"] = [entry for entry in part.get("chapters", []) if Path(entry["file"]).name in chapters]
         toc["parts"] = [part for part in toc.get("parts", []) if part["chapters"]]
-        stems = set(toc_stems(toc))
-        (folder / "book").mkdir(parents=True, exist_ok=True)
+    stems = set(toc_stems(toc))
+    if chapters is not None:  # the instructor edition's pages are written by build_pages
         for page in PAGES.glob("*.ipynb"):
             if page.stem in stems:
                 write_if_changed(folder / "book" / page.name, page.read_text())
-    stems = set(toc_stems(toc))
     for old in (folder / "book").glob("*.ipynb"):  # a chapter removed, renamed or not selected
         if old.stem not in stems:
             old.unlink()
@@ -202,7 +201,8 @@ def build_book(check: bool = False, log=print, instructor: bool = False, extra_a
     fonts = {f"book/@jupyter-widgets/{path.name}": path for key, path in vendored.items()
              if key.startswith("html-manager/") and path.suffix == ".woff2"}
     build_pages(check=check, log=log, instructor=instructor, force=force)
-    if chapters is not None and set(toc_stems()) <= set(chapters) | {toc_stems()[0]}:
+    every = toc_stems()
+    if chapters is not None and set(every) <= set(chapters) | {every[0]}:
         chapters = None  # every chapter: the book itself
     if instructor or chapters is not None:
         project = _project(INSTRUCTOR_SOURCE if instructor else PUBLISHED_SOURCE, chapters, instructor)
