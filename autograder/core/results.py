@@ -94,6 +94,8 @@ class CheckResult:
     message: str = ""  # why it failed or errored, in one line ("" when passed)
     groups: list[GroupResult] = field(default_factory=list)
     error: str = ""  # with status "error": the ErrorKind shared by its groups
+    note: str = ""  # said after the verdict: e.g. graded with the reference in place of a wrong exercise
+    stand_ins: list[str] = field(default_factory=list)  # exercises the reference stood in for when graded
 
     @property
     def verdict(self) -> str:

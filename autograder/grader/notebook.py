@@ -58,5 +58,59 @@ def grade_notebook(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: in
             result.checks.append(score_check(test, check, groups, weight))
     finally:
         session.close()
+    for index, stand_ins in dependents(spec, checks, result.checks).items():
+        result.checks[index] = regrade_on_its_own(spec, repaired.notebook, checks, index, stand_ins, seed,
+                                                  limits, protect, result.checks[index])
     result.seconds = time.monotonic() - start
     return result
+
+
+# A check that gave no value for one of these reasons cannot gain from a stand-in.
+_NOTHING_TO_REGRADE = {"not-implemented", "missing", "forbidden", "setup"}
+
+
+def dependents(spec: NotebookSpec, checks, results) -> dict[int, dict[str, object]]:
+    """The checks to grade again with the reference standing in for the notebook's other exercises
+    that lost points: {index of the check: {exercise name: its check}}. Only checks that lost points
+    themselves, not for want of code, and only exercises whose reference is a whole return value."""
+    failing = {check.function: check for check, scored in zip(checks, results)
+               if scored.score < scored.points and check.stands_in}
+    regrade = {}
+    for index, (check, scored) in enumerate(zip(checks, results)):
+        others = {name: other for name, other in failing.items() if name != check.function}
+        if others and scored.score < scored.points and not (
+                scored.status == "error" and scored.error in _NOTHING_TO_REGRADE):
+            regrade[index] = others
+    return regrade
+
+
+def regrade_on_its_own(spec: NotebookSpec, notebook, checks, index: int, stand_ins: dict, seed: int,
+                       limits: Limits, protect, scored):
+    """``scored`` again, with the reference in place of the ``stand_ins`` its function calls.
+
+    The student keeps whichever score is higher: a function built on a wrong exercise of theirs
+    earns what its own code earns, and its feedback names the exercise that is wrong. When the
+    function called none of them, or gained nothing, ``scored`` stands (with a note naming the
+    wrong exercises it called)."""
+    check, test = checks[index], spec.tests[index]
+    session = Session(submission_cells(spec, notebook), forbidden_modules(checks), limits, protect, stand_ins)
+    try:
+        groups, weight = judge_check(session, check, seed, limits)
+        used = session.stand_ins_used
+    except SandboxError:
+        return scored
+    finally:
+        session.close()
+    if not used:
+        return scored
+    names = ", ".join(f"`{name}`" for name in used)
+    again = score_check(test, check, groups, weight)
+    if again.score > scored.score:
+        again.note = (f"Graded with the reference {names} in place of yours, because yours does not pass its "
+                      f"own check: these are the points `{check.function}`'s own code earns. Fix {names} "
+                      "first; its check says what is wrong.")
+        again.stand_ins = used
+        return again
+    scored.note = (f"`{check.function}` calls your {names}, which does not pass its own check either; with "
+                   f"the reference {names} in its place `{check.function}` still fails, so look at both.")
+    return scored

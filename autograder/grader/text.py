@@ -15,6 +15,8 @@ def verdict_text(check: CheckResult) -> str:
     lines = [f"{check.check_id}: {check.score:g} / {check.points:g} points ({check.status})"]
     if check.message:
         lines.append(check.message)
+    if check.note:
+        lines.append(check.note)
     for group in check.groups:
         lines.append(f"  {'✓' if group.passed else '✗'} {group.name} ({group.cases} case{'s' * (group.cases != 1)})")
         if not group.passed:

@@ -38,8 +38,8 @@ class Feedback:
     Jupyter and under plain ``nbgrader autograde`` alike.
     """
 
-    def __init__(self, check_id: str, groups: list[GroupResult], hidden_count: int):
-        self.check_id, self.groups, self.hidden_count = check_id, groups, hidden_count
+    def __init__(self, check_id: str, groups: list[GroupResult], hidden_count: int, note: str = ""):
+        self.check_id, self.groups, self.hidden_count, self.note = check_id, groups, hidden_count, note
 
     @property
     def passed(self) -> bool:
@@ -60,7 +60,7 @@ class Feedback:
         body = [f"  {'✓' if ok else '✗'} {name}" + ("" if ok else "\n" + _indent(detail, 6))
                 for ok, name, detail in self._lines()]
         footer = self._footer()
-        return "\n".join([head, *body] + ([f"  {footer}"] if footer else []))
+        return "\n".join([head, *body] + [f"  {line}" for line in (self.note, footer) if line])
 
     __repr__ = __str__
 
@@ -74,6 +74,7 @@ class Feedback:
         return (f"<div class='autograder-feedback' style='border-left:4px solid {colour};padding:.2em .8em'>"
                 f"<strong>{'Passed' if self.passed else 'Not yet'}: <code>{html.escape(self.check_id)}</code></strong>"
                 f"<ul style='list-style:none;padding-left:.5em'>{rows}</ul>"
+                + (f"<p>{html.escape(self.note)}</p>" if self.note else "")
                 + (f"<small>{html.escape(footer)}</small>" if footer else "") + "</div>")
 
 
@@ -84,6 +85,7 @@ def _indent(text: str, spaces: int) -> str:
 def check(check_id: str, function=None, *, hidden: bool = False, seed: int | None = None, _depth: int = 1):
     """Run the visible checks of ``check_id`` on the function of that name in the notebook."""
     spec = checks.get(check_id)
+    function_given = function
     if function is None:
         frame = inspect.stack()[_depth].frame
         function = frame.f_globals.get(spec.function)
@@ -114,10 +116,46 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
     feedback = Feedback(check_id, groups, 0 if hidden else hidden_groups)
     if feedback.passed:
         return feedback
+    feedback.note = _wrong_dependencies(spec, function, frame.f_globals if function_given is None else {})
     from IPython.display import display
 
     display(feedback)  # the full, friendly report first ...
     raise CheckFailed(feedback)  # ... then a one-line error, so the cell fails (plain nbgrader agrees)
+
+
+def _wrong_dependencies(spec, function, names: dict) -> str:
+    """A sentence naming the chapter's other exercises that ``function`` calls and that do not pass their
+    own visible checks yet (then its failure may be theirs), or ""."""
+    called = set(getattr(getattr(function, "__code__", None), "co_names", ()))
+    wrong = []
+    for other in checks.for_chapter(spec.stem).values():
+        dependency = names.get(other.function)
+        if other.function == spec.function or other.function not in called or not callable(dependency):
+            continue
+        try:
+            _, passed = run_check(other, lambda case, f=dependency: _quiet_call(f, case), None, include_hidden=False)
+        except Exception:  # a dependency that cannot even be judged is wrong too
+            passed = -1.0
+        if passed < sum(group.weight for group in other.groups if group.visible):
+            wrong.append(f"`{other.function}`")
+    if not wrong:
+        return ""
+    names_text = ", ".join(wrong)
+    return (f"Note: `{spec.function}` calls your {names_text}, which does not pass its own check yet, so this "
+            f"result may come from {names_text} rather than from `{spec.function}`. Fix {names_text} first. "
+            "(The grader grades each exercise on its own: it puts the reference in place of an exercise that "
+            "fails its check.)")
+
+
+def _quiet_call(function, case):
+    """``function`` on copies of ``case``'s inputs, as :func:`check` calls it, without its reports."""
+    args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
+    try:
+        return Returned(codec.decode(codec.encode(function(*args, **kwargs))), args, kwargs)
+    except NotImplementedError:
+        return CallError(ErrorKind.NOT_IMPLEMENTED, "not implemented yet")
+    except Exception as error:
+        return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}", type(error).__name__)
 
 
 def _call_watching(function, args, kwargs, forbidden, used: set[str]):

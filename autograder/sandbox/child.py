@@ -20,6 +20,14 @@ then one reply per request, each echoing the request's ``seq``.
 Requests:
     {"op": "run", "seq": n, "cells": [{"id": ..., "source": ...}, ...]}
     {"op": "call", "seq": n, "function": name, "args": [...], "kwargs": {...}}
+    {"op": "substitute", "seq": n, "functions": [name, ...]}
+
+``substitute`` replaces each named function of the student's namespace by a stand-in that asks the
+grader for the reference's value: while a call runs, the stand-in writes
+``{"op": "reference", "function": name, "args": [...], "kwargs": {...}}`` on the results pipe and
+reads one line on stdin, ``{"op": "reference-value", "ok": true, "value": ...}`` or
+``{"ok": false, "message": ...}`` (then it raises :class:`ReferenceError`). Only plain data
+crosses, as for every call; the reference itself never enters the sandbox.
 
 This file imports only the standard library, NumPy and IPython, and it must stay importable
 without the ``autograder`` package being on ``sys.path`` (the codec is loaded by path, before
@@ -315,6 +323,21 @@ def _forbidden_message(name):
             "while grading); write it with NumPy only")
 
 
+def _stand_in(name, codec, results):
+    """A function that gives the grader's reference value of exercise ``name`` (see ``substitute``)."""
+    def stand_in(*args, **kwargs):
+        request = {"op": "reference", "function": name, "args": [codec.encode(arg) for arg in args],
+                   "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
+        results.write(json.dumps(request) + "\n")
+        answer = json.loads(sys.__stdin__.readline() or "{}")
+        if answer.get("ok") is True:
+            return codec.decode(answer["value"])
+        raise ReferenceError(str(answer.get("message", "the grader gave no reference value")))
+    stand_in.__name__ = stand_in.__qualname__ = name
+    stand_in.__doc__ = f"The reference {name}, standing in for the student's own while grading."
+    return stand_in
+
+
 def _load_codec(source, path):
     module = type(sys)("_grading_codec")
     module.__file__ = path
@@ -387,6 +410,10 @@ def main():
                                "error": _forbidden_message(name) if name else
                                _student_traceback(error) if error is not None else ""})
             reply(request, {"op": "ran", "cells": report, "forbidden_used": used()})
+        elif request["op"] == "substitute":
+            for name in request["functions"]:
+                namespace[name] = _stand_in(name, codec, results)
+            reply(request, {"op": "substituted"})
         elif request["op"] == "call":
             name = request["function"]
             function = namespace.get(name)

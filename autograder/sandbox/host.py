@@ -60,6 +60,8 @@ MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one reply
 MESSAGE_LIMIT = 4000  # characters of an error message the grader keeps
 # The kinds of a failed call the child may report (an ErrorKind each; the host adds timeout, crash, exit).
 CALL_ERRORS = ("exception", "not-implemented", "missing", "unreadable", "forbidden")
+REFERENCE_CALLS = 1000  # reference values one sandbox (one check's grading) serves to stand-ins
+REFERENCE_ELEMENTS = 4_000_000  # array elements in the arguments of one stand-in's call
 
 # ---------------------------------------------------------------------- which isolation works here
 
@@ -147,6 +149,10 @@ class Sandbox:
         self._pidfd: int | None = None
         self._uid: int | None = None
         self._seq = 0
+        # reference(name, args, kwargs) -> value, for the stand-ins of :meth:`substitute`; how many it served
+        self.reference = None
+        self.substituted: tuple[str, ...] = ()
+        self.references_served: dict[str, int] = {}
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self):
@@ -318,7 +324,34 @@ class Sandbox:
                 raise SandboxError("unreadable", "the submission's process replied with malformed data")
             if reply.get("seq") == self._seq:
                 return reply
-            # a stale or stray line (e.g. written by the student's code): not the answer to this request
+            if reply.get("op") == "reference" and self.reference is not None:
+                self._answer_reference(reply, deadline, timeout)
+            # otherwise a stale or stray line (e.g. written by the student's code): not the answer to this request
+
+    def _answer_reference(self, request: dict, deadline: float, timeout: float) -> None:
+        """Give a stand-in (see :meth:`substitute`) the reference's value on the arguments it sent.
+
+        The arguments are the student's data: they are decoded like any returned value, and bounded
+        (:data:`REFERENCE_CALLS` for the sandbox's life, :data:`REFERENCE_ELEMENTS` array elements per call);
+        whatever goes wrong is sent back as a message, and the stand-in raises it in the student's code."""
+        name = request.get("function")
+        served = sum(self.references_served.values())
+        try:
+            if name not in self.substituted:
+                raise ValueError(f"no reference stands in for {str(name)[:40]!r}")
+            if served >= REFERENCE_CALLS:
+                raise ValueError(f"the reference {name} was called more than {REFERENCE_CALLS} times")
+            args = [codec.decode(arg) for arg in request.get("args", [])]
+            kwargs = {str(key): codec.decode(value) for key, value in dict(request.get("kwargs", {})).items()}
+            if _elements(args) + _elements(list(kwargs.values())) > REFERENCE_ELEMENTS:
+                raise ValueError(f"the arguments given to the reference {name} are larger than the grader accepts")
+            self.references_served[name] = self.references_served.get(name, 0) + 1
+            answer = {"op": "reference-value", "ok": True, "value": codec.encode(self.reference(name, args, kwargs))}
+        except Exception as error:  # the student's arguments, or the reference refusing them
+            answer = {"op": "reference-value", "ok": False,
+                      "message": f"the reference {str(name)[:40]} could not run on these arguments "
+                                 f"({type(error).__name__}: {str(error)[:300]})"}
+        self._send((json.dumps(answer) + "\n").encode(), deadline, timeout)
 
     def _send(self, data: bytes, deadline: float, timeout: float) -> None:
         """Write a request without ever blocking: keep reading what the child writes meanwhile.
@@ -398,6 +431,12 @@ class Sandbox:
             cell["error"] = _cut(cell["error"])
         return {"cells": report, "forbidden_used": _names(reply.get("forbidden_used"))}
 
+    def substitute(self, functions, reference, timeout: float) -> None:
+        """Replace the student's ``functions`` by stand-ins that return ``reference(name, args, kwargs)``,
+        computed here, in the grader's process (cells must have run; a restart drops the stand-ins)."""
+        self.substituted, self.reference = tuple(functions), reference
+        self.request({"op": "substitute", "functions": list(functions)}, timeout)
+
     def call(self, function: str, args: tuple, kwargs: dict, timeout: float) -> dict:
         """Call the student's function; a validated reply: {ok: True, value, forbidden_used} or
         {ok: False, kind, message, exception}, where kind is one of :data:`CALL_ERRORS`."""
@@ -417,6 +456,21 @@ class Sandbox:
         exception = reply.get("exception") if kind == "exception" else ""
         return {"ok": False, "kind": kind, "message": _cut(reply.get("message")),
                 "exception": exception[:100] if isinstance(exception, str) else ""}
+
+
+def _elements(values) -> int:
+    """How many array elements (numbers count as one) ``values`` hold, nested lists and dicts included."""
+    total = 0
+    for value in values:
+        if hasattr(value, "size") and hasattr(value, "shape"):
+            total += int(value.size)
+        elif isinstance(value, (list, tuple)):
+            total += _elements(value)
+        elif isinstance(value, dict):
+            total += _elements(list(value.values()))
+        else:
+            total += 1
+    return total
 
 
 def _valid_cell(cell) -> bool:

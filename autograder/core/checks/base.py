@@ -401,6 +401,12 @@ class Check:
         return self.id.split(".", 1)[1]
 
     @property
+    def stands_in(self) -> bool:
+        """Whether :attr:`reference` gives this exercise's whole return value, so that while another
+        exercise that calls this one is graded, the reference can stand in for the student's own."""
+        return self.select is None and type(self).assess is Check.assess
+
+    @property
     def total_weight(self) -> float:
         return sum(group.weight for group in self.groups)
 
