@@ -511,6 +511,29 @@ def test_nbgrader_autograde_grades_with_the_course_grader(term):
     assert status["status"] == "graded"
 
 
+def test_formgraders_autograde_button_grades_with_the_course_grader(term, monkeypatch):
+    """The button's own code path: formgrader's handler calls NbGraderAPI.autograde in the server's process,
+    with the course's nbgrader_config.py loaded, as here."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    monkeypatch.chdir(term.course)  # where a formgrader serving this course runs
+    stored = paths.results_dir(term.course, STEM) / "alice.json"
+    before = json.loads(stored.read_text())
+    config = course_module.course_config(term.course)
+    api = NbGraderAPI(CourseDirectory(config=config), config=config)
+    outcome = api.autograde(STEM, "alice")
+    assert outcome["success"], outcome.get("error", "") + outcome.get("log", "")
+    after = json.loads(stored.read_text())
+    assert after["graded_at"] > before["graded_at"]  # graded again, by the course's grader
+    ours = {(nb["name"], c["grade_id"]): c["score"] for nb in after["notebooks"] for c in nb["checks"]}
+    standing = _standing(term, "alice")
+    assert ours and all(cell.auto == ours[(cell.notebook, cell.name)] for cell in standing.cells
+                        if (cell.notebook, cell.name) in ours)
+    notebook = (paths.autograded_dir(term.course, "alice", STEM) / f"{STEM}.ipynb").read_text()
+    assert "points (passed)" in notebook
+
+
 def test_scores_written_by_another_grader_are_detected_and_regraded(term):
     before = _standing(term, "alice")
     with Gradebook(term.db_url) as gradebook:  # what nbgrader's own autograde (an older config) would leave
@@ -532,6 +555,15 @@ def test_init_keeps_the_settings_and_the_config_is_relative(term, tmp_path):
     again = cli("init", str(term.course), "--assignment", "01-images-as-arrays")
     assert again.returncode == 0, again.stderr
     assert paths.config_file(term.course).read_text() == config
+    source = paths.source_dir(term.course, STEM) / f"{STEM}.ipynb"  # an instructor's edit of the source
+    written = source.read_text()
+    source.write_text(written.replace("Convolution", "Convolution (edited by the instructor)", 1))
+    edited = source.read_text()
+    assert edited != written
+    kept = cli("init", str(term.course), "--assignment", STEM)
+    assert kept.returncode == 0, kept.stderr
+    assert source.read_text() == edited and f"init: kept {source}" in kept.stdout and "--force" in kept.stdout
+    source.write_text(written)
     other = cli("init", str(term.course), "--db", "sqlite:////elsewhere.db")
     assert other.returncode == 2 and "--force" in other.stderr and len(other.stderr.strip().splitlines()) == 1
     assert paths.config_file(term.course).read_text() == config

@@ -5,7 +5,9 @@
 - ``DIR/nbgrader_config.py``: a standard nbgrader configuration (gradebook in ``DIR``), with paths
   relative to the file itself, so a copied or moved course uses its own gradebook; an existing
   configuration (the instructor's settings) is kept unless ``--force``;
-- ``DIR/source/<stem>/<stem>.ipynb`` for every graded chapter (solutions and hidden tests in);
+- ``DIR/source/<stem>/<stem>.ipynb`` for every graded chapter (solutions and hidden tests in); a
+  source notebook changed by hand since ``init`` wrote it is kept unless ``--force``
+  (``DIR/.autograder/sources.json`` records what ``init`` wrote);
 - ``DIR/release/<stem>/<stem>.ipynb`` by running the real ``nbgrader generate_assignment``,
   which also registers each assignment, notebook and grade cell in the gradebook;
 - ``DIR/.autograder/seed``: the secret from which hidden inputs are drawn.
@@ -121,7 +123,8 @@ def assignments() -> list[str]:
 def init(course: Path, db_url: str | None = None, only: list[str] | None = None, log=print,
          force: bool = False) -> list[str]:
     """Create or update the course directory; return the assignments released. An existing
-    ``nbgrader_config.py`` is kept (``force``: written again, the instructor's settings lost)."""
+    ``nbgrader_config.py``, and a source notebook edited since ``init`` wrote it, are kept
+    (``force``: written again, the instructor's changes lost)."""
     course = course.resolve()
     config = paths.config_file(course)
     if config.exists() and not force:
@@ -139,13 +142,41 @@ def init(course: Path, db_url: str | None = None, only: list[str] | None = None,
             raise CourseError(f"unknown assignment(s) {', '.join(unknown)}; the course has: {', '.join(names)}")
         names = [name for name in names if name in only]
     from ..book import sources
+    from ..book.chapters import digest
 
+    record = _written(course)
     for name in names:
-        source = sources.read_source(sources.SOLUTIONS / f"{name}.md")
-        sources.write_if_changed(paths.source_dir(course, name) / f"{name}.ipynb", sources.dumps(source))
+        text = sources.dumps(sources.read_source(sources.SOLUTIONS / f"{name}.md"))
+        target = paths.source_dir(course, name) / f"{name}.ipynb"
+        current = target.read_text() if target.exists() else None
+        if current is not None and current != text and record.get(name) != digest(current) and not force:
+            log(f"init: kept {target} (changed since init wrote it; `init --force` replaces it with the "
+                f"version from solutions/{name}.md)")
+        else:
+            sources.write_if_changed(target, text)
+            record[name] = digest(text)
         nbgrader(course, "generate_assignment", name, "--force", "--create")
         log(f"init: released {name} into {paths.release_dir(course, name)}")
+    _record(course, record)
     return names
+
+
+def _written(course: Path) -> dict[str, str]:
+    """Assignment -> SHA-256 of the source notebook ``init`` last wrote (to tell an instructor's edit)."""
+    import json
+
+    try:
+        record = json.loads(paths.sources_record(course).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _record(course: Path, record: dict[str, str]) -> None:
+    import json
+
+    paths.sources_record(course).parent.mkdir(parents=True, exist_ok=True)
+    paths.sources_record(course).write_text(json.dumps(dict(sorted(record.items())), indent=1) + "\n")
 
 
 def course_assignments(course: Path) -> list[str]:

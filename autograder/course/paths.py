@@ -81,6 +81,10 @@ def seed_file(course: Path) -> Path:
     return course / ".autograder" / "seed"
 
 
+def sources_record(course: Path) -> Path:
+    return course / ".autograder" / "sources.json"
+
+
 def results_dir(course: Path, assignment: str) -> Path:
     return course / ".autograder" / "results" / assignment
 
