@@ -16,6 +16,7 @@ in Jupyter calls it in the student's kernel; either hands the returned value (or
 from __future__ import annotations
 
 import copy
+import dataclasses
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -144,7 +145,8 @@ class Verdict:
 def redraw(cases: list[Case], rng: np.random.Generator) -> list[Case]:
     """``cases`` with new numbers in every float array (:func:`_redraw_array`); everything else (ints,
     sizes, strides, labels, integer and boolean arrays, Python scalars, notes) as it was."""
-    return [Case(_redraw(case.args, rng), _redraw(case.kwargs, rng), case.note) for case in cases]
+    return [dataclasses.replace(case, args=_redraw(case.args, rng), kwargs=_redraw(case.kwargs, rng))
+            for case in cases]  # (a check's own kind of case keeps its other fields)
 
 
 def _redraw(value, rng: np.random.Generator):
