@@ -34,7 +34,7 @@ from autograder.core import bank
 from autograder.core import checks as check_registry
 from autograder.course import directory as course_module
 from autograder.grader.spec import read_spec
-from autograder.grader.submission import student_seed
+from autograder.grader.submission import submission_seed
 from autograder.sandbox import policy
 
 STEM = "02-convolution"
@@ -54,9 +54,15 @@ SIZE = "def conv_output_size(size, kernel, stride=1, padding=0):\n"
 RIGHT_SIZE = "    return (size + 2 * padding - kernel) // stride + 1\n"
 
 
-def _solutions() -> dict[str, str]:
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in solution_notebook(STEM).cells
-            if cell.metadata.get("nbgrader", {}).get("solution")}
+def _unmarked(source: str) -> str:
+    """A solution cell as a student would write it: without nbgrader's solution markers."""
+    return "".join(line for line in source.splitlines(keepends=True) if "### BEGIN SOLUTION" not in line
+                   and "### END SOLUTION" not in line)
+
+
+def _solutions(marked: bool = False) -> dict[str, str]:
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source if marked else _unmarked(cell.source)
+            for cell in solution_notebook(STEM).cells if cell.metadata.get("nbgrader", {}).get("solution")}
 
 
 SOLUTIONS = _solutions()
@@ -93,6 +99,48 @@ class Attack:
     verdict: str = ""  # the target check's status ("passed", "failed", "error")
     message: str = ""  # a substring of the target check's message
     notes: list[str] = field(default_factory=list)  # substrings expected among the notes
+    seconds: float = 300  # a generous bound on the submission's grading time (slow paths take hours)
+
+
+def _source_file(ctx) -> Path:
+    return ctx["course"] / "source" / STEM / f"{STEM}.ipynb"
+
+
+def _copied_checksum(ctx):
+    """The right answer, in a cell that carries the checksum of the source's solution cell."""
+    source = read_spec(nbformat.read(_source_file(ctx), as_version=4), STEM)
+    notebook = filled()
+    notebook.cells[_cell(notebook, "conv_output_size")].metadata["nbgrader"]["checksum"] = \
+        source.source_checksums["conv_output_size"]
+    return notebook
+
+
+def _slow_regexes(ctx):
+    """Text on which the grader's old scans of cells were quadratic (minutes to hours): a test cell of
+    unclosed hidden-test markers after a long run of blanks, and a cell of blank lines."""
+    notebook = filled()
+    notebook.cells[_cell(notebook, "test_conv_output_size")].source = \
+        " " * 200_000 + "### BEGIN HIDDEN TESTS " * 20_000
+    notebook.cells.append(nbformat.v4.new_code_cell("\n" * 200_000 + " " * 200_000 + "check(" * 10_000))
+    return notebook
+
+
+def _prefilled_outputs(ctx):
+    notebook = filled()
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="FORGED: all checks passed\n"),
+                            nbformat.v4.new_output("display_data", data={"text/html": "<script>FORGED()</script>"})]
+    return notebook
+
+
+def _visible_table(ctx):
+    """conv_single_step answered from a table of the visible cases' answers (what check() shows)."""
+    check = check_registry.get(f"{STEM}.conv_single_step")
+    table = {case.args[0].tobytes().hex() + case.args[1].tobytes().hex(): float(check.expected(case))
+             for group in check.groups if group.visible for case in check.cases(group, None)}
+    return filled(conv_single_step=f"TABLE = {table!r}\ndef conv_single_step(x_slice, w, b):\n"
+                                   "    return TABLE[x_slice.tobytes().hex() + w.tobytes().hex()]\n")
 
 
 def one(notebook_or_factory):
@@ -322,6 +370,51 @@ def attacks() -> list[Attack]:
                       "scratch.ipynb is not part of this assignment and was not graded"]),
         Attack("no-notebook", lambda ctx: {"notes.txt": b"I could not finish, sorry"}, 0,
                status=f"missing notebook {STEM}.ipynb"),
+        # round two (issue 14): the instructor's files, linked or copied
+        Attack("links-the-source", lambda ctx: {f"{STEM}.ipynb": ("symlink", _source_file(ctx))}, 0,
+               status="symbolic link"),
+        Attack("hard-links-the-source", lambda ctx: {f"{STEM}.ipynb": ("hardlink", _source_file(ctx))}, 0,
+               status="hard link"),
+        Attack("copies-the-source", lambda ctx: {f"{STEM}.ipynb": _source_file(ctx).read_bytes()}, 0,
+               target="conv_output_size", verdict="error", message="instructor's",
+               notes=["byte-for-byte copy of the instructor's source notebook"]),
+        Attack("solution-markers", one(filled(conv_output_size=_solutions(marked=True)["conv_output_size"])),
+               FULL - size, target="conv_output_size", verdict="error", message="BEGIN SOLUTION",
+               notes=["Flagged: 1 exercise cell(s) hold the instructor's own code (conv_output_size)"]),
+        Attack("copied-checksum", one(_copied_checksum), FULL - size, target="conv_output_size", verdict="error",
+               message="checksum of the instructor's solution cell", notes=["Flagged"]),
+        # leaks across regrades, tables of answers
+        Attack("hidden-exception-leak", one(filled(conv_output_size=(
+            SIZE + "    raise ValueError(f'LEAK {size} {kernel} {stride} {padding} ' * 500)\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="LEAK 32 5 1 0"),
+        Attack("visible-table", one(_visible_table), FULL - POINTS["conv_single_step"], target="conv_single_step",
+               verdict="error", message="KeyError"),
+        # values and replies the grader cannot take, code its parser cannot take, slow paths
+        Attack("huge-int", one(filled(conv_output_size=SIZE + "    return 2 ** 70\n")), FULL - size,
+               target="conv_output_size", verdict="error", message="more than 64 bits"),
+        Attack("long-string", one(filled(conv_output_size=SIZE + "    return 'should be ' * 10_000\n")),
+               FULL - size, target="conv_output_size", verdict="error", message="characters"),
+        Attack("deep-json-reply", one(filled(conv_output_size=(
+            "import os, sys\n" + SIZE + "    os.write(int(sys.argv[1]), b'[' * 200_000 + b']' * 200_000 + b'\\n')\n"
+            + RIGHT_SIZE))), FULL - size, target="conv_output_size", verdict="error", message="nested too deeply"),
+        Attack("parser-bomb", one(filled(conv_output_size="x = " + "+".join(["1"] * 200_000) + "\n"
+                                         + SOLUTIONS["conv_output_size"])),
+               # the grader reads it (pre-flight) without a crash; the sandbox's child exits when its own
+               # compiler gives up, so no cell runs: like a loop at the top level, the notebook scores 0
+               0, target="conv_single_step", verdict="error", message="running the notebook's cells failed"),
+        Attack("slow-regexes", one(_slow_regexes), FULL, notes=["test_conv_output_size was edited"]),
+        # what formgrader and the terminal show
+        Attack("prefilled-outputs", one(_prefilled_outputs), FULL),
+        Attack("=1+2\x1b[2Jescapes", one(filled()), FULL),
+        Attack("longdouble", one(filled(
+            conv_single_step="def conv_single_step(x_slice, w, b):\n    return np.longdouble(np.sum(x_slice * w) + b)\n",
+            zero_pad="def zero_pad(x, pad):\n"
+                     "    return np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).astype(np.longdouble)\n")),
+               FULL, target="conv_single_step", verdict="passed"),
+        Attack("nested-user-namespace", one(filled(conv_output_size=(
+            "import ctypes\n" + SIZE + "    libc = ctypes.CDLL(None, use_errno=True)\n"
+            "    made = libc.unshare(0x10000000)\n    raise RuntimeError(f'USERNS:{made}')\n"))),
+               FULL - size, target="conv_output_size", verdict="error", message="USERNS:"),
     ]
 
 
@@ -408,7 +501,10 @@ def graded(tmp_path_factory) -> Graded:
         folder = course / "submitted" / attack.student / STEM
         folder.mkdir(parents=True)
         for name, data in attack.files(context).items():
-            (folder / name).write_bytes(data)
+            if isinstance(data, tuple):  # ("symlink" or "hardlink", the file it names)
+                (folder / name).symlink_to(data[1]) if data[0] == "symlink" else os.link(data[1], folder / name)
+            else:
+                (folder / name).write_bytes(data)
     before = _hashes(course / "submitted") | {"source": _hashes(course / "source")["02-convolution/02-convolution.ipynb"],
                                                "seed": hashlib.sha256((course / ".autograder" / "seed").read_bytes()).hexdigest()}
     env = {name: value for name, value in os.environ.items() if not name.startswith("AUTOGRADER_")} | LIMITS
@@ -458,6 +554,7 @@ def test_each_submission_earns_only_its_honest_points(graded, attack):
     checks = _checks(data)
     summary = {name: (check["score"], check["status"], check["message"][:120]) for name, check in checks.items()}
     assert data["score"] == pytest.approx(attack.score), summary
+    assert data["seconds"] < attack.seconds, data["seconds"]
     if attack.status == "graded":
         assert data["status"] == "graded", data["status"]
     else:
@@ -561,7 +658,8 @@ def test_feedback_never_shows_hidden_tests_or_expected_values(graded, student):
         assert not EXPECTED_VALUE.search(message), message
     if student == "honest-wrong-ceil":  # the hidden cases' true answers are nowhere in the feedback
         assert messages, data
-        seed = student_seed(int((graded.course / ".autograder" / "seed").read_text()), student)
+        submitted = nbformat.read(graded.course / "submitted" / student / STEM / f"{STEM}.ipynb", as_version=4)
+        seed = submission_seed(int((graded.course / ".autograder" / "seed").read_text()), student, submitted)
         check = check_registry.get(f"{STEM}.conv_output_size")
         hidden = "\n".join(messages)
         for group in (g for g in check.groups if not g.visible):
@@ -648,3 +746,67 @@ def test_weaker_sandbox_modes_grade_honestly_and_say_what_they_miss(mode, monkey
     assert ceil.sandbox == mode
     assert ceil.score == pytest.approx(FULL - 2 + CEIL.score - POINTS["conv_forward_im2col"])
     assert "torch" in next(c for c in ceil.checks if c.check_id.endswith("conv_forward_im2col")).message
+
+
+# ---------------------------------------------------------------------- round two (issue 14)
+
+
+def test_a_hidden_exception_shows_its_class_and_no_values(graded):
+    data = graded.results["hidden-exception-leak"]
+    messages = _hidden_group_messages(data)
+    assert messages, data
+    for message in messages:
+        assert "raised ValueError" in message and len(message) < 600, message
+        assert not re.search(r"LEAK \d", message), message
+
+
+def test_the_sandbox_refuses_nested_user_namespaces(graded):
+    message = _checks(graded.results["nested-user-namespace"])["conv_output_size"]["message"]
+    if graded.isolation.mode not in ("namespaces", "userns"):
+        pytest.skip(f"sandbox mode {graded.isolation.mode} makes no namespaces")
+    assert "USERNS:-1" in message, message
+
+
+def test_the_autograded_copy_holds_only_the_graders_outputs(graded):
+    text = (graded.course / "autograded" / "prefilled-outputs" / STEM / f"{STEM}.ipynb").read_text()
+    assert "FORGED" not in text and "<script>" not in text
+    assert "points (passed)" in text  # the grader's own verdicts are there
+
+
+def test_the_terminal_never_receives_a_students_control_characters(graded):
+    printed = graded.run.stdout + graded.run.stderr
+    assert "\x1b" not in printed and "\\x1b[2Jescapes" in printed
+
+
+def _every_check():
+    from conftest import ASSIGNMENTS
+
+    return [check for stem in ASSIGNMENTS for check in check_registry.for_chapter(stem).values()]
+
+
+def test_visible_groups_are_drawn_again_at_grading():
+    """At grading (a seed) every visible group keeps its shapes, dtypes and notes, with new numbers in its
+    float arrays; in Jupyter (no seed) the cases are the notebook's. Visible groups without a float array
+    do not change: they are listed (for the chapters' authors), not failed."""
+    import numpy as np
+
+    unchanged = []
+    for check in _every_check():
+        for group in (g for g in check.groups if g.visible):
+            shown, graded_, again = check.cases(group, None), check.cases(group, 7), check.cases(group, 7)
+            assert [c.note for c in shown] == [c.note for c in graded_]
+            changed = False
+            for before, after, same in zip(shown, graded_, again):
+                for old, new, repeat in zip(before.args + tuple(before.kwargs.values()),
+                                            after.args + tuple(after.kwargs.values()),
+                                            same.args + tuple(same.kwargs.values())):
+                    if isinstance(old, np.ndarray):
+                        assert new.shape == old.shape and new.dtype == old.dtype
+                        assert np.array_equal(new, repeat, equal_nan=True)  # deterministic per seed
+                        finite = np.isfinite(old)
+                        assert np.array_equal(finite, np.isfinite(new)) and np.array_equal(np.sign(old), np.sign(new))
+                        changed |= not np.array_equal(old, new, equal_nan=True)
+            if not changed:
+                unchanged.append(f"{check.id}: {group.name}")
+    print("visible groups whose cases do not change with the seed:\n  " + "\n  ".join(unchanged))
+    assert len(unchanged) < sum(1 for c in _every_check() for g in c.groups if g.visible)

@@ -60,3 +60,40 @@ def test_rejects_malformed_structures():
     for bad in [{"__tuple__": 3}, {"x": 1, "y": 2}, {"__float__": "1e9"}, {"__ndarray__": "not base64!"}]:
         with pytest.raises(codec.CodecError):
             codec.decode(bad)
+
+
+# ---------------------------------------------------------------------- bounded (issue 14)
+
+
+@pytest.mark.parametrize("value, why", [
+    (2**64, "64 bits"), (-(2**63) - 1, "64 bits"), ("x" * (codec.MAX_STRING + 1), "characters"),
+    ([0] * (codec.MAX_ITEMS + 1), "items"), ([[0] * 6000, [0] * 6000], "items"),
+    ({"__tuple__": [0] * (codec.MAX_ITEMS + 1)}, "items"),
+])
+def test_decode_refuses_values_too_large_to_grade(value, why):
+    data = value if isinstance(value, dict) else codec.encode(value)
+    with pytest.raises(codec.CodecError, match=why):
+        codec.decode(data)
+
+
+def test_the_largest_accepted_values_still_decode():
+    assert codec.decode(codec.encode(2**64 - 1)) == 2**64 - 1 and codec.decode(-(2**63)) == -(2**63)
+    assert len(codec.decode(codec.encode([0] * codec.MAX_ITEMS))) == codec.MAX_ITEMS
+
+
+@pytest.mark.parametrize("value", [np.longdouble(1.25), np.arange(6, dtype=np.longdouble).reshape(2, 3),
+                                   np.array([1 + 2j], dtype=np.clongdouble)])
+def test_extended_precision_is_read_back_at_the_references_precision(value):
+    back = codec.decode(codec.encode(value))
+    assert back.dtype in (np.float64, np.complex128) and back.shape == np.shape(value)
+    assert np.array_equal(back, np.asarray(value).astype(back.dtype))
+
+
+def test_a_correct_longdouble_keeps_its_marks():
+    from autograder.core.checks import get
+
+    check = get("02-convolution.conv_single_step")
+    group = check.groups[0]
+    for case in check.cases(group, 3):
+        value = codec.decode(codec.encode(np.longdouble(check.expected(case))))
+        assert check.judge(case, value).passed

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import re
 
 import nbformat
 import pytest
-from conftest import solution_notebook, student_notebook
+from conftest import solution_notebook, student_notebook, with_cell
 
 from autograder.grader import preflight
-from autograder.grader.spec import read_spec
+from autograder.grader.spec import CHECK_LINE, read_spec
 from autograder.grader.submission import grade_submission
 
 STEM = "02-convolution"
@@ -220,3 +222,55 @@ def test_grade_submission_carries_the_notes_into_its_results(tmp_path, monkeypat
     assert any("test_conv_output_size was edited" in note for note in nb["notes"])
     assert result.all_notes == data["notes"] + nb["notes"]
     assert nb["sandbox"] and all(check["status"] == "error" for check in nb["checks"])
+
+
+# ---------------------------------------------------------------------- round two (issue 14)
+
+
+def test_hidden_test_stripping_is_the_same_as_before_and_linear():
+    from autograder.grader.spec import strip_hidden_tests
+
+    def by_regex(source):
+        return re.sub(r"[ \t]*### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS[ \t]*\n?", "", source,
+                      flags=re.DOTALL).rstrip()
+
+    for source in ["a\n  ### BEGIN HIDDEN TESTS\nx\n  ### END HIDDEN TESTS  \nb\n", "x ### BEGIN HIDDEN TESTS y",
+                   "### BEGIN HIDDEN TESTS a ### END HIDDEN TESTS### BEGIN HIDDEN TESTS\tb### END HIDDEN TESTS\t\n\nz",
+                   " \t### BEGIN HIDDEN TESTS ### BEGIN HIDDEN TESTS ### END HIDDEN TESTS ### END HIDDEN TESTS \n"]:
+        assert strip_hidden_tests(source) == by_regex(source)
+    # text on which the regular expressions ran for hours (unclosed markers after blanks, blank lines)
+    assert strip_hidden_tests(" " * 300_000 + "### BEGIN HIDDEN TESTS\n" * 30_000).endswith("TESTS")
+    assert CHECK_LINE.findall("\n" * 300_000 + " " * 300_000 + "check(" * 30_000) == []
+
+
+def test_nbgraders_checksum_is_computed_as_nbgrader_does():
+    from nbgrader.utils import compute_checksum
+
+    from autograder.grader.spec import nbgrader_checksum
+
+    for cell in solution_notebook(STEM).cells:
+        if cell.metadata.get("nbgrader"):
+            assert nbgrader_checksum(cell) == compute_checksum(cell)
+
+
+def test_cells_copied_from_the_instructor_are_found():
+    notebook = solution_notebook(STEM)  # the source itself: every exercise cell has the markers
+    assert set(preflight.copied_cells(notebook, SPEC)) == set(SPEC.solutions)
+    assert preflight.copied_cells(student_notebook(STEM), SPEC) == {}
+
+
+def test_links_in_a_submission_are_refused(tmp_path):
+    source = tmp_path / "source.ipynb"
+    nbformat.write(solution_notebook(STEM), source)
+    for name, make in (("symlink", lambda path: path.symlink_to(source)), ("hard link", lambda path: os.link(source, path))):
+        folder = tmp_path / name / STEM
+        folder.mkdir(parents=True)
+        make(folder / f"{STEM}.ipynb")
+        loaded, _ = preflight.read_folder(folder, {STEM: SPEC})
+        assert loaded[STEM].notebook is None and ("symbolic link" if name == "symlink" else "hard link") in \
+            loaded[STEM].failure
+
+
+def test_code_too_deep_for_the_parser_is_not_a_crash():
+    notebook = with_cell(student_notebook(STEM), SPEC.solutions[0], "x = " + "+".join(["1"] * 200_000))
+    assert preflight.repair(notebook, SPEC).notebook is not None

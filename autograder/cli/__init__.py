@@ -231,7 +231,7 @@ def _grade(args) -> int:
 
     if args.dask and args.workers:
         raise UserError("--workers and --dask do not go together: the Dask cluster's workers do the grading")
-    from ..course.output import emit
+    from ..course.output import emit, printable
 
     summary = grade_assignment(args.course, args.assignment, args.db, workers=args.workers, dask=args.dask,
                                force=args.force, progress=args.progress, students=args.student, log=emit)
@@ -252,7 +252,7 @@ def _grade(args) -> int:
         return 130
     if summary.errors:
         for student, error in sorted(summary.errors.items()):
-            print(f"error: {student} was not graded: {error}", file=sys.stderr)
+            print(printable(f"error: {student} was not graded: {error}"), file=sys.stderr)
         print(f"{len(summary.errors)} submission(s) not graded because of a grader error (above); "
               "run the same command again to retry them.", file=sys.stderr)
         return 1

@@ -5,10 +5,15 @@ back with ``allow_pickle=False``, so nothing that crosses the boundary can execu
 carry an object with surprising behaviour (a custom ``__eq__``, say). Only these shapes of
 value are accepted:
 
-- ``None``, ``bool``, ``int``, ``str``, finite or non-finite ``float``
-- NumPy arrays of bool, integer, unsigned, float or complex dtype (never ``object``)
+- ``None``, ``bool``, ``int`` (64 bits at most), ``str`` (short), finite or non-finite ``float``
+- NumPy arrays of bool, integer, unsigned, float or complex dtype (never ``object``); extended
+  precision (``np.longdouble``) is read back as float64 (complex128), the precision of the reference
 - NumPy scalars (sent as 0-d arrays)
-- ``list`` / ``tuple`` / ``dict`` (string keys) of the above
+- ``list`` / ``tuple`` / ``dict`` (string keys) of the above, nested :data:`MAX_DEPTH` deep at most
+  and holding :data:`MAX_ITEMS` items at most in all
+
+Everything that comes back from a student's code is bounded here, before the grader reads it:
+numbers and messages built from a decoded value stay short, whatever the student returned.
 
 This module imports only the standard library and NumPy: the sandboxed child uses it.
 """
@@ -23,6 +28,9 @@ import numpy as np
 
 ALLOWED_KINDS = "biufc"
 MAX_DEPTH = 8
+MAX_ITEMS = 10_000  # list, tuple and dict items in one value, all levels together
+MAX_STRING = 1_000  # characters of one string (no exercise returns text; a long one is an attack)
+INT_RANGE = (-(2**63), 2**64)  # what int64 and uint64 hold: a larger int cannot be an answer
 
 
 class CodecError(ValueError):
@@ -58,14 +66,25 @@ def encode(value, depth: int = 0):
     raise CodecError(_describe(value))
 
 
-def decode(data, depth: int = 0):
-    """Inverse of :func:`encode`; validates as it goes and never unpickles."""
+def decode(data, depth: int = 0, budget: list[int] | None = None):
+    """Inverse of :func:`encode`; validates as it goes (types, depth, sizes) and never unpickles."""
     if depth > MAX_DEPTH:
         raise CodecError("the value is nested too deeply")
-    if data is None or type(data) in (bool, int, float, str):
+    budget = [MAX_ITEMS] if budget is None else budget
+    if data is None or type(data) in (bool, float):
         return data
+    if type(data) is int:
+        if not INT_RANGE[0] <= data < INT_RANGE[1]:
+            raise CodecError("an integer too large to grade (more than 64 bits)")
+        return data
+    if type(data) is str:
+        if len(data) > MAX_STRING:
+            raise CodecError(f"a string of {len(data)} characters (at most {MAX_STRING} are read)")
+        return data
+    if type(data) in (list, dict):
+        _spend(budget, len(data))
     if type(data) is list:
-        return [decode(item, depth + 1) for item in data]
+        return [decode(item, depth + 1, budget) for item in data]
     if type(data) is dict and len(data) == 1:
         (tag, payload), = data.items()
         if tag == "__ndarray__" and type(payload) is str:
@@ -75,11 +94,21 @@ def decode(data, depth: int = 0):
                 raise CodecError(f"malformed array data ({error})") from None
             if array.dtype.kind not in ALLOWED_KINDS:
                 raise CodecError(f"an array of dtype {array.dtype}")
+            if array.dtype.kind in "fc" and array.dtype.itemsize > (8 if array.dtype.kind == "f" else 16):
+                array = array.astype(np.float64 if array.dtype.kind == "f" else np.complex128)
             return array
         if tag == "__float__" and payload in ("nan", "inf", "-inf"):
             return float(payload)
         if tag == "__tuple__" and type(payload) is list:
-            return tuple(decode(item, depth + 1) for item in payload)
+            _spend(budget, len(payload))
+            return tuple(decode(item, depth + 1, budget) for item in payload)
         if tag == "__dict__" and type(payload) is dict:
-            return {str(key): decode(item, depth + 1) for key, item in payload.items()}
+            _spend(budget, len(payload))
+            return {str(key)[:MAX_STRING]: decode(item, depth + 1, budget) for key, item in payload.items()}
     raise CodecError("malformed data")
+
+
+def _spend(budget: list[int], items: int) -> None:
+    budget[0] -= items
+    if budget[0] < 0:
+        raise CodecError(f"a value with more than {MAX_ITEMS} items in its lists, tuples and dicts")

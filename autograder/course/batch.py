@@ -20,6 +20,7 @@ batch: it is recorded as ``failed: <reason>``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import signal
 import sys
 import threading
@@ -33,12 +34,14 @@ import nbformat
 
 from ..core.results import SubmissionResult
 from ..grader import preflight
+from ..grader.score import failed_notebook
 from ..grader.spec import NotebookSpec, nbgrader_meta, read_spec
 from . import gradebook, paths
 from . import store as results
 from .directory import CourseError, db_url_of, require_course, seed_of
 from .feedback import write_autograded, write_feedback
 from .lock import course_lock
+from .output import printable
 from .store import fingerprint
 from .workers import Outcome, Task, cores, executor_for, folder_files
 
@@ -52,6 +55,7 @@ def load_specs(course: Path, assignment: str) -> dict[str, NotebookSpec]:
     specs = {}
     for path in sorted(source.glob("*.ipynb")):
         specs[path.stem] = read_spec(nbformat.read(path, as_version=4), path.stem)
+        specs[path.stem].source_digest = hashlib.sha256(path.read_bytes()).hexdigest()  # a copied source file
     if not specs:
         raise CourseError(f"{source} holds no notebooks; run `python -m autograder init {course}` first")
     return specs
@@ -137,6 +141,7 @@ class _Progress:
 
     def done(self, line: str, notable: bool) -> None:
         self.count += 1
+        line = printable(line)  # student ids and file names are the students' text
         if self.bar is not None:
             self.bar.update(1)
             if notable:
@@ -308,12 +313,16 @@ def _run(executor, todo: list[tuple[Path, str]], specs: dict[str, NotebookSpec],
 
 def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Recorder, outcome: Outcome,
            folder: Path, digest: str, key: str, old: dict | None, summary: BatchSummary, bar: _Progress) -> None:
-    """Record one finished submission; the results file (the done marker) last."""
-    if outcome.result is None:
-        summary.errors[outcome.student] = outcome.error
-        bar.done(f"{outcome.student:<20} not graded: grader error ({outcome.error})", notable=True)
-        return
+    """Record one finished submission; the results file (the done marker) last. A submission the grader
+    failed on is recorded as ``failed: grader error (...)`` (never missing), without its fingerprint, so
+    that the next run grades it again."""
     result = outcome.result
+    if result is None:
+        summary.errors[outcome.student] = outcome.error
+        result = SubmissionResult(outcome.student, folder.name)
+        result.notebooks = [failed_notebook(spec, f"grader error ({outcome.error[:300]}); tell the instructor")
+                            for spec in specs.values()]
+        digest = ""
     timestamp = read_timestamp(folder)
     cells = cell_digests(folder, specs)
     before = (old or {}).get("cells") or {}
@@ -326,8 +335,12 @@ def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Rec
         results.write(course, results.to_dict(result, fingerprint=digest, grader=key, seconds=outcome.seconds,
                                               worker=outcome.worker, timestamp=timestamp,
                                               threads=outcome.threads) | {"cells": cells})
-        summary.graded.append(result)  # counted with its files: a Ctrl-C raised on leaving the block keeps it
-    bar.done(_line(result, standing), notable=result.status != "graded" or bool(standing and standing.pending))
+        if outcome.result is not None:
+            summary.graded.append(result)  # counted with its files: a Ctrl-C raised on leaving the block keeps it
+    if outcome.result is None:
+        bar.done(f"{outcome.student:<20} not graded: grader error ({outcome.error})", notable=True)
+    else:
+        bar.done(_line(result, standing), notable=result.status != "graded" or bool(standing and standing.pending))
 
 
 def _write_pages(course: Path, assignment: str, recorder: gradebook.Recorder, only: set[str] | None = None,

@@ -40,7 +40,9 @@ def _replace_text(path: Path, text: str) -> None:
 
 
 def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult) -> None:
-    """``autograded/<student>/<assignment>/``: the submission, test cells as released, verdicts as outputs."""
+    """``autograded/<student>/<assignment>/``: the submission, test cells as released, verdicts as outputs.
+
+    The student's own outputs are all removed: what formgrader shows as output is the grader's."""
     target = paths.autograded_dir(course, result.student, result.assignment)
     target.mkdir(parents=True, exist_ok=True)
     loaded, _ = preflight.read_folder(folder, specs)  # the notebooks as graded: renamed ones found, ...
@@ -56,6 +58,8 @@ def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec],
         by_id = {c.grade_id: c for c in nb_result.checks}
         for cell in notebook.cells:
             grade_id = nbgrader_meta(cell).get("grade_id")
+            if cell.cell_type == "code":  # only the grader's outputs: never the student's saved ones (a
+                cell.outputs, cell.execution_count = [], None  # forged "all passed", a <script>)
             if cell.cell_type == "code" and grade_id in tests and grade_id in by_id:
                 cell.source = tests[grade_id].visible_source
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout",

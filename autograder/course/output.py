@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+
+# What a terminal would act on rather than show: C0 controls but newline and tab, DEL, C1 controls
+# (ESC starts colour codes, cursor moves and title changes; CR overwrites a line), and the Unicode
+# bidirectional overrides that make a name read backwards. Student ids and file names are the
+# students' own text: they reach the terminal only through :func:`printable`.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character written as an escape (``\\x1b``, ``\\u202e``): what a
+    terminal shows as it is. Newlines and tabs are kept."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def emit(text: str = "", end: str = "\n") -> None:
     """Print ``text`` to standard output. When the reader has closed the pipe, say nothing more: the rest
     of the output goes to ``/dev/null`` (the command itself carries on: a batch still grades everything)."""
     try:
-        sys.stdout.write(text + end)
+        sys.stdout.write(printable(text) + end)
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()

@@ -14,11 +14,13 @@ functions and judged here earn points: nothing a cell prints, displays or evalua
 from __future__ import annotations
 
 import time
+import traceback
+from pathlib import Path
 
 import nbformat
 
 from ..core import checks as registry
-from ..core.results import NotebookResult
+from ..core.results import CheckResult, NotebookResult
 from ..sandbox import Limits, SandboxError
 from . import preflight
 from .judge import judge_check
@@ -34,6 +36,25 @@ def grade_notebook(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: in
     ``notes`` are earlier pre-flight notes (from reading the file) to keep with the result;
     ``protect`` names host paths (the course directory) the sandbox must keep out of reach.
     """
+    try:
+        return _grade(spec, notebook, seed, limits, notes, protect)
+    except Exception as error:  # a bug of the grader's, or data it cannot handle: recorded, never lost
+        return grader_error(spec, error, notes)
+
+
+def grader_error(spec: NotebookSpec, error: BaseException, notes=()) -> NotebookResult:
+    """The result of a notebook the grader failed on: ``failed: grader error (<reason>)``, every check 0."""
+    where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+    at = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+    reason = f"grader error ({type(error).__name__}{at}: {str(error)[:200]}); tell the instructor"
+    result = failed_notebook(spec, reason, notes)
+    result.checks = [CheckResult(c.grade_id, c.check_id, c.points, 0.0, "error", reason, error="grader")
+                     for c in result.checks]
+    return result
+
+
+def _grade(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: int, limits: Limits | None, notes,
+           protect) -> NotebookResult:
     start = time.monotonic()
     limits = limits or Limits()
     repaired = preflight.repair(notebook, spec)

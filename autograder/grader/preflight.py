@@ -76,6 +76,8 @@ def read_notebook(path: Path) -> Loaded:
                     "that Jupyter saved")
     try:
         raw = json.loads(text)
+    except (RecursionError, MemoryError):
+        return fail(f"{label} is not a notebook Jupyter wrote: its JSON is nested too deeply to read; {RESTORE_HINT}")
     except json.JSONDecodeError as error:
         return fail(f"{label} is damaged: it is not valid JSON (line {error.lineno}, column {error.colno}: "
                     f"{error.msg}); it was probably cut short or edited outside Jupyter. Open it in Jupyter "
@@ -136,12 +138,35 @@ def _structure_problem(notebook) -> str | None:
     return None
 
 
+def link_problem(path: Path) -> str | None:
+    """Why ``path`` may not be graded as a student's file: a symbolic link (a submitted link to the
+    instructor's notebook would be read as the student's), or a hard link (one file with several
+    names, such as a course file). ``None`` for an ordinary file."""
+    try:
+        if path.is_symlink():
+            return (f"{path.name} is a symbolic link, not a file: links are never followed when grading; "
+                    "submit the notebook file itself")
+        if path.stat().st_nlink > 1:
+            return (f"{path.name} is a hard link to another file (it has {path.stat().st_nlink} names), not "
+                    "a copy of its own: links are never graded; submit the notebook file itself")
+    except OSError as error:
+        return f"{path.name} cannot be read ({error.strerror or error})"
+    return None
+
+
+def _read_submitted(path: Path) -> Loaded:
+    """:func:`read_notebook` for a file of a submission folder, which may not be a link."""
+    link = link_problem(path)
+    return Loaded(None, [], link, path) if link else read_notebook(path)
+
+
 def notebook_files(folder: Path) -> list[Path]:
-    """``*.ipynb`` files in the folder and one level down, ignoring hidden folders and checkpoints."""
-    found = [path for path in folder.glob("*.ipynb") if path.is_file()]
+    """``*.ipynb`` files in the folder and one level down, ignoring hidden folders and checkpoints (and
+    folders that are symbolic links; a notebook that is a link is listed, and refused when read)."""
+    found = [path for path in folder.glob("*.ipynb") if path.is_file() or path.is_symlink()]
     for sub in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if sub.is_dir() and not sub.name.startswith(".") and sub.name != "__pycache__":
-            found += [path for path in sub.glob("*.ipynb") if path.is_file()]
+        if sub.is_dir() and not sub.is_symlink() and not sub.name.startswith(".") and sub.name != "__pycache__":
+            found += [path for path in sub.glob("*.ipynb") if path.is_file() or path.is_symlink()]
     return sorted(path for path in found if not path.name.startswith("."))
 
 
@@ -152,8 +177,8 @@ def read_folder(folder: Path, specs: dict[str, NotebookSpec]) -> tuple[dict[str,
     used: set[Path] = set()
     for name in specs:
         path = folder / f"{name}.ipynb"
-        if path.is_file():
-            loaded[name] = read_notebook(path)
+        if path.is_file() or path.is_symlink():
+            loaded[name] = _read_submitted(path)
             used.add(path)
     for name, spec in specs.items():
         if name in loaded:
@@ -162,7 +187,7 @@ def read_folder(folder: Path, specs: dict[str, NotebookSpec]) -> tuple[dict[str,
         for path in found:
             if path in used:
                 continue
-            candidate = read_notebook(path)
+            candidate = _read_submitted(path)
             overlap = _overlap(candidate.notebook, spec) if candidate.notebook is not None else 0
             if path.name.lower() == f"{name}.ipynb".lower():
                 overlap += 1000  # the right name in another case, or one folder down
@@ -218,7 +243,7 @@ def _is_stub(source: str) -> bool:
 
 
 def _defines(function: str) -> re.Pattern:
-    return re.compile(rf"^def\s+{re.escape(function)}\s*\(", re.MULTILINE)
+    return re.compile(rf"^def[ \t]+{re.escape(function)}[ \t]*\(", re.MULTILINE)
 
 
 def _first_words(source: str) -> str:
@@ -371,8 +396,8 @@ def _names(source: str) -> tuple[set[str], set[str], set[str]] | None:
     """(names bound anywhere, names read anywhere, names bound at the top level) of a cell, or None."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):  # IPython syntax (magics) or broken code: nothing to say
-        return None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # magics, broken code, or code nested
+        return None  # past what the parser can follow: nothing to say
     bound, read = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -427,3 +452,29 @@ def _helpers_outside(cells, spec: NotebookSpec) -> list[str]:
     return [f"Your exercise code uses {name}, which is defined only in a cell the grader does not run "
             f"(starting `{elsewhere[name]}`); at grading time it will be undefined. Move it into the exercise "
             "cell that uses it." for name in sorted(elsewhere)]
+
+
+# ---------------------------------------------------------------------- the instructor's code, copied
+
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def copied_cells(notebook: nbformat.NotebookNode, spec: NotebookSpec) -> dict[str, str]:
+    """The exercise cells (by grade id) that hold the instructor's own code, with the evidence: nbgrader's
+    solution or hidden-test markers (which only the source notebook has; the released one never does),
+    or the nbgrader checksum of the source's solution cell (metadata copied along with the cell). Such
+    cells score nothing; the grader says so to the student and the instructor."""
+    found: dict[str, str] = {}
+    for cell in notebook.get("cells") or []:
+        grade_id = _grade_id(cell)
+        if cell.get("cell_type") != "code" or grade_id not in spec.solutions or grade_id in found:
+            continue
+        source = _source(cell)
+        markers = [marker for marker in MARKERS if marker in source]
+        meta = cell.get("metadata", {}).get("nbgrader")
+        checksum = meta.get("checksum") if isinstance(meta, dict) else None
+        if markers:
+            found[grade_id] = f"it holds nbgrader's {markers[0]!r} marker, found only in the instructor's notebook"
+        elif checksum and checksum == spec.source_checksums.get(grade_id):
+            found[grade_id] = "it carries the checksum of the instructor's solution cell (copied with its metadata)"
+    return found

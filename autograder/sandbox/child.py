@@ -52,7 +52,7 @@ CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE, MS_RELATIME = 32, 4096, 16384, 1 << 18, 1 << 21
 MS_NOATIME, MS_NODIRATIME, MNT_DETACH = 1024, 2048, 2
-PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 24, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE = 1, 24, 38, 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41}
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
@@ -136,6 +136,34 @@ def _effective_capabilities():
             if line.startswith("CapEff:"):
                 return int(line.split()[1], 16)
     return -1
+
+
+def _own_user_namespace(libc, uid, gid):
+    """Enter a new user namespace that maps the sandbox's user (and group) to itself; False if refused."""
+    if libc.unshare(CLONE_NEWUSER) != 0:
+        return False
+    libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # (the change of user made /proc/self root's to write)
+    try:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as handle:
+                handle.write(text)
+    except OSError:
+        return False
+    finally:
+        libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    return True
+
+
+def _no_nested_user_namespaces():
+    """Allow no user namespace below this one (the limit of the user namespace this process owns, which
+    only a process with its capabilities may raise: none is left to the student). False if refused."""
+    try:
+        with open("/proc/sys/user/max_user_namespaces", "w") as handle:
+            handle.write("0")
+        with open("/proc/sys/user/max_user_namespaces") as handle:
+            return handle.read().strip() == "0"
+    except OSError:
+        return False
 
 
 def _new_root(config):
@@ -241,9 +269,15 @@ def isolate(config, results_fd):
             os.setgroups([])
             os.setresgid(config["gid"], config["gid"], config["gid"])
             os.setresuid(config["uid"], config["uid"], config["uid"])  # drops every capability
-        else:
+            # an unprivileged user may still make a user namespace, and be root in it: do it once
+            # ourselves, as the sandbox's user, to own the namespace whose limit says "no more"
+            nested = _own_user_namespace(libc, config["uid"], config["gid"]) and _no_nested_user_namespaces()
             _drop_capabilities()
-        report.update(pid_namespace=os.getpid() == 1, network=True, filesystem=True)
+        else:
+            nested = _no_nested_user_namespaces()
+            _drop_capabilities()
+        report.update(pid_namespace=os.getpid() == 1, network=True, filesystem=True,
+                      nested_userns_blocked=nested)
     elif mode == "uid":
         _libc()  # import ctypes while the Python installation is surely readable
         os.setgroups([])

@@ -443,7 +443,12 @@ class Sandbox:
         message = {"op": "call", "function": function,
                    "args": [codec.encode(arg) for arg in args],
                    "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
-        reply = self.request(message, timeout)
+        try:
+            reply = self.request(message, timeout)
+        except (RecursionError, MemoryError):  # JSON nested past what the parser can follow
+            self.close()
+            return {"ok": False, "kind": "unreadable",
+                    "message": "the submission's process replied with data nested too deeply to read"}
         if reply.get("ok") is True:
             try:
                 return {"ok": True, "value": codec.decode(reply.get("value")),
@@ -481,7 +486,7 @@ def _valid_cell(cell) -> bool:
 def _names(value) -> list[str]:
     if not isinstance(value, list):
         return []
-    return [str(item)[:100] for item in value if isinstance(item, str)]
+    return [item[:100] for item in value[:100] if isinstance(item, str)]
 
 
 def _cut(text) -> str:

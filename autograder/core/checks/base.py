@@ -16,6 +16,7 @@ in Jupyter calls it in the student's kernel; either hands the returned value (or
 from __future__ import annotations
 
 import copy
+import dataclasses
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,6 +137,49 @@ class Verdict:
 
     def text(self) -> str:
         return self.message + (f"\n  Likely cause: {self.diagnosis}" if self.diagnosis else "")
+
+
+# --------------------------------------------------------------------------- visible cases, re-drawn
+
+
+def redraw(cases: list[Case], rng: np.random.Generator) -> list[Case]:
+    """``cases`` with new numbers in every float array (:func:`_redraw_array`); everything else (ints,
+    sizes, strides, labels, integer and boolean arrays, Python scalars, notes) as it was."""
+    return [dataclasses.replace(case, args=_redraw(case.args, rng), kwargs=_redraw(case.kwargs, rng))
+            for case in cases]  # (a check's own kind of case keeps its other fields)
+
+
+def _redraw(value, rng: np.random.Generator):
+    if isinstance(value, np.ndarray):
+        return _redraw_array(value, rng) if value.dtype.kind == "f" else value
+    if isinstance(value, tuple):
+        return tuple(_redraw(item, rng) for item in value)
+    if isinstance(value, list):
+        return [_redraw(item, rng) for item in value]
+    if isinstance(value, dict):
+        return {key: _redraw(item, rng) for key, item in value.items()}
+    return value
+
+
+def _redraw_array(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """New values for a float array that keep what an edge case is made of: its shape and dtype, the
+    order of its values, which of them are equal (ties in a pooling window), their signs, its zeros
+    (ReLU's kink, padding) and its NaN and infinities; and about their size (values near 1000 stay
+    near 1000). Each distinct finite value moves by up to 40 % of the distance to its neighbours (and of
+    its own size, so no sign changes), so no two distinct values meet."""
+    finite = np.isfinite(array)
+    values = np.unique(array[finite])
+    if values.size == 0:
+        return array
+    gaps = np.diff(values)
+    left = np.concatenate(([np.inf], gaps))
+    right = np.concatenate((gaps, [np.inf]))
+    room = np.minimum(np.minimum(left, right), np.abs(values))
+    room[np.isinf(room)] = np.abs(values[np.isinf(room)])  # a single distinct value: its own size
+    moved = values + 0.4 * room * rng.uniform(-1.0, 1.0, values.size)
+    out = array.copy()
+    out[finite] = moved[np.searchsorted(values, array[finite])].astype(array.dtype)
+    return out
 
 
 # --------------------------------------------------------------------------- describing values
@@ -411,12 +455,15 @@ class Check:
         return sum(group.weight for group in self.groups)
 
     def cases(self, group: Group, seed: int | None) -> list[Case]:
-        """The cases of ``group``. Visible groups ignore ``seed``; hidden ones are drawn from it."""
+        """The cases of ``group``. Hidden groups are drawn from ``seed``. A visible group's cases are the
+        ones the student sees in the notebook (``seed`` None: ``check()`` in Jupyter); at grading time
+        (a seed) they are re-drawn from it by :func:`redraw`: the same shapes, dtypes and kinds of
+        values, new numbers, so that a table of the visible answers earns nothing."""
+        name = zlib.crc32(f"{self.id}/{group.name}".encode())
         if group.visible or seed is None:
-            entropy = [0, zlib.crc32(f"{self.id}/{group.name}".encode())]
-        else:
-            entropy = [seed, zlib.crc32(f"{self.id}/{group.name}".encode())]
-        return group.make(np.random.default_rng(entropy))
+            cases = group.make(np.random.default_rng([0, name]))
+            return cases if seed is None or not group.visible else redraw(cases, np.random.default_rng([seed, name, 1]))
+        return group.make(np.random.default_rng([seed, name]))
 
     def expected(self, case: Case):
         return self.reference(*case.args, **case.kwargs)
