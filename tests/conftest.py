@@ -43,7 +43,22 @@ def with_cell(notebook: nbformat.NotebookNode, grade_id: str, source: str) -> nb
     raise KeyError(grade_id)
 
 
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def unmarked(source: str) -> str:
+    """An exercise cell as a student would write it: without nbgrader's solution markers (which only the
+    instructor's source has, and which the grader flags as copied)."""
+    return "".join(line for line in source.splitlines(keepends=True)
+                   if not any(marker in line for marker in SOLUTION_MARKERS))
+
+
 def submit(course_dir: Path, student: str, stem: str, notebook: nbformat.NotebookNode) -> Path:
+    """``notebook`` submitted by ``student``, its exercise cells without solution markers (as a student's)."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.get("metadata", {}).get("nbgrader", {}).get("solution"):
+            cell.source = unmarked(cell.source)
     folder = course_dir / "submitted" / student / stem
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}.ipynb"

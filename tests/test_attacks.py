@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, cli, solution_notebook, student_notebook
+from conftest import ROOT, cli, solution_notebook, student_notebook, unmarked
 from nbgrader.api import Gradebook
 
 from autograder import sandbox
@@ -54,14 +54,8 @@ SIZE = "def conv_output_size(size, kernel, stride=1, padding=0):\n"
 RIGHT_SIZE = "    return (size + 2 * padding - kernel) // stride + 1\n"
 
 
-def _unmarked(source: str) -> str:
-    """A solution cell as a student would write it: without nbgrader's solution markers."""
-    return "".join(line for line in source.splitlines(keepends=True) if "### BEGIN SOLUTION" not in line
-                   and "### END SOLUTION" not in line)
-
-
 def _solutions(marked: bool = False) -> dict[str, str]:
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source if marked else _unmarked(cell.source)
+    return {cell.metadata["nbgrader"]["grade_id"]: cell.source if marked else unmarked(cell.source)
             for cell in solution_notebook(STEM).cells if cell.metadata.get("nbgrader", {}).get("solution")}
 
 
@@ -319,12 +313,14 @@ def attacks() -> list[Attack]:
             "import os\n" + SIZE + "    raise RuntimeError('ENV:' + repr(sorted(os.environ.items())))\n"))),
                FULL - size, target="conv_output_size", verdict="error", message="ENV:"),
         # the results pipe: forged answers (valid JSON, guessed sequence numbers) are judged like any
-        # other value, so they can only cost points: here every later call reads a forged 0
+        # other value, so they can only cost points: here every later call reads a forged 0. Only
+        # conv_forward_im2col earns its points back: it calls im2col, which failed, so it is graded again in a
+        # fresh sandbox with the reference standing in for im2col, where the forger is never called
         Attack("forges-replies", one(filled(conv_output_size=(
             "import json, os, sys\n" + SIZE + "    lines = ''.join(json.dumps({'seq': n, 'ok': True, 'value': 0, "
             "'forbidden_used': []}) + '\\n' for n in range(1, 3000))\n"
             "    os.write(int(sys.argv[1]), lines.encode())\n" + RIGHT_SIZE))),
-               POINTS["conv_single_step"], target="conv_output_size", verdict="failed"),
+               POINTS["conv_single_step"] + POINTS["conv_forward_im2col"], target="conv_output_size", verdict="failed"),
         # values
         Attack("returns-nan", one(filled(conv_single_step="def conv_single_step(x_slice, w, b):\n    return float('nan')\n")),
                FULL - POINTS["conv_single_step"], target="conv_single_step", verdict="failed"),
