@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from .. import reference as ref
-from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake, NotApplicable
+from .base import FORBIDDEN, IMAGE_LIBRARIES, LEARNING_LIBRARIES, Case, Check, Group, Mistake, NotApplicable
 from .cases import pixels, ramp
 
 STEM = "01-images-as-arrays"
@@ -39,6 +39,32 @@ def _same_dtype_tensor(x) -> torch.Tensor:
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().contiguous().numpy()
+
+
+# Libraries whose one call rearranges the axes of an array (the whole of hwc_to_nchw).
+LAYOUT_LIBRARIES = ("einops",)
+
+
+def empty_batch(note: str = "") -> str:
+    """The note of a case whose batch is empty (N = 0)."""
+    return note or "edge case: an empty batch (N = 0)"
+
+
+EMPTY_BATCH_EXPLAIN = (
+    "the call failed on an empty batch (N = 0) and on nothing else. With no image there is no "
+    "per-image result to put together, and joining an empty list of arrays fails. The docstring "
+    "asks for an empty result of the right shape: build the result from the whole batch at once, "
+    "or create it with its full shape before filling it in.")
+
+
+def empty_batch_mistake(reference) -> Mistake:
+    """A result joined from a list built image by image: right for N >= 1, a ValueError for N = 0
+    (NumPy cannot stack or concatenate an empty list). Shared by the batch exercises of chapters 1-5."""
+    def apply(x, *args, **kwargs):
+        if len(x) == 0:
+            raise ValueError("need at least one array to concatenate")
+        return reference(x, *args, **kwargs)
+    return Mistake("empty batch not handled", EMPTY_BATCH_EXPLAIN, apply)
 
 
 # ====================================================================== to_float
@@ -60,7 +86,9 @@ def _visible_to_float(rng) -> list[Case]:
                     [[0, 0, 0], [199, 200, 198], [80, 40, 20], [60, 90, 30]],
                     [[10, 110, 190], [33, 66, 99], [150, 150, 150], [25, 75, 175]]], dtype=np.uint8)
     return [Case((known,), note="2×2 RGB image with known values"),
-            Case((dim,), note="a dim 3×4 RGB photo: its brightest value is 200, not 255")]
+            Case((dim,), note="a dim 3×4 RGB photo: its brightest value is 200, not 255"),
+            Case((_photo(rng, (3, 3, 6, 6)),), note="a uint8 NCHW batch, as the chapter's cropped photos"),
+            Case((np.zeros((0, 5, 4, 3), dtype=np.uint8),), note=empty_batch())]
 
 
 def _random_to_float(rng) -> list[Case]:
@@ -78,6 +106,7 @@ def _shapes_to_float(rng) -> list[Case]:
         Case((_photo(rng, (2, 4, 3, 3)),), note="a batch (N, H, W, C)"),
         Case((_photo(rng, (2, 3, 4, 5)),), note="a batch in NCHW layout"),
         Case((_photo(rng, (6,)),), note="a 1-D row of pixels"),
+        Case((np.zeros((0, 3, 4, 5), dtype=np.uint8),), note=empty_batch()),
     ]
 
 
@@ -116,13 +145,13 @@ TO_FLOAT = Check(
                 "and it must become exactly 1.0. Divide by 255.",
                 lambda image: np.asarray(image, dtype=np.float64) / 256.0),
         Mistake("integer division", "`image // 255` (or casting back to the input's integer dtype) keeps only "
-                "whole numbers, so every pixel becomes 0 or 1. Convert to float first: "
-                "image.astype(np.float64) / 255.",
+                "whole numbers, so every pixel becomes 0 or 1. Convert to float before "
+                "dividing: the dtype decides what kind of division happens.",
                 lambda image: np.floor_divide(image, 255)),
         Mistake("not scaled (still 0 to 255)", "the values were converted to floats but not divided by 255.",
                 lambda image: np.asarray(image, dtype=np.float64)),
-        Mistake("not scaled (returned unchanged)", "the function returns the input as it came in. Convert to "
-                "float64 and divide by 255: image.astype(np.float64) / 255.",
+        Mistake("not scaled (returned unchanged)", "the function returns the input as it came in: the values "
+                "must become float64 and be scaled to [0, 1].",
                 lambda image: np.asarray(image)),
         Mistake("divided by the image's own maximum", "dividing by image.max() stretches a dim photo so its "
                 "brightest pixel becomes 1.0. The scale is fixed: 255 always means full intensity, whatever "
@@ -135,10 +164,10 @@ TO_FLOAT = Check(
                 "divide by 255 and subtract nothing.",
                 lambda image: np.asarray(image, dtype=np.float64) / 127.5 - 1.0),
         Mistake("assumed an (H, W, C) image", "the function must accept an array of any shape, for example "
-                "a grayscale (H, W) image or an (N, H, W, C) batch. Avoid `h, w, c = image.shape`: an "
-                "elementwise operation does not need the shape at all.", _unpacked_hwc),
+                "a grayscale (H, W) image or an (N, H, W, C) batch. Unpacking the shape into three names "
+                "ties the function to one layout; an elementwise operation does not need the shape at all.", _unpacked_hwc),
     ],
-    summary="image / 255 as float64",
+    summary="every value over the fixed full scale 255, as float64",
 )
 
 
@@ -151,7 +180,10 @@ def _ref_hwc_to_nchw(images):
 
 def _visible_layout(rng) -> list[Case]:
     return [Case((ramp((1, 2, 3, 3)),), note="one 2×3 RGB image numbered 0..17"),
-            Case((rng.random((2, 4, 5, 3)),), note="two random 4×5 RGB images")]
+            Case((rng.random((2, 4, 5, 3)),), note="two random 4×5 RGB images"),
+            Case((pixels(rng, (2, 6, 8, 3)),), note="two uint8 photos, as the chapter's stacked photos"),
+            Case((rng.random((3, 8, 8, 1)),), note="three one-channel 8×8 images, as the chapter's digits"),
+            Case((np.zeros((0, 4, 5, 3)),), note=empty_batch())]
 
 
 def _random_layout(rng) -> list[Case]:
@@ -175,6 +207,7 @@ def _edge_layout(rng) -> list[Case]:
         Case((rng.random((4, 1, 1, 3)),), note="single-pixel images"),
         Case((rng.random((2, 4, 6, 1)),), note="one channel (grayscale)"),
         Case((rng.random((2, 3, 2, 5)),), note="five channels"),
+        Case((pixels(rng, (0, 3, 4, 3)),), note=empty_batch()),
     ]
 
 
@@ -185,6 +218,7 @@ def _three_axes(images):
 
 HWC_TO_NCHW = Check(
     id=f"{STEM}.hwc_to_nchw",
+    forbidden=FORBIDDEN + LAYOUT_LIBRARIES,
     params=("images",),
     reference=_ref_hwc_to_nchw,
     groups=[
@@ -195,26 +229,28 @@ HWC_TO_NCHW = Check(
     ],
     mistakes=[
         Mistake("reshape instead of transpose", "reshape keeps the values in memory order and only re-reads "
-                "the shape, so the channels get scrambled across rows and columns. Move the axes instead: "
-                "images.transpose(0, 3, 1, 2).",
+                "the shape, so the channels get scrambled across rows and columns. Move the axes instead of "
+                "re-reading the shape: the chapter's section on the NCHW layout shows how.",
                 lambda images: np.asarray(images).reshape(
                     images.shape[0], images.shape[3], images.shape[1], images.shape[2])),
         Mistake("axes in the wrong order (N, C, W, H)", "rows and columns were swapped: the image comes out "
-                "mirrored along its diagonal. The new order is (N, C, H, W): transpose(0, 3, 1, 2).",
+                "mirrored along its diagonal. The new order is (N, C, H, W): check which old axis each "
+                "new axis comes from.",
                 lambda images: np.asarray(images).transpose(0, 3, 2, 1)),
         Mistake("the inverse permutation", "transpose(0, 2, 3, 1) turns NCHW into NHWC, the opposite direction. "
-                "Read the axes tuple as 'new axis i comes from old axis axes[i]': (N, C, H, W) comes from "
-                "old axes (0, 3, 1, 2).",
+                "Read the axes tuple as 'new axis i comes from old axis axes[i]', then work out where N, C, "
+                "H and W sit in the input.",
                 lambda images: np.asarray(images).transpose(0, 2, 3, 1)),
         Mistake("all axes reversed", "np.transpose(images) with no axes argument reverses every axis, giving "
-                "(C, W, H, N). Pass the order explicitly: np.transpose(images, (0, 3, 1, 2)).",
+                "(C, W, H, N). Give the order of the axes explicitly.",
                 lambda images: np.transpose(images)),
         Mistake("converted to float", "a layout change moves values around and never changes them: uint8 photos "
                 "must stay uint8. transpose keeps the dtype; a new np.zeros(...) array filled in a loop does not.",
                 lambda images: _ref_hwc_to_nchw(images).astype(np.float64)),
+        empty_batch_mistake(_ref_hwc_to_nchw),
         Mistake("treated the batch as a single image", "images has four axes (N, H, W, C); a three-axis "
                 "transpose such as transpose(2, 0, 1) is for one (H, W, C) image. Keep the batch axis "
-                "first: transpose(0, 3, 1, 2).", _three_axes),
+                "first and move the other three.", _three_axes),
     ],
     summary="(N, H, W, C) -> (N, C, H, W) with transpose",
 )
@@ -236,7 +272,9 @@ def _crop_case(rng, n, c, h, w, size, note="", dtype=np.float64) -> Case:
 
 def _visible_crop(rng) -> list[Case]:
     return [Case((ramp((1, 1, 5, 6)), 3), note="a 5×6 grid numbered 0..29: margins 2 and 3"),
-            _crop_case(rng, 2, 3, 7, 9, 4, "two RGB 7×9 images: margins 3 and 5")]
+            _crop_case(rng, 2, 3, 7, 9, 4, "two RGB 7×9 images: margins 3 and 5"),
+            _crop_case(rng, 1, 3, 9, 12, 6, "one uint8 photo (N = 1), as the chapter crops them", dtype=np.uint8),
+            _crop_case(rng, 0, 3, 7, 9, 4, empty_batch())]
 
 
 def _margin_cases(rng, parity) -> list[Case]:
@@ -263,6 +301,7 @@ def _edge_crop(rng) -> list[Case]:
         _crop_case(rng, 2, 3, 4, 7, 1, "edge case: a single pixel out of a 4×7 image"),
         _crop_case(rng, 1, 3, 5, 5, 5, "edge case: size equals the image (nothing to cut)"),
         _crop_case(rng, 1, 3, 9, 6, 3, "uint8 photo, N = 1: values and dtype unchanged", dtype=np.uint8),
+        _crop_case(rng, 0, 2, 6, 8, 3, empty_batch()),
     ]
 
 
@@ -287,6 +326,13 @@ def _crop_swapped(x, size):
     return np.asarray(x)[:, :, top:top + size, left:left + size]
 
 
+def _crop_negative_end(x, size):
+    """Each window ended by a negative index, minus the bottom or right margin: empty where that margin is 0."""
+    h, w = x.shape[-2:]
+    top, left = _margins(h, w, size)
+    return np.asarray(x)[:, :, top:-(h - size - top), left:-(w - size - left)]
+
+
 def _crop_corner(x, size):
     return np.asarray(x)[:, :, :size, :size]
 
@@ -299,6 +345,7 @@ def _crop_hwc(x, size):
 
 CENTER_CROP = Check(
     id=f"{STEM}.center_crop",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("x", "size"),
     reference=_ref_center_crop,
     groups=[
@@ -310,20 +357,23 @@ CENTER_CROP = Check(
     mistakes=[
         Mistake("centre rounded the wrong way", "with an odd margin the crop cannot sit exactly in the middle; "
                 "the convention here (as in the docstring) puts the extra pixel at the bottom and right: "
-                "top = (H - size) // 2, rounded down.", _crop_ceil),
-        Mistake("sliced to H - top", "x[:, :, top:H - top] is one pixel too long when H - size is odd. Slice "
-                "by the size instead: x[:, :, top:top + size, left:left + size].", _crop_symmetric_slice),
-        Mistake("rows and columns swapped", "top must come from the height (axis 2) and left from the width "
-                "(axis 3): top = (H - size) // 2, left = (W - size) // 2.", _crop_swapped),
-        Mistake("cropped the top-left corner", "x[:, :, :size, :size] keeps the corner; shift the window by "
-                "the margins top = (H - size) // 2 and left = (W - size) // 2.", _crop_corner),
-        Mistake("treated x as (N, H, W, C)", "x is NCHW: the rows are axis 2 and the columns axis 3. Read "
-                "`n, c, h, w = x.shape` and slice x[:, :, top:top + size, left:left + size].", _crop_hwc),
+                "top = (H - size) // 2, rounded down, as the docstring says.", _crop_ceil),
+        Mistake("sliced to H - top", "ending the window where the margin on the other side begins makes it one pixel too long "
+                "when H - size is odd. The window ends size pixels after it starts.", _crop_symmetric_slice),
+        Mistake("window ended by a negative index", "a window whose end is written as minus the bottom "
+                "(or right) margin is empty when that margin is 0, because -0 is 0: the slice then stops "
+                "before it starts. Count the end from the start of the window instead.", _crop_negative_end),
+        Mistake("rows and columns swapped", "the first row must come from the height (axis 2) and the first "
+                "column from the width (axis 3).", _crop_swapped),
+        Mistake("cropped the top-left corner", "a window that starts at row 0 and column 0 keeps the corner; it "
+                "must start after the top and left margins.", _crop_corner),
+        Mistake("treated x as (N, H, W, C)", "x is NCHW: the rows are axis 2 and the columns axis 3, and "
+                "the channels (axis 1) are kept whole.", _crop_hwc),
         Mistake("converted to float", "a crop only selects values: uint8 input must come back uint8. "
                 "Slicing keeps the dtype; a new np.zeros(...) array does not.",
                 lambda x, size: _ref_center_crop(x, size).astype(np.float64)),
     ],
-    summary="x[:, :, top:top + size, left:left + size] with top = (H - size) // 2",
+    summary="the central size × size window of every image, odd margins rounded down at the top and left",
 )
 
 
@@ -343,7 +393,8 @@ def _primaries() -> np.ndarray:
 
 def _visible_gray(rng) -> list[Case]:
     return [Case((_primaries(),), note="pure red, green, blue, white and black pixels"),
-            Case((rng.random((2, 3, 4, 5)),), note="two random 4×5 RGB images")]
+            Case((rng.random((2, 3, 4, 5)),), note="two random 4×5 RGB images"),
+            Case((rng.random((0, 3, 4, 5)),), note=empty_batch())]
 
 
 def _random_gray(rng) -> list[Case]:
@@ -357,7 +408,8 @@ def _random_gray(rng) -> list[Case]:
 def _edge_gray(rng) -> list[Case]:
     return [Case((rng.random((1, 3, 6, 4)),), note="one image (N = 1)"),
             Case((rng.random((3, 3, 1, 1)),), note="single-pixel images"),
-            Case((rng.random((2, 3, 1, 7)),), note="images one row high")]
+            Case((rng.random((2, 3, 1, 7)),), note="images one row high"),
+            Case((rng.random((0, 3, 2, 3)),), note=empty_batch())]
 
 
 def _uint8_pixels(rng, shape) -> np.ndarray:
@@ -428,18 +480,19 @@ RGB_TO_GRAYSCALE = Check(
                 "(x[:, 0]) and 0.114 to blue (x[:, 2]). OpenCV stores BGR; this course and scikit-image "
                 "store RGB.", _weighted(LUMA_601[::-1])),
         Mistake("channel axis dropped", "the result has shape (N, H, W); it should keep a channel axis of "
-                "size 1, (N, 1, H, W), so it is still an NCHW batch. Use keepdims=True, or x[:, 0:1] "
-                "instead of x[:, 0].", lambda x: _ref_grayscale(x)[:, 0]),
+                "size 1, (N, 1, H, W), so it is still an NCHW batch. Look at how a reduction or an "
+                "index can keep the axis it reduces.", lambda x: _ref_grayscale(x)[:, 0]),
         Mistake(_709_NAME, _709_EXPLAIN, _weighted((0.2126, 0.7152, 0.0722))),
         Mistake(_709_NAME, _709_EXPLAIN, _weighted((0.2125, 0.7154, 0.0721))),
         Mistake("result kept the input's integer dtype", "the gray values of a uint8 photo are fractions "
-                "(0.299 × 255 = 76.245), but they were stored in a uint8 array and truncated. np.zeros_like(x) "
-                "copies x's dtype: create the result as float (np.zeros(shape)) or compute it directly.",
+                "(0.299 × 255 = 76.245), but they were stored in a uint8 array and truncated. An array created "
+                "like x copies x's dtype: the result must be created as float, or computed directly.",
                 _kept_integer_dtype),
-        Mistake("weights applied along the width axis", "x * np.array([0.299, 0.587, 0.114]) lines the weights "
-                "up with the last axis, which is the width W. In NCHW the channels are axis 1: use "
-                "weights.reshape(1, 3, 1, 1), or x[:, 0:1], x[:, 1:2] and x[:, 2:3].",
+        Mistake("weights applied along the width axis", "three weights in a 1-D array line up "
+                "with the last axis, which is the width W, when broadcast. In NCHW the channels are axis 1: "
+                "the weights must be shaped so that broadcasting matches them with that axis.",
                 _weights_on_last_axis),
+        empty_batch_mistake(_ref_grayscale),
         Mistake("integer overflow on uint8 pixels", "uint8 holds 0 to 255 only: multiplying uint8 pixels by "
                 "whole-number weights (or adding them up) overflows before anything is divided, and NumPy "
                 "refuses or wraps around. Convert the pixels to float before doing arithmetic with them.",
@@ -474,8 +527,10 @@ def _visible_normalize(rng) -> list[Case]:
     x = np.stack([np.full((3, 4), 200.0), np.full((3, 4), 100.0), np.full((3, 4), 10.0)])[None]
     x = x + np.arange(12).reshape(3, 4) * np.array([1.0, 3.0, 0.5]).reshape(1, 3, 1, 1)
     x = np.concatenate([x, x[:, :, ::-1] * 0.9])
+    digits = rng.integers(0, 17, size=(5, 1, 8, 8)) / 16.0
     return [Case((x,), note="two 3×4 RGB images: bright red, mid green, dark blue"),
-            Case((_channels_apart(rng, 4, 3, 5, 6),), note="four random 5×6 RGB images")]
+            Case((_channels_apart(rng, 4, 3, 5, 6),), note="four random 5×6 RGB images"),
+            Case((digits,), note="five one-channel 8×8 images, as the chapter's digits")]
 
 
 def _random_normalize(rng) -> list[Case]:
@@ -527,6 +582,7 @@ PER_CHANNEL = (0, 2, 3)
 
 NORMALIZE = Check(
     id=f"{STEM}.normalize",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES + LEARNING_LIBRARIES,
     params=("x",),
     reference=_ref_normalize,
     groups=[
@@ -538,18 +594,19 @@ NORMALIZE = Check(
     ],
     mistakes=[
         Mistake("statistics over the whole array", "x.mean() and x.std() with no axis mix all channels into one "
-                "mean and one std. Each channel needs its own: axis=(0, 2, 3), keepdims=True.",
+                "mean and one std. Each channel needs its own: reduce every axis except the channel axis, and keep the reduced axes "
+                "so the statistics broadcast back.",
                 _stats(None)),
         Mistake("statistics per image (each image and channel on its own)", "axis=(2, 3) gives every image its "
                 "own mean and std. The statistics here are per channel over the whole batch: include the "
-                "batch axis, axis=(0, 2, 3).", _stats((2, 3))),
-        Mistake("statistics per image (all channels together)", "axis=(1, 2, 3) gives one mean per image. Use "
-                "one mean per channel, over the batch and the pixels: axis=(0, 2, 3).", _stats((1, 2, 3))),
+                "batch axis in the reduction.", _stats((2, 3))),
+        Mistake("statistics per image (all channels together)", "reducing over the channels and the pixels gives "
+                "one mean per image. Use one mean per channel, over the batch and the pixels.", _stats((1, 2, 3))),
         Mistake("statistics over the channel axis", "axis=1 averages the three channels of each pixel, which "
                 "is the opposite of per channel. Per channel means: reduce every axis except the channel "
-                "axis, axis=(0, 2, 3).", _stats(1)),
+                "axis.", _stats(1)),
         Mistake("sample standard deviation (ddof=1)", "the population standard deviation is asked for "
-                "(np.std's default, ddof=0), as in batch normalisation. Drop ddof=1.",
+                "(divide by the number of values, not by one less), as in batch normalisation.",
                 _stats(PER_CHANNEL, ddof=1)),
         Mistake("only centred, not scaled", "after subtracting the mean, also divide by the per-channel "
                 "standard deviation.", _stats(PER_CHANNEL, scale=None)),
@@ -558,10 +615,10 @@ NORMALIZE = Check(
         Mistake("only scaled, not centred", "subtract the per-channel mean before dividing by the standard "
                 "deviation.", _stats(PER_CHANNEL, center=False)),
         Mistake("subtracted in place on an integer array", "x -= mean fails on a uint8 photo, because the "
-                "float result cannot be stored back into integers. Compute a new float array: "
-                "out = (x - mean) / std.", _inplace_on_integers),
+                "float result cannot be stored back into integers. Compute the result in a "
+                "new float array and leave x as it is.", _inplace_on_integers),
     ],
-    summary="(x - mean_c) / std_c over axes (0, 2, 3), ddof=0",
+    summary="each channel standardised with its own mean and population std over the batch and the pixels",
 )
 
 

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from .. import reference as ref
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake
 from .cases import conv_inputs, ramp
+from .ch01_images_as_arrays import empty_batch, empty_batch_mistake
 
 STEM = "02-convolution"
 
@@ -160,14 +161,29 @@ def _resized(x, w, b, stride, padding, delta):
     return bigger
 
 
+def _negative_pad_slice(reference):
+    """The input copied into a zero array through a slice that ends at minus the padding: right when
+    padding > 0, a ValueError when padding = 0 (the slice is empty, and the image does not fit into it)."""
+    def apply(*args, **kwargs):
+        if kwargs.get("padding", 0) == 0:
+            raise ValueError("could not broadcast the input into an empty slice")
+        return reference(*args, **kwargs)
+    return apply
+
+
+NEGATIVE_PAD_SLICE = ("slice [pad:-pad] breaks when pad is 0", ("a slice that ends at minus the padding is empty "
+                      "when the padding is 0, because -0 is 0, so the image no longer fits into the padded array. "
+                      "Count the end of the slice from its start instead."))
+
+
 CONV_MISTAKES = [
     Mistake("kernel flipped", "your output matches a true convolution, with the kernel rotated by 180°. "
-            "CNN layers (and torch.nn.functional.conv2d) compute cross-correlation: multiply "
-            "x[..., i*stride + p, j*stride + q] by w[..., p, q] without flipping w.", _flipped),
+            "CNN layers (and torch.nn.functional.conv2d) compute cross-correlation: each weight "
+            "multiplies the pixel at the same offset in the window, and the kernel is never rotated.", _flipped),
     Mistake("bias missing", "your output is right except that the bias b[f] was never added.", _no_bias),
-    Mistake("bias broadcast along the wrong axis", "b has one entry per filter, so it must be added along the "
-            "filter axis: out[:, f] += b[f] (in NumPy, b[None, :, None, None]). Adding `+ b` broadcasts "
-            "it along the last (width) axis instead.", _bias_wrong_axis),
+    Mistake("bias broadcast along the wrong axis", "b has one entry per filter, so it belongs to the filter "
+            "axis (axis 1). A 1-D array broadcasts along the last axis, the width, unless it is given a "
+            "shape that lines it up with axis 1.", _bias_wrong_axis),
     Mistake("stride ignored", "your output is what stride=1 gives. Move the window by `stride` pixels: "
             "the window for output (i, j) starts at row i*stride and column j*stride.", _stride_ignored),
     Mistake("window not moved by the stride", "your output has the right size, but its values are those of "
@@ -175,31 +191,35 @@ CONV_MISTAKES = [
             "not at row i and column j.", _stride_in_size_only),
     Mistake("padding ignored", "your output is what padding=0 gives: pad x with zeros first.", _padding_ignored),
     Mistake("padding applied to the wrong axes", "only the two spatial axes (H and W) are padded. "
-            "np.pad(x, p) pads every axis, including N and C, so each window gets 2p extra channels; "
-            "use np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))).", _padded_channels),
-    Mistake("padding applied to the wrong axes (rows only)", "pad both spatial axes: "
-            "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) pads rows (H) and columns (W).", _padding_rows_only),
-    Mistake("padding applied to the wrong axes (columns only)", "pad both spatial axes: "
-            "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) pads rows (H) and columns (W).", _padding_cols_only),
+            "a single width given to np.pad pads every axis, including N and C, so each window gets 2p "
+            "extra channels. np.pad accepts one pair of widths per axis.", _padded_channels),
+    Mistake("padding applied to the wrong axes (rows only)", "pad both spatial axes: the rows (H) "
+            "and the columns (W).", _padding_rows_only),
+    Mistake("padding applied to the wrong axes (columns only)", "pad both spatial axes: the rows "
+            "(H) and the columns (W).", _padding_cols_only),
     Mistake("padding on one side only", "pad both sides of each spatial axis: p rows on top and p below, "
             "p columns on the left and p on the right.", _padding_one_side),
     Mistake("channel axis mixed up", "the values are right but laid out as (N, H', W', F). The course uses "
             "NCHW, as PyTorch does: x is (N, C, H, W) and the output is (N, F, H', W').", _channels_last),
     Mistake("batch and filter axes mixed up", "the right numbers are in your output, but in the wrong places: "
-            "they were computed in (F, N, H', W') order and reshaped to (N, F, H', W') without a transpose. "
-            "Reshape the matrix product to (F, N, H', W') first, then .transpose(1, 0, 2, 3).",
+            "they were computed in (F, N, H', W') order and reshaped to (N, F, H', W'). A reshape never moves "
+            "an axis: reshape to the order the product is in, then move the axes.",
             _batch_filter_swapped),
     Mistake("weights flattened in a different order than the columns", "row r of the columns holds "
-            "x[c, p, q] with r = c*KH*KW + p*KW + q, so the weights must be flattened the same way: "
-            "w.reshape(F, -1). Transposing w before reshaping pairs each pixel with the wrong weight.",
+            "x[c, p, q] with r = c*KH*KW + p*KW + q, so the weights must be flattened in the same "
+            "order. Transposing w before reshaping pairs each pixel with the wrong weight.",
             _weights_other_order),
     Mistake("output size off by one (ceil instead of floor)", "your output has one extra row and column. "
             "The number of window positions is (H + 2P - KH) // S + 1, rounded down.", _output_ceil),
     Mistake("output size off by one (too small)", "your output is missing the last row and column of window "
-            "positions: loop over range(H_out), where H_out = (H + 2P - KH) // S + 1.", _output_minus_one),
+            "positions: there are (H + 2P - KH) // S + 1 of them along the rows, and the loops must "
+            "visit every one.", _output_minus_one),
     Mistake("loop bound off by one", "the output has the right shape, but its last row and column were never "
             "computed (they are still 0): the loops over output positions stop one short. They must visit "
             "all H_out rows and W_out columns; look at the ends of your ranges.", _last_windows_missing),
+    Mistake(*NEGATIVE_PAD_SLICE, _negative_pad_slice(lambda x, w, b, stride=1, padding=0:
+                                                      ref.conv2d(x, w, b, stride, padding))),
+    empty_batch_mistake(lambda x, w, b, stride=1, padding=0: ref.conv2d(x, w, b, stride, padding)),
 ]
 
 
@@ -242,14 +262,16 @@ OUTPUT_SIZE = Check(
         Mistake("rounded up (ceil instead of floor)", "a window that would hang over the edge does not count: "
                 "round (W - F + 2P) / S down before adding 1.",
                 lambda size, kernel, stride=1, padding=0: math.ceil((size - kernel + 2 * padding) / stride) + 1),
-        Mistake("forgot the + 1", "the first position counts too: (W - F + 2P) // S + 1.",
+        Mistake("forgot the + 1", "the window's first position counts too, not only the steps it takes "
+                "after it.",
                 lambda size, kernel, stride=1, padding=0: (size - kernel + 2 * padding) // stride),
         Mistake("padding counted once", "padding adds P pixels on *both* sides: use 2P.",
                 lambda size, kernel, stride=1, padding=0: (size - kernel + padding) // stride + 1),
-        Mistake("stride ignored", "divide by the stride: (W - F + 2P) // S + 1.",
+        Mistake("stride ignored", "the window moves S pixels at a time, so the distance it can travel "
+                "is covered in fewer steps.",
                 lambda size, kernel, stride=1, padding=0: size - kernel + 2 * padding + 1),
     ],
-    summary="(W - F + 2P) // S + 1",
+    summary="the number of window positions along one axis, rounded down",
 )
 
 
@@ -260,7 +282,11 @@ def _visible_conv(rng) -> list[Case]:
     w = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])
     return [Case((ramp((1, 1, 4, 4)), w, np.array([0.5])), {"stride": 1, "padding": 0},
                  "4×4 ramp, 2×2 diagonal filter"),
-            _conv_case(rng, 2, 3, 6, 7, 2, 3, 3, note="two images, RGB, 3×3×3 filters")]
+            _conv_case(rng, 2, 3, 6, 7, 2, 3, 3, note="two images, RGB, 3×3×3 filters"),
+            _conv_case(rng, 1, 3, 32, 32, 2, 5, 5, note="one 32×32 RGB image, two 5×5×3 filters, as in the chapter"),
+            _conv_case(rng, 1, 1, 12, 12, 2, 3, 3, padding=1, note="one gray image, two 3×3 filters, padding 1: "
+                       "the maps keep the image's size, as the chapter's photos"),
+            _conv_case(rng, 0, 3, 6, 7, 2, 3, 3, note=empty_batch())]
 
 
 def _edge_conv(rng) -> list[Case]:
@@ -269,6 +295,7 @@ def _edge_conv(rng) -> list[Case]:
         _conv_case(rng, 1, 2, 3, 4, 3, 2, 2, stride=1, padding=3, note="edge case: padding larger than the kernel"),
         _conv_case(rng, 1, 1, 7, 3, 2, 7, 3, note="edge case: kernel as large as the input"),
         _conv_case(rng, 3, 2, 9, 5, 1, 3, 2, stride=2, padding=1, note="non-square input and kernel"),
+        _conv_case(rng, 0, 2, 5, 6, 3, 2, 3, stride=2, padding=1, note=empty_batch()),
     ]
 
 
@@ -331,6 +358,7 @@ def _one_by_one_slices(rng) -> list[Case]:
 
 SINGLE_STEP = Check(
     id=f"{STEM}.conv_single_step",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("x_slice", "w", "b"),
     reference=_single_step_reference,
     groups=[
@@ -339,13 +367,13 @@ SINGLE_STEP = Check(
         Group("edge case: 1×1 windows", _one_by_one_slices),
     ],
     mistakes=[
-        Mistake("bias missing", "the sum of products is right, but b was never added: return "
-                "np.sum(x_slice * w) + b.", lambda x_slice, w, b: float(np.sum(x_slice * w))),
-        Mistake("bias added to every product", "np.sum(x_slice * w + b) adds b once per product "
-                "(C·KH·KW times). Add it once, after the sum: np.sum(x_slice * w) + b.",
+        Mistake("bias missing", "the sum of products is right, but b was never added.",
+                lambda x_slice, w, b: float(np.sum(x_slice * w))),
+        Mistake("bias added to every product", "adding b inside the sum adds it once per product "
+                "(C·KH·KW times). The bias is added once, after the sum.",
                 lambda x_slice, w, b: float(np.sum(x_slice * w + b))),
         Mistake("mean instead of sum", "your value is the average of the products. A filter adds its "
-                "products up: use np.sum, not np.mean.", lambda x_slice, w, b: float(np.mean(x_slice * w) + b)),
+                "products up; it does not average them.", lambda x_slice, w, b: float(np.mean(x_slice * w) + b)),
         Mistake("kernel flipped", "your value is what the filter rotated by 180° gives. Pair x_slice[c, p, q] "
                 "with w[c, p, q], the same index, without reversing w.",
                 lambda x_slice, w, b: float(np.sum(x_slice * w[:, ::-1, ::-1]) + b)),
@@ -353,10 +381,10 @@ SINGLE_STEP = Check(
                 "C channels, not just x_slice[0] * w[0].",
                 lambda x_slice, w, b: float(np.sum(x_slice[0] * w[0]) + b)),
         Mistake("matrix product instead of elementwise product", "x_slice @ w (or np.dot) multiplies "
-                "matrices, rows by columns. A filter multiplies matching entries: x_slice * w, then np.sum.",
+                "matrices, rows by columns. A filter multiplies matching entries one by one, then adds them all up.",
                 lambda x_slice, w, b: float(np.sum(x_slice @ w) + b)),
     ],
-    summary="np.sum(x_slice * w) + b",
+    summary="the products of matching window and filter entries, summed, plus the bias once",
 )
 
 
@@ -369,7 +397,9 @@ def _zero_pad_reference(x, pad):
 
 def _visible_pad(rng) -> list[Case]:
     return [Case((np.arange(1.0, 7.0).reshape(1, 1, 2, 3), 1), note="one 2×3 image, pad 1 -> 4×5"),
-            Case((rng.standard_normal((2, 3, 4, 5)), 2), note="two RGB images, pad 2")]
+            Case((rng.standard_normal((2, 3, 4, 5)), 2), note="two RGB images, pad 2"),
+            Case((rng.standard_normal((2, 3, 32, 32)), 4), note="two 32×32 RGB images, pad 4, as in the chapter"),
+            Case((rng.standard_normal((0, 3, 4, 5)), 1), note=empty_batch())]
 
 
 def _random_pad(rng) -> list[Case]:
@@ -385,7 +415,8 @@ def _pad_zero(rng) -> list[Case]:
 
 def _pad_odd_shapes(rng) -> list[Case]:
     return [Case((rng.standard_normal((1, 1, 2, 7)), int(rng.integers(4, 7))), note="padding wider than the image"),
-            Case((rng.standard_normal((2, 5, 1, 6)), 1), note="a one-row image")]
+            Case((rng.standard_normal((2, 5, 1, 6)), 1), note="a one-row image"),
+            Case((rng.standard_normal((0, 2, 3, 4)), 2), note=empty_batch())]
 
 
 def _np_pad(widths, **kwargs):
@@ -405,6 +436,7 @@ def _sliced_with_minus_pad(x, pad):
 
 ZERO_PAD = Check(
     id=f"{STEM}.zero_pad",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("x", "pad"),
     reference=_zero_pad_reference,
     groups=[
@@ -414,35 +446,35 @@ ZERO_PAD = Check(
         Group("edge cases: thin images, wide padding", _pad_odd_shapes),
     ],
     mistakes=[
-        Mistake("padding applied to every axis", "np.pad(x, pad) pads all four axes, so N and C grow too. "
-                "Pad only H and W: np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).", _np_pad([(1, 1)] * 4)),
+        Mistake("padding applied to every axis", "a single width given to np.pad pads all four axes, so N "
+                "and C grow too. Pad only H and W: np.pad accepts one pair of widths per axis.", _np_pad([(1, 1)] * 4)),
         Mistake("padding applied to the wrong axes (N and C)", "the axes are (N, C, H, W): the spatial axes "
-                "are the last two. Use np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).",
+                "are the last two, and only they are padded.",
                 _np_pad(((1, 1), (1, 1), (0, 0), (0, 0)))),
         Mistake("padding applied to the wrong axes (C and H, as if x were NHWC)", "this course stores images "
-                "as (N, C, H, W), not (N, H, W, C): pad axes 2 and 3, "
-                "np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).", _np_pad(((0, 0), (1, 1), (1, 1), (0, 0)))),
+                "as (N, C, H, W), not (N, H, W, C): pad axes 2 and 3.", _np_pad(((0, 0), (1, 1), (1, 1), (0, 0)))),
         Mistake("padding applied to the wrong axes (rows only)", "pad the columns (W, the last axis) too.",
                 _np_pad(((0, 0), (0, 0), (1, 1), (0, 0)))),
         Mistake("padding applied to the wrong axes (columns only)", "pad the rows (H, axis 2) too.",
                 _np_pad(((0, 0), (0, 0), (0, 0), (1, 1)))),
         Mistake("padding on one side only", "each spatial axis gets pad zeros on *both* sides (top and "
-                "bottom, left and right): the width for an axis is (pad, pad), not (pad, 0).",
+                "bottom, left and right); yours are only at the top and the left.",
                 _np_pad(((0, 0), (0, 0), (1, 0), (1, 0)))),
         Mistake("padding on one side only", "each spatial axis gets pad zeros on *both* sides (top and "
-                "bottom, left and right): the width for an axis is (pad, pad), not (0, pad).",
+                "bottom, left and right); yours are only at the bottom and the right.",
                 _np_pad(((0, 0), (0, 0), (0, 1), (0, 1)))),
-        Mistake("padded with ones, not zeros", "zero padding adds zeros: leave np.pad's constant_values at 0 "
-                "(or start from np.zeros).", _np_pad(_SPATIAL, constant_values=1.0)),
-        Mistake("border pixels repeated, not zeros", "mode='edge' copies the border pixels outwards; zero "
-                "padding adds zeros (np.pad's default mode='constant').", _np_pad(_SPATIAL, mode="edge")),
-        Mistake("image mirrored into the border, not zeros", "mode='reflect' mirrors the image into the border; "
-                "zero padding adds zeros (np.pad's default mode='constant').", _np_pad(_SPATIAL, mode="reflect")),
-        Mistake("slice [pad:-pad] breaks when pad is 0", "out[:, :, pad:-pad, pad:-pad] is empty when pad = 0, "
-                "because -0 is 0. Slice with explicit ends: out[:, :, pad:pad + H, pad:pad + W] = x.",
+        Mistake("padded with ones, not zeros", "zero padding adds zeros: look at the value your border "
+                "is filled with.", _np_pad(_SPATIAL, constant_values=1.0)),
+        Mistake("border pixels repeated, not zeros", "the border repeats the image's edge pixels "
+                "outwards (np.pad's edge mode); zero padding adds a constant border of zeros.", _np_pad(_SPATIAL, mode="edge")),
+        Mistake("image mirrored into the border, not zeros", "the border mirrors the image (np.pad's reflect "
+                "mode); zero padding adds a constant border of zeros.", _np_pad(_SPATIAL, mode="reflect")),
+        Mistake("slice [pad:-pad] breaks when pad is 0", "a slice that ends at minus pad is empty when pad = 0, "
+                "because -0 is 0, so the image no longer fits into it. Count the end of the slice from its "
+                "start instead.",
                 _sliced_with_minus_pad),
     ],
-    summary="np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))",
+    summary="pad zeros on both sides of the two spatial axes, and nothing on N or C",
 )
 
 
@@ -470,7 +502,8 @@ def _random_cols(rng, strides=(1,), paddings=(0,), count=3) -> list[Case]:
 def _visible_cols(rng) -> list[Case]:
     return [Case((ramp((1, 1, 3, 3)), 2, 2), {"stride": 1, "padding": 0},
                  "a 3×3 ramp, 2×2 windows: 4 rows, 4 columns"),
-            _cols_case(rng, 2, 3, 5, 6, 3, 2, note="two RGB images, 3×2 windows")]
+            _cols_case(rng, 2, 3, 5, 6, 3, 2, note="two RGB images, 3×2 windows"),
+            _cols_case(rng, 0, 3, 5, 6, 3, 2, note=empty_batch())]
 
 
 def _edge_cols(rng) -> list[Case]:
@@ -478,6 +511,7 @@ def _edge_cols(rng) -> list[Case]:
         _cols_case(rng, 2, 3, 4, 5, 1, 1, note="edge case: 1×1 windows"),
         _cols_case(rng, 1, 2, 4, 3, 4, 3, note="edge case: the window is the whole image"),
         _cols_case(rng, 2, 2, 5, 8, 1, 3, stride=2, padding=1, note="a 1×3 window, stride 2, padding 1"),
+        _cols_case(rng, 0, 2, 5, 6, 2, 3, stride=2, padding=1, note=empty_batch()),
     ]
 
 
@@ -521,7 +555,7 @@ def _cols_with(transform):
 IM2COL_MISTAKES = [
     Mistake("rows in (KH, KW, C) order", "row r must hold x[c, p, q] with r = c*KH*KW + p*KW + q: the channel "
             "varies slowest, as in torch.nn.functional.unfold. Your rows put the channel last. If you start "
-            "from windows of shape (N, C, H', W', KH, KW), transpose to (N, C, KH, KW, H', W') before "
+            "from an array of windows, put its axes in the order of the rows and columns before "
             "reshaping.", _cols_rows_channel_last),
     Mistake("kernel rows and columns swapped", "within a channel, row r = p*KW + q walks along a kernel row "
             "first (q fastest). Your rows walk down the kernel columns: keep the axes in (KH, KW) order.",
@@ -530,8 +564,8 @@ IM2COL_MISTAKES = [
             "walk the windows row by row (j fastest), like reading text. Yours go column by column.",
             _cols_column_major),
     Mistake("windows as rows instead of columns", "the result is (N, H'*W', C*KH*KW): one window per row. "
-            "im2col puts one window per *column*: the shape is (N, C*KH*KW, H'*W'). Transpose the last "
-            "two axes.", _cols_transposed),
+            "im2col puts one window per *column*: the shape is (N, C*KH*KW, H'*W').",
+            _cols_transposed),
     Mistake("batch folded into the columns", "the result is (C*KH*KW, N*H'*W'), the layout of a single big "
             "matrix. Keep the batch axis first: (N, C*KH*KW, H'*W').", _cols_batch_folded),
     Mistake("stride ignored", "your columns are the windows of stride 1. Take every stride-th window: "
@@ -539,10 +573,14 @@ IM2COL_MISTAKES = [
             lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, 1, padding)),
     Mistake("padding ignored", "your columns are the windows of padding=0: pad x with zeros first.",
             lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, stride, 0)),
-    Mistake("padding applied to every axis", "np.pad(x, p) pads N and C too. Pad only H and W: "
-            "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))).", _cols_with(lambda x, p: np.pad(x, p))),
-    Mistake("padding on one side only", "pad both sides of each spatial axis: (p, p), not (p, 0) or (0, p).",
+    Mistake("padding applied to every axis", "a single width given to np.pad pads N and C too. Pad "
+            "only H and W: np.pad accepts one pair of widths per axis.", _cols_with(lambda x, p: np.pad(x, p))),
+    Mistake("padding on one side only", "pad both sides of each spatial axis: p zeros before the "
+            "image and p after it.",
             _cols_with(lambda x, p: np.pad(x, ((0, 0), (0, 0), (p, 0), (p, 0))))),
+    Mistake(*NEGATIVE_PAD_SLICE, _negative_pad_slice(lambda x, kh, kw, stride=1, padding=0:
+                                                      ref.im2col(x, kh, kw, stride, padding))),
+    empty_batch_mistake(lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, stride, padding)),
 ]
 
 

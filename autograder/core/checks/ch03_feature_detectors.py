@@ -143,7 +143,7 @@ def _form_problem(value) -> str | None:
     """What is wrong with the *form* of the returned filter: type, shape, dtype, finiteness."""
     if isinstance(value, (list, tuple)):
         return f"the result should be a NumPy array of shape (3, 3), but it is a {type(value).__name__}; " \
-               "wrap it in np.array(..., dtype=float)"
+               "make it a NumPy array of floats"
     if not isinstance(value, np.ndarray):
         return f"the result should be a NumPy array of shape (3, 3), but it is {type_name(value)}"
     if value.shape != (3, 3):
@@ -158,7 +158,7 @@ def _form_problem(value) -> str | None:
 def _float_and_nonzero(kernel) -> str | None:
     if kernel.dtype.kind != "f":
         return (f"the filter has integer dtype {kernel.dtype}; a filter's weights are floats "
-                "(np.array(..., dtype=float))")
+                "(ask for a float dtype)")
     if not np.any(kernel):
         return "every weight is 0, so the filter answers 0 to everything"
     return None
@@ -213,15 +213,15 @@ def _design_flat(rng) -> list[Case]:
 # The designs that miss. No output to compare with identifies them: FilterDesignCheck recognises
 # them by what the returned filter is and does (_diagnose_filter), and shows the explanations below.
 NOTHING_RETURNED = Mistake("nothing returned", "end the function with `return` and your filter.")
-LIST_NOT_ARRAY = Mistake("list instead of array", "a filter is a NumPy array. Return np.array(your_rows, dtype=float).")
-NINE_WEIGHTS_WRONG_SHAPE = Mistake("wrong shape", "the filter is one 3×3 slice (rows × columns). Reshape it with "
-                                   ".reshape(3, 3).")
+LIST_NOT_ARRAY = Mistake("list instead of array", "a filter is a NumPy array of floats, not a list of rows.")
+NINE_WEIGHTS_WRONG_SHAPE = Mistake("wrong shape", "the filter is one 3×3 slice (rows × columns): its nine "
+                                   "weights must be laid out as 3 rows of 3.")
 WRONG_SHAPE = Mistake("wrong shape", "the filter should be 3 rows by 3 columns, one weight per pixel of a 3×3 "
                       "window. A 1×3 row like [-1, 0, 1] must be repeated on 3 rows.")
 ZERO_FILTER = Mistake("zero filter", "every weight is 0, so every response is 0. Give the left column negative "
                       "weights and the right column positive ones (or the other way round).")
-INTEGER_DTYPE = Mistake("integer dtype", "np.array([[-1, 0, 1], ...]) holds ints. Weights are floats: write "
-                        "np.array(..., dtype=float) or use -1.0, 0.0, 1.0.")
+INTEGER_DTYPE = Mistake("integer dtype", "an array made of whole numbers holds ints. Weights are floats: ask "
+                        "for a float dtype, or write the numbers as floats.")
 ALL_POSITIVE = Mistake("all positive weights", "this filter adds up brightness, so it responds to bright regions, "
                        "not to edges. An edge detector compares one side with the other: negative weights on one "
                        "side, positive on the other, so that the weights sum to about 0.")
@@ -232,9 +232,9 @@ HORIZONTAL = Mistake("a horizontal edge detector (rotated 90°)", "your filter c
                      "so it finds horizontal edges. A vertical edge is a change from left to right: compare the left "
                      "column with the right column (transpose your filter).")
 NOT_ORIENTED = Mistake("not oriented (a diagonal filter?)", "it responds about as much to horizontal edges as to "
-                       "vertical ones. Keep all three rows the same, so that moving along a vertical edge changes "
-                       "nothing: e.g. each row -1, 0, 1.")
-TOO_WEAK = Mistake("too weak", "Scale the weights up, e.g. to ±1.")
+                       "vertical ones. A vertical edge looks the same in every row of the window, so a filter "
+                       "for it can give every row the same weights.")
+TOO_WEAK = Mistake("too weak", "Its weights are too small for the response to stand out: scale them up.")
 
 FILTER_MISTAKES = [NOTHING_RETURNED, LIST_NOT_ARRAY, NINE_WEIGHTS_WRONG_SHAPE, WRONG_SHAPE, ZERO_FILTER,
                    INTEGER_DTYPE, ALL_POSITIVE, UNBALANCED, HORIZONTAL, NOT_ORIENTED, TOO_WEAK]
@@ -294,6 +294,7 @@ def _diagnose_filter(value) -> Diagnosis | None:
 
 VERTICAL_EDGE = FilterDesignCheck(
     id=f"{STEM}.vertical_edge_filter",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=(),
     reference=lambda: np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]),
     groups=[
@@ -322,7 +323,8 @@ def _visible_maps(rng) -> list[Case]:
     ramp = np.tile(np.array([0.0, 0.0, 1.0, 1.0, 1.0]), (4, 1))[None]  # (1, 4, 5): a vertical edge
     edge = np.array([[[[-1.0, 0.0, 1.0]] * 2]])  # (1, 1, 2, 3)
     return [Case((ramp, edge), note="a 4×5 vertical step and one 2×3 edge filter -> (1, 3, 3)"),
-            _maps_case(rng, 3, 6, 7, 2, 3, 3, "an RGB 6×7 image, two 3×3×3 filters -> (2, 4, 5)")]
+            _maps_case(rng, 3, 6, 7, 2, 3, 3, "an RGB 6×7 image, two 3×3×3 filters -> (2, 4, 5)"),
+            _maps_case(rng, 3, 5, 6, 3, 1, 1, "an RGB 5×6 image, three 1×1 colour filters -> (3, 5, 6), as in the chapter")]
 
 
 def _random_maps(rng, channels=(2, 3, 4), filters=(2, 3, 4), kernels=(2, 3, 4), count=3) -> list[Case]:
@@ -357,10 +359,16 @@ def _channels_not_summed(image, filters):
     return np.stack(per_channel, axis=1)  # (F, C, H', W')
 
 
+def _maps_reshaped(image, filters):
+    """Maps computed channels-last, (H', W', F), then reshaped (not transposed) to (F, H', W')."""
+    maps = _maps_reference(image, filters)
+    return np.ascontiguousarray(maps.transpose(1, 2, 0)).reshape(maps.shape)
+
+
 MAPS_MISTAKES = [
     Mistake("kernel flipped", "your maps are what the filters rotated by 180° give (a true convolution). "
-            "CNN layers compute cross-correlation: multiply image[c, i + p, j + q] by filters[f, c, p, q] "
-            "without reversing the filter.", _flipped_maps),
+            "CNN layers compute cross-correlation: each weight multiplies the pixel at the same offset in "
+            "the window, and the filter is never rotated.", _flipped_maps),
     Mistake("only the first channel", "a filter is as deep as the image: sum the products over all C "
             "channels, not only channel 0.", _first_channel),
     Mistake("channels not summed", "you kept one map per (filter, channel) pair. Each filter gives ONE map: "
@@ -372,13 +380,17 @@ MAPS_MISTAKES = [
             "computed). Return all F maps stacked: shape (F, H', W').",
             lambda image, filters: _maps_reference(image, filters)[0]),
     Mistake("only one map returned", "every filter's map is the map of the last filter: a loop overwrote "
-            "its result. Store the map of filter f in out[f].",
+            "its result. Each filter's map needs its own place in the result.",
             lambda image, filters: np.repeat(_maps_reference(image, filters)[-1:], len(filters), axis=0)),
     Mistake("channel axis mixed up", "the values are right but laid out as (H', W', F). The course puts "
             "channels first, as PyTorch does: the result is (F, H', W'); out[f] is the map of filter f.",
             lambda image, filters: np.ascontiguousarray(_maps_reference(image, filters).transpose(1, 2, 0))),
-    Mistake("output size off by one", "the window fits in H - KH + 1 rows and W - KW + 1 columns: loop "
-            "over range(H - KH + 1), not range(H - KH).",
+    Mistake("reshape instead of transpose", "the right numbers are in your maps, but scrambled: they were "
+            "computed as (H', W', F) and then reshaped to (F, H', W'). A reshape re-reads the values in "
+            "memory order and never moves an axis: move the filter axis to the front instead.",
+            _maps_reshaped),
+    Mistake("output size off by one", "the window fits in H - KH + 1 rows and W - KW + 1 columns, and "
+            "your maps miss the last of them: look at the ends of your loops' ranges.",
             lambda image, filters: _maps_reference(image, filters)[:, :-1, :-1]),
 ]
 
@@ -397,7 +409,7 @@ ACTIVATION_MAPS = Check(
     ],
     mistakes=MAPS_MISTAKES,
     forbidden=FORBIDDEN + IMAGE_LIBRARIES,
-    summary="out[f, i, j] = sum over c, p, q of image[c, i + p, j + q] * filters[f, c, p, q]",
+    summary="one valid cross-correlation map per filter, each summed over all channels",
 )
 
 
@@ -478,25 +490,26 @@ ARGMAX_MISTAKES = [
     Mistake("(col, row) swapped", "you returned (column, row). Return (row, column): the first index is "
             "the row (down the map), the second the column (across).",
             lambda m: _argmax_reference(m)[::-1]),
-    Mistake("flat index returned instead of a tuple", "np.argmax(m) is an index into m.ravel(), not a "
-            "position. Turn it into (row, column) with np.unravel_index(np.argmax(m), m.shape).",
+    Mistake("flat index returned instead of a tuple", "np.argmax without an axis gives an index into the "
+            "flattened map, not a position. A flat index must be turned back into (row, column); NumPy "
+            "has a function for that.",
             lambda m: int(np.argmax(m))),
     Mistake("largest absolute value instead of largest value", "you found the response of largest "
-            "magnitude, here a negative one (np.argmax(np.abs(m)), or np.argmin). A large negative response "
+            "magnitude, here a negative one. A large negative response "
             "means the opposite feature (dark where the filter wants bright). Look for the largest value "
-            "itself: np.argmax(m).",
+            "itself.",
             lambda m: _unravel(np.argmax(np.abs(m)), m.shape)),
     Mistake("argmin instead of argmax", "you found the smallest response. The strongest response is the "
-            "largest value: use np.argmax.", lambda m: _unravel(np.argmin(m), m.shape)),
+            "largest value.", lambda m: _unravel(np.argmin(m), m.shape)),
     Mistake("last of several tied maxima", "when several positions share the maximum, return the first one "
-            "in row-major order (row by row, left to right), as np.argmax does. A loop with `>=` keeps "
-            "the last one: compare with `>`.",
+            "in row-major order (row by row, left to right), as np.argmax does. A loop that also moves to a position "
+            "whose value only equals the best so far keeps the last one.",
             lambda m: tuple(int(i) for i in np.argwhere(m == m.max())[-1])),
     Mistake("unravelled with the wrong width", "the row of flat index k is k // W and the column k % W, "
-            "where W = m.shape[1] is the number of columns. np.unravel_index(k, m.shape) does it for you.",
+            "where W is the number of columns (the second axis), not the number of rows.",
             lambda m: (int(np.argmax(m) // m.shape[0]), int(np.argmax(m) % m.shape[0]))),
-    Mistake("array instead of a tuple", "return a tuple of two ints, (row, col); np.unravel_index gives "
-            "one, or write (int(row), int(col)).", lambda m: np.array(_argmax_reference(m))),
+    Mistake("array instead of a tuple", "return a tuple of two Python ints, (row, col), not "
+            "an array.", lambda m: np.array(_argmax_reference(m))),
 ]
 
 STRONGEST = Check(
@@ -510,7 +523,7 @@ STRONGEST = Check(
         Group("all responses negative", _all_negative),
     ],
     mistakes=ARGMAX_MISTAKES,
-    summary="np.unravel_index(np.argmax(m), m.shape), as a tuple of ints",
+    summary="(row, col) of the first largest value in row-major order, as a tuple of ints",
 )
 
 
@@ -564,13 +577,12 @@ def _sobel_255(rng) -> list[Case]:
 
 
 SOBEL_MISTAKES = [
-    Mistake("square root missing", "you returned G_x² + G_y², the squared magnitude. Take its square root: "
-            "np.sqrt(gx**2 + gy**2).", lambda image: _sobel_reference(image) ** 2),
+    Mistake("square root missing", "you returned G_x² + G_y², the squared magnitude. Take its square root.", lambda image: _sobel_reference(image) ** 2),
     Mistake("|G_x| + |G_y| instead of the magnitude", "the edge strength is the length of the gradient "
             "vector, sqrt(G_x² + G_y²), not the sum of the absolute values.",
             lambda image: np.abs(_gradients(image)[0]) + np.abs(_gradients(image)[1])),
     Mistake("G_x + G_y instead of the magnitude", "adding the two responses lets them cancel out. Combine "
-            "them as a vector length: np.sqrt(gx**2 + gy**2).",
+            "them as the length of a vector.",
             lambda image: _gradients(image)[0] + _gradients(image)[1]),
     Mistake("only G_x (vertical edges only)", "your map is |G_x|, so it misses every horizontal edge. "
             "Compute G_y with the transposed kernel as well and combine: sqrt(G_x² + G_y²).",
@@ -583,8 +595,8 @@ SOBEL_MISTAKES = [
     Mistake("padded to the input size", "the result should be the *valid* part only, shape (H - 2, W - 2): "
             "do not pad the image.",
             lambda image: _sobel_reference(np.pad(np.asarray(image, float), 1))),
-    Mistake("same kernel for both directions", "G_y uses the transposed kernel, SOBEL_X.T, so that it "
-            "compares the row above with the row below.",
+    Mistake("same kernel for both directions", "G_y uses the Sobel kernel turned a quarter turn (its "
+            "transpose), so that it compares the row above with the row below.",
             lambda image: np.sqrt(2.0) * np.abs(_gradients(image)[0])),
 ]
 

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from .. import reference as ref
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake
 from .cases import mixed_signs, window_length
+from .ch01_images_as_arrays import empty_batch, empty_batch_mistake
 
 STEM = "04-nonlinearity-and-pooling"
 
@@ -53,6 +54,7 @@ def _relu_visible(rng) -> list[Case]:
         Case((np.array([-2.0, -0.5, 0.0, 0.5, 2.0, 10.0]),),
              note="a hand-worked vector: expected [0, 0, 0, 0.5, 2, 10]"),
         Case((mixed_signs(rng, (2, 3, 4, 4)),), note="a batch of two 3-channel 4×4 activation maps"),
+        Case((np.zeros((0, 3, 4, 4)),), note=empty_batch()),
     ]
 
 
@@ -64,7 +66,8 @@ def _relu_shapes(rng) -> list[Case]:
     shapes = [(int(rng.integers(2, 20)),), tuple(int(v) for v in rng.integers(2, 7, 2)),
               tuple(int(v) for v in rng.integers(2, 5, 3)), tuple(int(v) for v in rng.integers(1, 4, 5))]
     shapes[3] = (2,) + shapes[3][1:]  # at least two elements
-    return [Case((mixed_signs(rng, shape),), note=f"a {len(shape)}-D array") for shape in shapes]
+    return [*(Case((mixed_signs(rng, shape),), note=f"a {len(shape)}-D array") for shape in shapes),
+            Case((np.zeros((0, 2, 3, 3)),), note=empty_batch())]
 
 
 def _relu_zeros(rng) -> list[Case]:
@@ -96,27 +99,27 @@ def _divides_by_abs(x):
 
 RELU_MISTAKES = [
     Mistake("leaky ReLU instead of ReLU", "your negative inputs come out as a small multiple of x "
-            "(like 0.01 * x). Plain ReLU sets every negative value to exactly 0: np.maximum(x, 0).",
+            "(like 0.01 * x). Plain ReLU sets every negative value to exactly 0.",
             lambda x: np.where(x > 0, x, 0.01 * x)),
     Mistake("absolute value instead of ReLU", "np.abs(x) flips negative values to positive ones. ReLU "
-            "*drops* them: negative in, 0 out. Use np.maximum(x, 0).", lambda x: np.abs(x)),
+            "*drops* them: negative in, 0 out.", lambda x: np.abs(x)),
     Mistake("capped at 6 (ReLU6)", "large positive values came back as 6. ReLU has no upper limit: "
-            "np.maximum(x, 0), not np.clip(x, 0, 6).", lambda x: np.clip(x, 0.0, 6.0)),
+            "only the negative side is cut off.", lambda x: np.clip(x, 0.0, 6.0)),
     Mistake("capped at 1", "large positive values came back as 1. ReLU has no upper limit: "
-            "np.maximum(x, 0), not np.clip(x, 0, 1) or np.minimum(..., 1).", lambda x: np.clip(x, 0.0, 1.0)),
-    Mistake("clipped at 1 instead of 0", "everything below 1 came back as 1: the threshold of ReLU is 0. "
-            "Use np.maximum(x, 0).", lambda x: np.maximum(x, 1.0)),
+            "only the negative side is cut off.", lambda x: np.clip(x, 0.0, 1.0)),
+    Mistake("clipped at 1 instead of 0", "everything below 1 came back as 1: the threshold of ReLU is 0.",
+            lambda x: np.maximum(x, 1.0)),
     Mistake("returned the mask instead of the values", "your function returns where x is positive "
             "(True/False, or 1/0), which is ReLU's *derivative*. Return the values themselves: "
-            "x where x > 0 and 0 elsewhere, e.g. np.maximum(x, 0) or x * (x > 0).", lambda x: x > 0),
+            "x where x > 0 and 0 elsewhere.", lambda x: x > 0),
     Mistake("returned the mask instead of the values", "your function returns 1 where x is positive "
-            "and 0 elsewhere, which is ReLU's *derivative*. Multiply by x: x * (x > 0), or use "
-            "np.maximum(x, 0).", lambda x: (x > 0).astype(np.float64)),
+            "and 0 elsewhere, which is ReLU's *derivative*. The values themselves are asked for, not "
+            "where they are positive.", lambda x: (x > 0).astype(np.float64)),
     Mistake("ReLU at exactly 0 gives NaN", "your formula divides by |x| (or x), which is 0/0 = NaN "
-            "at exactly x = 0. ReLU(0) is 0: write it without a division, np.maximum(x, 0).",
+            "at exactly x = 0. ReLU(0) is 0: write it without a division.",
             _divides_by_abs),
     Mistake("Python's max instead of np.maximum", "the built-in max(x, 0) compares the whole array "
-            "with 0 at once and fails. np.maximum(x, 0) compares element by element.",
+            "with 0 at once and fails. NumPy has its own maximum that compares element by element.",
             _python_max),
 ]
 
@@ -132,7 +135,7 @@ RELU = Check(
         Group("edge case: large magnitudes", _relu_large),
     ],
     mistakes=RELU_MISTAKES,
-    summary="np.maximum(x, 0)",
+    summary="each value kept where it is positive and 0 elsewhere, any shape",
 )
 
 
@@ -156,6 +159,7 @@ def _pool_visible(rng) -> list[Case]:
     return [
         Case((two_channels, 2), note="a hand-worked 4×4 grid and its negative, 2×2 windows, stride 2"),
         _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows with stride 2: (2, 3, 2, 3)"),
+        _pool_case(rng, 0, 3, 5, 7, 3, stride=2, note=empty_batch()),
     ]
 
 
@@ -204,6 +208,7 @@ def _pool_edges(rng) -> list[Case]:
         _pool_case(rng, 2, 3, 4, 5, 1, note="edge case: 1×1 windows change nothing"),
         _pool_case(rng, 2, 2, side, side, side, note="edge case: one window covers the whole image"),
         _pool_case(rng, 1, 4, 6, 2, 2, note="edge case: a 6×2 map, one window across"),
+        _pool_case(rng, 0, 3, 4, 6, 2, note=empty_batch()),
     ]
 
 
@@ -287,7 +292,7 @@ def _pool_common_mistakes(kind: str) -> list[Mistake]:
     return [
         Mistake("pooling over the channel axis", f"each output value is the {kind} over the window *and "
                 f"over all channels*. Pooling works on each channel separately: take the {kind} over the "
-                "last two axes of the window only (axis=(-2, -1)), never over axis 1.", _over_channels(reduce)),
+                "two spatial axes of each window only, never over the channel axis.", _over_channels(reduce)),
         Mistake("pooling over the channel axis (x read as NHWC)", "you pooled over axes 1 and 2 as if x were "
                 "(N, H, W, C). This course stores (N, C, H, W): the windows slide over axes 2 and 3, "
                 "and every channel is pooled on its own.", _as_nhwc(kind)),
@@ -301,6 +306,7 @@ def _pool_common_mistakes(kind: str) -> list[Mistake]:
                 "were never filled in (they are still 0): the loops over output positions stop one short. "
                 "They must visit all H' rows and W' columns of the output; look at the ends of your ranges.",
                 _last_windows_missing(kind)),
+        empty_batch_mistake(lambda x, k, stride=None: _torch_pool(x, k, stride, kind)),
     ]
 
 
@@ -328,13 +334,13 @@ def _pool_check(function: str, kind: str, reference, mistakes: list[Mistake], su
 MAX_POOL = _pool_check(
     "max_pool_forward", "max", ref.max_pool2d, [
         Mistake("average instead of max", "your values are the mean of each window. Max pooling keeps "
-                "the largest value: window.max(axis=(-2, -1)), not .mean().",
+                "the largest value of each window.",
                 lambda x, k, stride=None: _torch_pool(x, k, stride, "avg")),
         Mistake("max started at 0", "windows whose values are all negative came out as 0. A running "
-                "maximum must start from the window's first value (or -np.inf), not from 0 "
-                "(np.zeros); simplest is window.max(axis=(-2, -1)).", _max_from_zero),
+                "maximum must start from the window's first value (or minus infinity), not from 0.",
+                _max_from_zero),
     ],
-    summary="sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s].max(axis=(-2, -1))",
+    summary="the largest value of every k × k window of every channel, windows moved by the stride (floor mode)",
 )
 
 
@@ -344,17 +350,17 @@ MAX_POOL = _pool_check(
 AVG_POOL = _pool_check(
     "avg_pool_forward", "average", ref.avg_pool2d, [
         Mistake("sum instead of mean", "your values are k² times too large: they are the *sum* of each "
-                "window. Average pooling divides by the number of values in the window, kernel_size**2: "
-                "use window.mean(axis=(-2, -1)).",
+                "window. Average pooling divides by the number of values in the window, "
+                "kernel_size squared.",
                 lambda x, k, stride=None: _torch_pool(x, k, stride, "avg") * k * k),
         Mistake("divided by kernel_size instead of kernel_size²", "a k×k window holds k*k values: "
-                "divide the sum by kernel_size**2 (or use .mean over the last two axes), not by kernel_size.",
+                "the sum is divided by the number of values in the window, not by its side.",
                 lambda x, k, stride=None: _torch_pool(x, k, stride, "avg") * k),
         Mistake("max instead of average", "your values are the largest value of each window. Average "
-                "pooling takes the mean: window.mean(axis=(-2, -1)).",
+                "pooling takes the mean of each window.",
                 lambda x, k, stride=None: _torch_pool(x, k, stride, "max")),
     ],
-    summary="sliding_window_view(x, (k, k), axis=(2, 3))[:, :, ::s, ::s].mean(axis=(-2, -1))",
+    summary="the mean of every k × k window of every channel, windows moved by the stride (floor mode)",
 )
 
 
@@ -369,7 +375,8 @@ def _global_reference(x):
 def _gap_visible(rng) -> list[Case]:
     x = np.stack([np.arange(6.0).reshape(2, 3), np.full((2, 3), -1.0)])[None]  # (1, 2, 2, 3)
     return [Case((x,), note="one image, two channels: means 2.5 and -1"),
-            Case((rng.standard_normal((3, 4, 5, 5)),), note="three 4-channel 5×5 maps -> (3, 4)")]
+            Case((rng.standard_normal((3, 4, 5, 5)),), note="three 4-channel 5×5 maps -> (3, 4)"),
+            Case((rng.standard_normal((0, 4, 5, 5)),), note=empty_batch())]
 
 
 def _gap_random(rng) -> list[Case]:
@@ -380,11 +387,13 @@ def _gap_random(rng) -> list[Case]:
 
 def _gap_one_pixel(rng) -> list[Case]:
     return [Case((rng.standard_normal((2, int(rng.integers(2, 6)), 1, 1)),), note="edge case: 1×1 maps"),
-            Case((rng.standard_normal((1, 3, 1, int(rng.integers(2, 6)))),), note="edge case: one row")]
+            Case((rng.standard_normal((1, 3, 1, int(rng.integers(2, 6)))),), note="edge case: one row"),
+            Case((rng.standard_normal((0, 2, 3, 4)),), note=empty_batch())]
 
 
 GLOBAL_AVG = Check(
     id=f"{STEM}.global_avg_pool",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("x",),
     reference=_global_reference,
     groups=[
@@ -394,22 +403,23 @@ GLOBAL_AVG = Check(
     ],
     mistakes=[
         Mistake("channels averaged too", "you averaged over axes 1, 2 and 3, so each image gave one "
-                "number. Keep one mean per channel: x.mean(axis=(2, 3)) gives (N, C).",
+                "number. Keep one mean per channel: average over the two spatial axes only, "
+                "which gives (N, C).",
                 lambda x: x.mean(axis=(1, 2, 3))),
         Mistake("batch averaged instead of space", "you averaged over the images of the batch (axis 0). "
-                "Average over the spatial axes of each image: x.mean(axis=(2, 3)).",
+                "Average over the spatial axes of each image.",
                 lambda x: x.mean(axis=(0, 2, 3))),
         Mistake("averaged over the wrong axes (x read as NHWC)", "x is (N, C, H, W): the spatial axes are "
-                "2 and 3, so x.mean(axis=(2, 3)), not axis=(1, 2).", lambda x: x.mean(axis=(1, 2))),
+                "2 and 3, not 1 and 2.", lambda x: x.mean(axis=(1, 2))),
         Mistake("kept the spatial axes", "the result should be (N, C), but yours still has two axes of "
-                "size 1. Drop them: x.mean(axis=(2, 3)) without keepdims, or reshape to (N, C).",
+                "size 1. Drop them.",
                 lambda x: x.mean(axis=(2, 3), keepdims=True)),
         Mistake("sum instead of mean", "your values are H*W times too large: they are sums. Use the mean "
-                "over the spatial axes: x.mean(axis=(2, 3)).", lambda x: x.sum(axis=(2, 3))),
+                "over the spatial axes.", lambda x: x.sum(axis=(2, 3))),
         Mistake("only the first row or column", "your values average part of each map. Average over "
-                "both spatial axes, all H*W positions: x.mean(axis=(2, 3)).", lambda x: x[:, :, 0, :].mean(axis=-1)),
+                "both spatial axes, all H*W positions.", lambda x: x[:, :, 0, :].mean(axis=-1)),
     ],
-    summary="x.mean(axis=(2, 3))",
+    summary="the mean of each channel's H × W map, shape (N, C)",
 )
 
 CHECKS = [RELU, MAX_POOL, AVG_POOL, GLOBAL_AVG]

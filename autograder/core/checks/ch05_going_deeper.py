@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from .. import reference as ref
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake, compare
 from .cases import conv_inputs, ramp
+from .ch01_images_as_arrays import empty_batch, empty_batch_mistake
 
 STEM = "05-going-deeper"
 
@@ -141,16 +142,31 @@ def _flipped(x, w, b, conv_stride=1, conv_padding=0, pool_size=2, pool_stride=2)
     return _block(x, w[:, :, ::-1, ::-1].copy(), b, conv_stride, conv_padding, pool_size, pool_stride)
 
 
+def _negative_pad_slice(x, w, b, conv_stride=1, conv_padding=0, pool_size=2, pool_stride=2):
+    """Padding through a slice that ends at minus the padding: a ValueError when conv_padding = 0."""
+    if conv_padding == 0:
+        raise ValueError("could not broadcast the input into an empty slice")
+    return _block(x, w, b, conv_stride, conv_padding, pool_size, pool_stride)
+
+
+def _last_windows_missing(x, w, b, conv_stride=1, conv_padding=0, pool_size=2, pool_stride=2):
+    """Loops over output positions that stop one short: the last row and column of the output stay 0."""
+    out = _block(x, w, b, conv_stride, conv_padding, pool_size, pool_stride)
+    out[:, :, -1, :] = 0.0
+    out[:, :, :, -1] = 0.0
+    return out
+
+
 BLOCK_MISTAKES = [
     Mistake("ReLU missing", "your output still has negative numbers: the max pool was applied straight to "
-            "the convolution. Apply ReLU, np.maximum(z, 0), to the conv output before (or after) pooling.",
+            "the convolution. Apply ReLU to the conv output before (or after) pooling.",
             _no_relu),
-    Mistake("leaky ReLU instead of ReLU", "negative inputs must become exactly 0, not 0.01·z. "
-            "np.where(z > 0, z, 0.01 * z) is a leaky ReLU; use np.maximum(z, 0).", _leaky),
-    Mistake("absolute value instead of ReLU", "np.abs(z) turns -3 into 3; ReLU turns it into 0. "
-            "Use np.maximum(z, 0).", _abs_relu),
+    Mistake("leaky ReLU instead of ReLU", "negative inputs must become exactly 0, not 0.01·z: that "
+            "is a leaky ReLU.", _leaky),
+    Mistake("absolute value instead of ReLU", "an absolute value turns -3 into 3; ReLU turns it "
+            "into 0.", _abs_relu),
     Mistake("average instead of max pooling", "your values are the means of the pooling windows. This block "
-            "uses max pooling: take .max over each window, not .mean.", _average),
+            "uses max pooling: each window gives its largest value.", _average),
     Mistake("pooling over the channel axis", "your windows slide over the channel axis and the rows, "
             "(C, H), instead of the two spatial axes (H, W). Pooling never mixes channels: each of the F "
             "activation maps is pooled on its own, so the output keeps F channels.", _channel_pool),
@@ -158,16 +174,22 @@ BLOCK_MISTAKES = [
             "(i, j) starts at row i*conv_stride and column j*conv_stride of the padded input.",
             _conv_stride_ignored),
     Mistake("conv padding ignored", "your output is what conv_padding=0 gives: pad x with conv_padding "
-            "zeros on each side of H and W before convolving, "
-            "np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))).", _conv_padding_ignored),
+            "zeros on each side of H and W before convolving.", _conv_padding_ignored),
     Mistake("pool stride ignored (stride = window size)", "your pool moved by pool_size pixels; it must "
             "move by pool_stride. The pool window for output (i, j) starts at row i*pool_stride.",
             _pool_stride_is_size),
     Mistake("pool stride ignored (stride 1)", "your pool moved one pixel at a time; it must move by "
             "pool_stride. The pool window for output (i, j) starts at row i*pool_stride.", _pool_stride_one),
     Mistake("kernel flipped", "your conv computes a true convolution, with the kernel rotated by 180°. "
-            "CNN layers compute cross-correlation: multiply x[..., i*s + p, j*s + q] by w[..., p, q] "
-            "without flipping w.", _flipped),
+            "CNN layers compute cross-correlation: each weight multiplies the pixel at the same offset "
+            "in the window, and the kernel is never rotated.", _flipped),
+    Mistake("slice [pad:-pad] breaks when pad is 0", "a slice that ends at minus the padding is empty when "
+            "the padding is 0, because -0 is 0, so the image no longer fits into the padded array. Count "
+            "the end of the slice from its start instead.", _negative_pad_slice),
+    Mistake("loop bound off by one", "the output has the right shape, but its last row and column were never "
+            "filled in (they are still 0): a loop over output positions, of the conv or of the pool, stops "
+            "one short. Look at the ends of your ranges.", _last_windows_missing),
+    empty_batch_mistake(_block),
 ]
 
 _RELU_AND_POOL = [_no_relu, _leaky, _abs_relu, _average, _channel_pool, _flipped, _pool_stride_one]
@@ -178,16 +200,25 @@ def _visible_block(rng) -> list[Case]:
     w = np.array([[[[1.0, 0.0], [0.0, -2.0]]], [[[0.5, 0.5], [0.5, 0.5]]]])
     b = np.array([-30.0, 1.0])  # filter 0 is negative everywhere on this input
     return [Case((x, w, b), {}, "6×6 ramp, two 2×2 filters, default strides"),
-            _block_case(rng, n=2, c=3, f=3, note="two RGB images, three filters, the defaults spelled out")]
+            _block_case(rng, n=2, c=3, f=3, note="two RGB images, three filters, the defaults spelled out"),
+            _empty_block_case(rng)]
 
 
-def _hidden_block(conv_strides=(1,), conv_paddings=(0,), pools=((2, 2),), must_fail=()):
+def _empty_block_case(rng) -> Case:
+    """An empty batch (N = 0) of 3-channel 10×9 images, three 3×3 filters, the default pool."""
+    x, w, b = conv_inputs(rng, 1, 3, 10, 9, 3, 3, 3)
+    return Case((x[:0], w, b), {"conv_stride": 1, "conv_padding": 1, "pool_size": 2, "pool_stride": 2},
+                empty_batch())
+
+
+def _hidden_block(conv_strides=(1,), conv_paddings=(0,), pools=((2, 2),), must_fail=(), with_empty=False):
     def make(rng):
         def one(rng):
             pool_size, pool_stride = pools[int(rng.integers(len(pools)))]
             return _block_case(rng, int(rng.choice(conv_strides)), int(rng.choice(conv_paddings)),
                                pool_size, pool_stride)
-        return [_redraw(rng, one, _block, [*_RELU_AND_POOL, *must_fail]) for _ in range(3)]
+        cases = [_redraw(rng, one, _block, [*_RELU_AND_POOL, *must_fail]) for _ in range(3)]
+        return cases + ([_empty_block_case(rng)] if with_empty else [])
     return make
 
 
@@ -200,14 +231,14 @@ CONV_RELU_POOL = Check(
         Group("randomized shapes, conv stride 1, 2×2 pool with stride 2", _hidden_block()),
         Group("randomized conv stride (2 or 3)", _hidden_block(conv_strides=(2, 3),
                                                               must_fail=[_conv_stride_ignored])),
-        Group("randomized conv padding (1 or 2)", _hidden_block(conv_paddings=(1, 2),
-                                                               must_fail=[_conv_padding_ignored])),
+        Group("randomized conv padding (1 or 2), and an empty batch", _hidden_block(
+            conv_paddings=(1, 2), must_fail=[_conv_padding_ignored], with_empty=True)),
         Group("overlapping pools: window 3 or 4, stride 2 or 3", _hidden_block(
             pools=((3, 2), (4, 2), (4, 3)), must_fail=[_pool_stride_is_size])),
     ],
     mistakes=BLOCK_MISTAKES,
     forbidden=FORBIDDEN + IMAGE_LIBRARIES,
-    summary="max_pool2d(relu(conv2d(x, w, b, conv_stride, conv_padding)), pool_size, pool_stride)",
+    summary="convolution, then ReLU, then max pooling, each moved by its own stride",
 )
 
 
@@ -289,15 +320,18 @@ TRACE_MISTAKES = [
     Mistake("pooling changes the number of channels", "pooling works on each activation map on its own: "
             "it shrinks H and W and keeps C. Your pool also shrank the channel axis, as if it pooled over "
             "channels.", _pool_changes_channels),
-    Mistake("conv stride ignored", "a conv with stride S takes every S-th position: (H + 2P - K) // S + 1.",
+    Mistake("conv stride ignored", "a conv with stride S takes every S-th position, so fewer positions "
+            "fit along each axis.",
             _conv_stride_ignored_shapes),
-    Mistake("pool stride ignored", "a pool with stride S takes every S-th window: (H - K) // S + 1.",
+    Mistake("pool stride ignored", "a pool with stride S takes every S-th window, so fewer windows fit "
+            "along each axis.",
             _pool_stride_ignored_shapes),
-    Mistake("padding counted once", "padding adds P rows on top *and* P below: use H + 2P.", _padding_once),
+    Mistake("padding counted once", "padding adds P rows on top *and* P below (and P columns on each "
+            "side).", _padding_once),
     Mistake("sizes rounded up (ceil instead of floor)", "a window that would hang over the edge does not "
-            "count: the size is (H + 2P - K) // S + 1, rounded down.", _ceil),
-    Mistake("pool always halves", "not every pool is 2×2 with stride 2: use the layer's own kernel and "
-            "stride, (H - K) // S + 1.", _pool_halves),
+            "count: the number of positions is rounded down.", _ceil),
+    Mistake("pool always halves", "not every pool is 2×2 with stride 2: each pool's size comes from its own "
+            "kernel and stride.", _pool_halves),
 ]
 
 
@@ -406,7 +440,8 @@ TRACE_SHAPES = Check(
                                             _pool_halves])),
     ],
     mistakes=TRACE_MISTAKES,
-    summary="conv: (filters, (H + 2P - K)//S + 1, ...); pool: (C, (H - K)//S + 1, ...); relu: unchanged",
+    summary="conv: as many channels as filters, H and W from the window, stride and padding; pool: "
+            "channels kept, H and W from the window and stride; ReLU: unchanged",
 )
 
 
@@ -475,23 +510,23 @@ def _rf_times_strides(layers):
 
 RF_MISTAKES = [
     Mistake("strides ignored (the jump is never updated)", "after a layer with stride s, one step in its "
-            "output is s steps in its input. Keep a jump j (start at 1, multiply it by every stride) and "
-            "grow r by (k - 1)·j, not by k - 1.", _rf_no_strides),
-    Mistake("jump updated too early", "grow r with the jump of the layer's *input*, then multiply j by "
-            "the stride: r = r + (k - 1)·j; j = j·s, in that order.", _rf_jump_too_early),
-    Mistake("off by one (started from r = 0)", "one input pixel is a receptive field of size 1: start "
-            "with r = 1 (and j = 1), then add (k - 1)·j for each layer.", _rf_from_zero),
+            "output is s steps in its input. Keep track of how many input pixels apart two neighbouring "
+            "units of each layer are (the jump): it scales what every later layer adds.", _rf_no_strides),
+    Mistake("jump updated too early", "a layer grows the field with the jump of its *input*; its own "
+            "stride only changes the jump seen by the layers after it.", _rf_jump_too_early),
+    Mistake("off by one (started from r = 0)", "one input pixel is a receptive field of size 1: the count "
+            "starts there, not at 0.", _rf_from_zero),
     Mistake("added k·j instead of (k - 1)·j", "the windows of two neighbouring units overlap: a k-wide "
-            "window adds k - 1 new positions to the one it starts from, so r grows by (k - 1)·j.",
+            "window adds k - 1 new positions to the one it starts from, each a jump apart.",
             _rf_kernel_not_minus_one),
     Mistake("receptive field multiplied by the strides", "a stride does not enlarge the field of the layer "
             "itself; it spreads out the windows of the *next* layers. Track a separate jump j.",
             _rf_times_strides),
     Mistake("kernel sizes summed", "stacking a 3 on a 3 does not give 6: two windows that overlap by all but "
-            "one pixel see 3 + (3 - 1) = 5 pixels. Each layer adds (k - 1)·j, where j is the jump, "
-            "not k.", _rf_sum),
-    Mistake("kernel sizes multiplied", "receptive fields add up, they do not multiply: r grows by "
-            "(k - 1)·j at each layer, with r = 1 and j = 1 at the start.", _rf_product),
+            "one pixel see 3 + (3 - 1) = 5 pixels. Each layer adds one less than its kernel size, "
+            "scaled by the jump.", _rf_sum),
+    Mistake("kernel sizes multiplied", "receptive fields add up, they do not multiply: each layer "
+            "adds a number of positions to the field of the layers below it.", _rf_product),
 ]
 
 _RF_ALWAYS = [_rf_sum, _rf_product, _rf_from_zero, _rf_kernel_not_minus_one]
@@ -530,7 +565,7 @@ RECEPTIVE_FIELD = Check(
         Group("edge cases: one layer, 1×1 kernels, no layers", _edge_rf),
     ],
     mistakes=RF_MISTAKES,
-    summary="r = 1, j = 1; for (k, s): r += (k - 1)·j; j *= s",
+    summary="one pixel to start; each layer adds its kernel size minus one, scaled by the jump below it",
 )
 
 
