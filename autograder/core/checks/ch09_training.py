@@ -38,6 +38,7 @@ from .. import reference as ref
 from .base import (
     FORBIDDEN,
     LEARNING_LIBRARIES,
+    SOFTMAX_LIBRARIES,
     Case,
     Check,
     Diagnosis,
@@ -292,6 +293,7 @@ class BatchesCheck(Check):
 
 EPOCH_BATCHES = BatchesCheck(
     id=f"{STEM}.epoch_batches",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,  # sklearn.utils.gen_batches and shuffle
     params=("n", "batch_size", "seed"),
     reference=_batches_reference,
     groups=[
@@ -578,7 +580,7 @@ class TrainingCheck(Check):
 
 TRAIN = TrainingCheck(
     id=f"{STEM}.train_softmax_regression",
-    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES + SOFTMAX_LIBRARIES,
     params=("x_train", "y_train", "lr", "epochs", "batch_size", "seed"),
     reference=_train_reference,
     groups=[
