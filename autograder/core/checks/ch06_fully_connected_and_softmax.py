@@ -101,34 +101,34 @@ FLATTEN = Check(
     ],
     mistakes=[
         Mistake("flattened the batch axis too", "your result is one long 1-D vector: every number of every "
-                "example in a row. Keep the batch axis: the result is (N, D), one row per example. Use "
-                "x.reshape(x.shape[0], -1), not x.flatten() or x.ravel().", lambda x: x.reshape(-1)),
+                "example in a row. Keep the batch axis: the result is (N, D), one row per example. Look at the "
+                "shape you ask for: a reshape that keeps the first axis and lets NumPy count the rest.",
+                lambda x: x.reshape(-1)),
         Mistake("returned (D, N) instead of (N, D)", "your rows and columns are swapped: each *column* holds "
-                "one example. Return one row per example, x.reshape(x.shape[0], -1), without the .T.",
+                "one example. The result has one row per example: look for a transpose at the end.",
                 lambda x: x.reshape(x.shape[0], -1).T),
-        Mistake("returned (D, N) instead of (N, D)", "x.reshape(-1, N) has the right numbers in the wrong "
-                "shape, and mixes examples. The batch size comes first: x.reshape(x.shape[0], -1).",
+        Mistake("returned (D, N) instead of (N, D)", "a reshape to (D, N) has the right numbers in the wrong "
+                "shape, and mixes examples. The batch size comes first in the shape you ask for.",
                 lambda x: x.reshape(-1, x.shape[0])),
         Mistake("Fortran (column-major) order", "your values are flattened with the first index changing "
-                "fastest (order='F'), which also mixes examples together. Use NumPy's default C order, "
-                "x.reshape(x.shape[0], -1): the last axis (W) changes fastest, then H, then C, as in "
-                "torch.flatten(x, 1).", lambda x: x.reshape(x.shape[0], -1, order="F")),
+                "fastest (Fortran order), which also mixes examples together. NumPy's default C order is the "
+                "one asked for: the last axis (W) changes fastest, then H, then C, as in torch.flatten(x, 1).", lambda x: x.reshape(x.shape[0], -1, order="F")),
         Mistake("Fortran (column-major) order", "each example is flattened with its first axis (C) changing "
                 "fastest. Use C order: for a (C, H, W) volume, entry (c, i, j) goes to position "
-                "c*H*W + i*W + j. x.reshape(x.shape[0], -1) does exactly that.",
+                "c*H*W + i*W + j, which NumPy's default (C) order gives.",
                 lambda x: np.stack([example.ravel(order="F") for example in x])),
         Mistake("channel axis mixed up (channels moved last before flattening)", "your order is that of an "
                 "(N, H, W, C) array: the channels of one pixel sit next to each other. This course keeps "
-                "NCHW, as PyTorch does, and flattens in that order: do not transpose, just "
-                "x.reshape(x.shape[0], -1).", _channels_last),
+                "NCHW, as PyTorch does, and flattens in that order: look for an axis moved before the "
+                "reshape.", _channels_last),
         Mistake("height and width swapped", "you transposed H and W before flattening. Flatten in (C, H, W) "
-                "order without any transpose: x.reshape(x.shape[0], -1).",
+                "order: look for a transpose or swap of axes before the reshape.",
                 lambda x: np.swapaxes(x, -1, -2).reshape(x.shape[0], -1)),
         Mistake("assumed a 4-D input", "flatten must work for any (N, ...) array, not only (N, C, H, W): "
-                "`n, c, h, w = x.shape` fails on 2-D, 3-D and 5-D inputs. Keep the first axis and let "
-                "NumPy count the rest: x.reshape(x.shape[0], -1).", _assumed_4d),
+                "unpacking exactly four sizes fails on 2-D, 3-D and 5-D inputs. Keep the first axis and let "
+                "NumPy count the rest.", _assumed_4d),
     ],
-    summary="x.reshape(x.shape[0], -1)",
+    summary="(N, ...) to (N, D): the batch axis kept, each example in C order",
 )
 
 
@@ -212,21 +212,21 @@ AFFINE = Check(
     ],
     mistakes=[
         Mistake("bias missing", "your output is x @ w without b. Add the bias, one value per output "
-                "column: x @ w + b.", lambda x, w, b: _flat(x) @ w),
+                "column, after the product.", lambda x, w, b: _flat(x) @ w),
         Mistake("weight transposed (torch's (M, D) layout)", "your output is x @ w.T + b, as if w were "
                 "torch.nn.Linear's (M, D) weight. In this course w has shape (D, M): one row per input "
-                "feature, one column per output. Compute x @ w + b, with no transpose.",
+                "feature, one column per output: look for a transpose.",
                 lambda x, w, b: _flat(x) @ w.T + b),
         Mistake("bias added along the wrong axis", "b has one value per *output column* (shape (M,)), so "
-                "it is added to every row: x @ w + b. Writing b[:, None] or b.reshape(-1, 1) adds it "
-                "down the batch axis instead.", lambda x, w, b: _flat(x) @ w + b[:, None]),
+                "it is added to every row. Reshaping it into a column adds it down the batch axis instead: "
+                "look at how b is broadcast.", lambda x, w, b: _flat(x) @ w + b[:, None]),
         Mistake("bias added before the product", "(x + b) @ w multiplies the bias by the weights too. "
-                "The bias comes after the product: x @ w + b.", lambda x, w, b: (_flat(x) + b) @ w),
+                "The bias comes after the product.", lambda x, w, b: (_flat(x) + b) @ w),
         Mistake("input not flattened", "x can have any shape (N, d1, ..., dk), for example a batch of "
-                "(C, H, W) volumes. Reshape it to (N, D) first, with D = d1*...*dk: "
-                "x.reshape(x.shape[0], -1) @ w + b.", _not_flattened),
+                "(C, H, W) volumes. Flatten each example to D = d1*...*dk numbers first, as in Exercise 6.1.",
+                _not_flattened),
     ],
-    summary="x.reshape(x.shape[0], -1) @ w + b",
+    summary="each example flattened, times w (D, M), plus b added to every row",
 )
 
 
@@ -240,7 +240,8 @@ def _softmax_reference(x):
 def _visible_softmax(rng) -> list[Case]:
     return [Case((np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),),
                  note="[1, 2, 3] -> [0.090, 0.245, 0.665]; equal scores -> 1/3 each"),
-            Case((rng.standard_normal((4, 10)) * 2,), note="4 examples, 10 classes")]
+            Case((rng.standard_normal((4, 10)) * 2,), note="4 examples, 10 classes"),
+            Case((np.zeros((0, 10)),), note="edge case: an empty batch, N = 0, gives an empty (0, 10) array")]
 
 
 def _random_softmax(rng) -> list[Case]:
@@ -277,7 +278,8 @@ def _huge_logits(rng) -> list[Case]:
 def _edge_softmax(rng) -> list[Case]:
     return [Case((rng.standard_normal((1, int(rng.integers(3, 8)))),), note="edge case: one example, N = 1"),
             Case((rng.standard_normal((int(rng.integers(2, 6)), 1)),), note="edge case: one class, C = 1"),
-            Case((np.full((3, 4), float(rng.uniform(-5, 5))),), note="edge case: equal logits give 1/4 each")]
+            Case((np.full((3, 4), float(rng.uniform(-5, 5))),), note="edge case: equal logits give 1/4 each"),
+            Case((np.zeros((0, int(rng.integers(2, 11)))),), note="edge case: an empty batch, N = 0")]
 
 
 def _normalised(e):
@@ -299,43 +301,41 @@ def _row_max(x):
 
 SOFTMAX_MISTAKES = [
     Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. x is (N, C): "
-            "one row of C class scores per example, so the exponentials are normalised along axis=1: "
-            "e / e.sum(axis=1, keepdims=True) (and the maximum is taken along axis=1 too).",
+            "one row of C class scores per example, so both the maximum and the sum are taken along the "
+            "class axis (axis 1). Look at the axis of your reductions.",
             lambda x: ref.softmax(x, axis=0)),
     Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "np.exp(1000) is "
             "inf in float64 (anything above about 709 overflows) and inf / inf is NaN; np.exp(-1000) is 0 "
             "and 0 / 0 is NaN. Softmax does not change when you subtract the same number from every score "
-            "of a row, so subtract the row's maximum first: e = np.exp(x - x.max(axis=1, keepdims=True)). "
-            "The largest exponent is then exp(0) = 1, and the sum is at least 1.", _errstate(_naive)),
+            "of a row, so subtract each row's maximum before exponentiating. The largest exponent is "
+            "then exp(0) = 1, and the sum is at least 1.", _errstate(_naive)),
     Mistake("shifted by the minimum instead of the maximum", "subtracting the row's minimum makes the "
             "smallest score 0 and leaves the largest one huge, so exp still overflows when a row spans "
-            "more than about 709 (for example from -1000 to +1000). Subtract the maximum: "
-            "x - x.max(axis=1, keepdims=True).",
+            "more than about 709 (for example from -1000 to +1000). The shift that keeps every "
+            "exponential at most 1 is the row's maximum.",
             _errstate(lambda x: _shifted(x, x.min(axis=1, keepdims=True)))),
     Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be "
-            "the sum of the same exponentials as the numerator: e = np.exp(x - m); e / e.sum(axis=1, "
-            "keepdims=True). Dividing by the sum of the scores x gives values that do not add up to 1 "
-            "(and can be negative).", _errstate(lambda x: np.exp(x - _row_max(x)) / (x - _row_max(x)).sum(1, keepdims=True))),
+            "the sum of the same exponentials as the numerator. Dividing by the sum of the scores gives "
+            "values that do not add up to 1 (and can be negative). Look at what your denominator sums.", _errstate(lambda x: np.exp(x - _row_max(x)) / (x - _row_max(x)).sum(1, keepdims=True))),
     Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be the "
-            "sum of the exponentials of the row, not of the raw scores: e / e.sum(axis=1, keepdims=True).",
+            "sum of the exponentials of the row, not of the raw scores. Look at what your denominator sums.",
             _errstate(lambda x: np.exp(x - _row_max(x)) / x.sum(1, keepdims=True))),
     Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be the "
-            "sum of the exponentials of the row, not of the raw scores: e / e.sum(axis=1, keepdims=True).",
+            "sum of the exponentials of the row, not of the raw scores. Look at what your denominator sums.",
             _errstate(lambda x: np.exp(x) / x.sum(1, keepdims=True))),
     Mistake("no exponential", "your result is x / x.sum(axis=1): the scores divided by their sum, "
-            "without exponentials. Softmax exponentiates first, so every entry is positive: "
-            "e = np.exp(x - max); e / e.sum(axis=1, keepdims=True).",
+            "without exponentials. Softmax exponentiates first, so every entry is positive.",
             _errstate(lambda x: x / x.sum(1, keepdims=True))),
     Mistake("normalised by the sum over the whole batch", "your whole array sums to 1, not each row. "
-            "Sum along the class axis only, one sum per example: e.sum(axis=1, keepdims=True).",
+            "The sum runs along the class axis only, one sum per example: look at the axis of your sum.",
             lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()),
     Mistake("maximum taken along the wrong axis", "x.max(axis=0) is the largest score of each *class* over "
             "the batch. Subtracting a different number from each column changes the result; subtract each "
-            "row's own maximum: x - x.max(axis=1, keepdims=True).",
+            "row's own maximum (the class axis, axis 1).",
             _errstate(lambda x: _shifted(x, x.max(axis=0, keepdims=True)))),
     Mistake("keepdims missing", "e.sum(axis=1) has shape (N,), and NumPy lines it up with the *last* axis "
             "of e: each column is divided by the wrong row's sum (or the shapes do not broadcast). Keep the "
-            "axis: e.sum(axis=1, keepdims=True), shape (N, 1).",
+            "reduced axis, so that the sums form a column of shape (N, 1).",
             _errstate(lambda x: np.exp(x - _row_max(x)) / np.exp(x - _row_max(x)).sum(axis=1))),
     Mistake("returned log-probabilities", "your values are log-softmax, x - logsumexp(x). Softmax returns "
             "the probabilities themselves: exponentiate.", lambda x: ref.log_softmax(x, axis=1)),
@@ -351,10 +351,10 @@ SOFTMAX = Check(
         Group("two hand-worked rows and a random batch of 4×10 scores", _visible_softmax, visible=True),
         Group("random batches of logits (N, C), N ≠ C", _random_softmax, weight=2.0),
         Group("huge logits: ±1000, and huge mixed with small", _huge_logits),
-        Group("edge cases: one example, one class, equal logits", _edge_softmax),
+        Group("edge cases: one example, one class, equal logits, an empty batch", _edge_softmax),
     ],
     mistakes=SOFTMAX_MISTAKES,
-    summary="e = np.exp(x - x.max(axis=1, keepdims=True)); e / e.sum(axis=1, keepdims=True)",
+    summary="each row shifted by its maximum, exponentiated, and divided by its own sum",
 )
 
 

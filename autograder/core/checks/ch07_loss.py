@@ -71,7 +71,8 @@ def _scalar(function):
 
 def _visible_one_hot(rng) -> list[Case]:
     return [Case((np.array([3]), 10), note='the label of a training "3"'),
-            Case((np.array([0, 2, 1, 2]), 3), note="four labels, three classes")]
+            Case((np.array([0, 2, 1, 2]), 3), note="four labels, three classes"),
+            Case((np.array([], dtype=np.int64), 10), note="edge case: an empty batch, N = 0, gives a (0, 10) array")]
 
 
 def _random_one_hot(rng) -> list[Case]:
@@ -94,6 +95,7 @@ def _edge_one_hot(rng) -> list[Case]:
         Case((class_labels(rng, int(rng.integers(2, 5)), num_classes - 2), num_classes),
              note="edge case: the last two classes never occur in this batch"),
         Case((np.array([1, 0, 1]), 2), note="edge case: two classes"),
+        Case((np.array([], dtype=np.int64), num_classes), note="edge case: an empty batch, N = 0"),
     ]
 
 
@@ -123,7 +125,7 @@ ONE_HOT = Check(
     groups=[
         Group('a training "3" with 10 classes, and four labels with 3 classes', _visible_one_hot, visible=True),
         Group("random batches (2 to 13 labels, 3 to 10 classes)", _random_one_hot, weight=2.0),
-        Group("edge cases: one label, classes missing from the batch, two classes", _edge_one_hot),
+        Group("edge cases: one label, classes missing from the batch, two classes, no label", _edge_one_hot),
     ],
     mistakes=[
         Mistake("off by one (labels - 1)", "each 1 sits one column to the left of where it belongs (and "
@@ -151,7 +153,7 @@ ONE_HOT = Check(
                 "the labels in the batch. Pair row n with its own label: out[np.arange(N), labels] = 1.",
                 _every_row_every_label),
     ],
-    summary="np.eye(num_classes)[labels], float64, shape (N, num_classes)",
+    summary="one float64 row per label, 1.0 in the label's column, shape (N, num_classes)",
 )
 
 
@@ -217,6 +219,7 @@ def _one_hot_twice(pred, target):
 
 MSE = Check(
     id=f"{STEM}.mse_loss",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,  # sklearn.metrics.mean_squared_error
     params=("pred", "target"),
     reference=_scalar(ref.mse_loss),
     groups=[
@@ -256,7 +259,7 @@ MSE = Check(
                 "(floats of shape (N, C)), so it cannot be used as indices. Use target as it is.",
                 _one_hot_twice),
     ],
-    summary="0.5 * np.sum((target - pred) ** 2, axis=1).mean()",
+    summary="half the squared error summed over the classes, averaged over the batch",
 )
 
 
@@ -388,7 +391,7 @@ CROSS_ENTROPY = Check(
         *NOT_FINITE_MISTAKES,
     ],
     hints=[_not_finite_hint],
-    forbidden=FORBIDDEN + SOFTMAX_LIBRARIES,
+    forbidden=FORBIDDEN + SOFTMAX_LIBRARIES + LEARNING_LIBRARIES,  # logsumexp, sklearn.metrics.log_loss
     summary="mean over n of logsumexp(logits[n]) - logits[n, labels[n]]",
 )
 

@@ -173,7 +173,7 @@ AFFINE = Check(
                 "feature d collects dout[n, m] · w[d, m] over the outputs m.",
                 _affine_with(dx=lambda dout, x2, w, x: (dout @ w).reshape(x.shape))),
     ],
-    summary="dx = (dout @ w.T).reshape(x.shape), dw = x2.T @ dout, db = dout.sum(axis=0)",
+    summary="dx = dout·wᵀ in the shape of x, dw = x_flatᵀ·dout, db = dout summed over the batch",
 )
 
 
@@ -253,7 +253,7 @@ RELU = Check(
                 "dx = 0 there (PyTorch's choice): the gate opens only where x is strictly greater than 0. "
                 "Look at the comparison that builds your mask.", lambda dout, x: dout * (np.asarray(x) >= 0)),
     ],
-    summary="dout * (x > 0)",
+    summary="dout where x > 0, and 0 where x <= 0 (0 at x = 0 too)",
 )
 
 

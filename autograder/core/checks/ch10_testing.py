@@ -122,7 +122,7 @@ ACCURACY = Check(
         Group("a single image", _single_image),
     ],
     mistakes=ACCURACY_MISTAKES,
-    summary="np.mean(predictions == labels), a float in [0, 1]",
+    summary="the fraction of predictions equal to their label, a float in [0, 1]",
 )
 
 
@@ -158,7 +158,9 @@ def _visible_confusion(rng) -> list[Case]:
     labels = np.array([0, 0, 1, 1, 2, 2, 2])
     predictions = np.array([0, 1, 1, 1, 2, 0, 2])
     return [Case((predictions, labels, 3), note="3 classes: one 0 taken for a 1, one 2 taken for a 0"),
-            _confusion_case(rng, 4, 20, note="4 classes, 20 images")]
+            _confusion_case(rng, 4, 20, note="4 classes, 20 images"),
+            Case((np.array([], dtype=np.int64), np.array([], dtype=np.int64), 3),
+                 note="edge case: an empty batch, N = 0: a 3×3 matrix of zeros")]
 
 
 def _random_confusion(rng) -> list[Case]:
@@ -168,8 +170,10 @@ def _random_confusion(rng) -> list[Case]:
 def _missing_classes(rng) -> list[Case]:
     classes = int(rng.integers(6, 11))
     used = int(rng.integers(3, classes - 1))  # the top classes never appear, as label or prediction
+    empty = np.array([], dtype=np.int64)
     return [_confusion_case(rng, classes, int(rng.integers(20, 50)), present=np.arange(used),
-                            note=f"num_classes = {classes}, but only classes 0..{used - 1} appear")]
+                            note=f"num_classes = {classes}, but only classes 0..{used - 1} appear"),
+            Case((empty, empty.copy(), classes), note="edge case: an empty batch, N = 0, where no class appears")]
 
 
 def _perfect(rng) -> list[Case]:
@@ -215,7 +219,7 @@ CONFUSION = Check(
     groups=[
         Group("a hand-made 3-class batch and a random 4-class one", _visible_confusion, visible=True),
         Group("randomized batches", _random_confusion, weight=2.0),
-        Group("classes that never appear in the batch", _missing_classes),
+        Group("classes that never appear in the batch, and an empty batch (N = 0)", _missing_classes),
         Group("perfect predictions", _perfect),
     ],
     mistakes=CONFUSION_MISTAKES,

@@ -209,7 +209,7 @@ L2 = Check(
         Mistake("λ forgotten", "your value does not depend on λ: multiply the sum of squares by ½·λ.",
                 lambda p, lam: _l2_reference(p, 1.0)),
     ],
-    summary="0.5 * lam * sum(np.sum(w ** 2) for name, w in params.items() if name.endswith('_w'))",
+    summary="λ/2 times the sum of the squares of every weight array (names ending in _w), biases left out",
 )
 
 
@@ -311,7 +311,7 @@ BATCHNORM = Check(
                 "in: use the eps parameter, not a hard-coded 1e-5.",
                 lambda x, g, b, eps=1e-5: _bn_np(x, g, b, 1e-5)),
     ],
-    summary="mean/var over axes (0, 2, 3), biased; gamma.reshape(1, C, 1, 1) * (x - mean) / sqrt(var + eps) + beta",
+    summary="per channel: mean and biased variance over N, H and W; γ·(x − mean)/√(var + ε) + β",
 )
 
 
