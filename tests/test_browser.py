@@ -338,7 +338,7 @@ def _move(page, control) -> None:
     """Move a control to another value as a reader does: a drop-down's next option, a slider's far end."""
     if control.evaluate("c => c.tagName") == "SELECT":
         count = control.locator("option").count()
-        control.select_option(str((int(control.input_value()) + 1) % count))
+        control.select_option(index=(int(control.input_value()) + 1) % count)  # options are numbered 0, 1, ...
     else:
         at_end = control.evaluate("c => Number(c.value) === Number(c.max)")
         control.focus()
