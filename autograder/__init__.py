@@ -4,7 +4,8 @@ One folder per place its code runs (``docs/architecture.md`` has the picture; th
 are held by ``tests/test_layers.py``):
 
 - ``core/``     the truth: reference CNN, checks and mistakes, typed results, codec, data (no processes)
-- ``kernel/``   what runs in the student's Jupyter kernel: ``check()``, ``exercises.load``, the zoo
+- ``kernel/``   what runs in the student's Jupyter kernel: ``check()``, ``exercises.load``, the zoo,
+                the explorers
 - ``sandbox/``  the sandboxed child that runs student code, and the host side that starts it
 - ``grader/``   grading one notebook: spec -> pre-flight -> run -> judge -> score
 - ``course/``   the coordinator of a class: course directory, batch, workers, gradebook, feedback,
@@ -13,15 +14,16 @@ are held by ``tests/test_layers.py``):
 - ``cli/``      ``python -m autograder ...``
 
 Importing this package is cheap on purpose (nothing is imported here): a notebook's
-``from autograder import check, data, zoo, exercises`` loads only the kernel side it names.
+``from autograder import check, data, zoo, exercises, explorer`` loads only the kernel side it names.
 """
 
 import importlib
 
-__all__ = ["check", "data", "exercises", "zoo"]
+__all__ = ["check", "data", "exercises", "explorer", "zoo"]
 
 # Names a notebook imports from the package, and the module each one is (loaded on first use).
 _KERNEL_NAMES = {"data": "autograder.core.data", "exercises": "autograder.kernel.exercises",
+                 "explorer": "autograder.kernel.explorer",
                  "zoo": "autograder.kernel.zoo"}
 
 

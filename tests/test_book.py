@@ -125,19 +125,30 @@ def test_stylesheets_fetch_no_fonts_or_imports_from_the_web(built):
     assert not offenders, offenders
 
 
+def _pages_with_widgets() -> list[str]:
+    """The stems of the pages that embed widget state (ipywidgets cells, progress bars)."""
+    return [path.stem for path in sorted(sources.PAGES.glob("*.ipynb"))
+            if nbformat.read(path, as_version=4).metadata.get("widgets")]
+
+
 def test_vendored_javascript_is_where_the_pages_point(built):
     """MathJax, RequireJS and the widget manager come from _vendor/, outside _static/ (Jupyter Book
-    would add every .js under _static/ to every page)."""
+    would add every .js under _static/ to every page); the widget manager only on pages with widgets."""
     for path in ("_vendor/mathjax/tex-mml-chtml.js", "_vendor/requirejs/require.js",
                  "_vendor/html-manager/embed-amd.js", "_vendor/html-manager/widgets-setup.js"):
         assert (built / path).stat().st_size > 1000, path
     for name in ("tex-mml-chtml.js", "require.js", "embed-amd.js"):
         assert not list((built / "_static").rglob(name)), name
-    page = (built / "book" / "02-convolution.html").read_text()
-    for path in ("_vendor/mathjax/tex-mml-chtml.js", "_vendor/requirejs/require.js",
-                 "_vendor/html-manager/embed-amd.js"):
-        assert f'src="../_static/../{path}' in page, path
-    assert page.index("require.js") < page.index("widgets-setup.js") < page.index("embed-amd.js")
+    with_widgets = _pages_with_widgets()
+    for stem in sorted(path.stem for path in sources.sources()):
+        page = (built / "book" / f"{stem}.html").read_text()
+        if stem in with_widgets:
+            for path in ("_vendor/requirejs/require.js", "_vendor/html-manager/embed-amd.js"):
+                assert f'src="../_static/../{path}' in page, (stem, path)
+            assert page.index("require.js") < page.index("widgets-setup.js") < page.index("embed-amd.js")
+        else:
+            assert "html-manager" not in page and "require.js" not in page, f"{stem} loads the widget manager"
+    assert 'src="../_static/../_vendor/mathjax/tex-mml-chtml.js' in (built / "book" / "02-convolution.html").read_text()
     pinned = json.loads((ROOT / "vendor" / "package.json").read_text())["dependencies"]
     locked = json.loads((ROOT / "vendor" / "package-lock.json").read_text())["packages"]
     for name, version in pinned.items():
@@ -304,3 +315,122 @@ def test_cached_outputs_go_with_the_current_prose():
     edited.cells[[c.cell_type for c in edited.cells].index("code")].source = "changed()"
     with pytest.raises(sources.BuildError):
         execute.with_outputs(edited, executed)
+
+
+# ---------------------------------------------------------------------- explorers
+
+
+def test_every_explorer_page_loads_the_books_own_explorer_script(built):
+    """The book serves its explorer script and stylesheet itself; every page with an explorer loads them."""
+    assert "cnn-explorer" in (built / "_static" / "cnn-explorer.js").read_text()
+    assert (built / "_static" / "cnn-explorer.css").is_file()
+    pages = [path for path in (built / "book").glob("*.html") if 'class="cnn-explorer"' in path.read_text()]
+    assert len(pages) >= 8, [path.name for path in pages]
+    for page in pages:
+        text = page.read_text()
+        assert 'src="../_static/cnn-explorer.js' in text and "cnn-explorer.css" in text, page.name
+
+
+def _draw(kind="square", size=1, noise=False):
+    """A tiny explorer function: one small figure; with ``noise``, a random title."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    _, ax = plt.subplots(figsize=(1, 1))
+    ax.plot([0, size], [0, size] if kind == "square" else [size, 0])
+    ax.set_title(f"{np.random.rand():.6f}" if noise else "")
+    plt.show()
+
+
+def test_an_explorer_precomputes_every_setting_with_the_same_random_state():
+    import matplotlib
+    import numpy as np
+
+    from autograder.kernel import explorer
+
+    matplotlib.use("agg")
+    np.random.seed(3)
+    after_one_call = (np.random.rand(), np.random.get_state())[1]  # what one call with the initial values leaves
+    np.random.seed(3)
+    markup = explorer.render(_draw, alt="a line", kind=explorer.Choice(["square", "other"], label="kind"),
+                             size=explorer.Slider(1, 9, value=2, label="size", points=3), noise=explorer.Choice(
+                                 [("with noise", True), ("plain", False)], label="title"))
+    assert np.array_equal(np.random.get_state()[1], after_one_call[1])
+    data = json.loads(re.search(r'<script type="application/json" class="cnn-explorer-data">(.*?)</script>',
+                                markup).group(1))
+    assert data["values"] == [["square", "other"], ["1", "2", "5", "9"], ["with noise", "plain"]]
+    assert len(data["index"]) == 2 * 4 * 2 and len(data["frames"]) == len(set(data["frames"])) == 16
+    assert all(frame.startswith(("data:image/png;base64,", "data:image/webp;base64,")) for frame in data["frames"])
+    # The first frame is the initial setting (size 2), and says so in its alt text.
+    assert 'alt="a line: kind square, size 2, title with noise"' in markup
+    assert f'src="{data["frames"][data["index"][1 * 2 + 0]]}"' in markup
+    assert markup.count("<label for=") == 3 and '<input type="range"' in markup and "<select" in markup
+    # The same seed for every frame: the noisy title is the same at every size.
+    again = explorer.render(_draw, kind=explorer.Choice(["square"]), size=explorer.Slider(1, 2, value=1, points=2),
+                            noise=explorer.Choice([True]))
+    frames = json.loads(re.search(r'class="cnn-explorer-data">(.*?)</script>', again).group(1))["frames"]
+    assert len(frames) == 2  # two sizes: two pictures, with the same title
+
+
+def test_an_explorer_that_cannot_be_precomputed_says_what_to_change():
+    from autograder.kernel import explorer
+
+    with pytest.raises(ValueError, match="frames .* is more than 150: give sliders fewer book values"):
+        explorer.render(_draw, size=explorer.Slider(0, 1000, points=200))
+    with pytest.raises(ValueError, match="made 0 figures"):
+        explorer.render(lambda size=1: None, size=explorer.Slider(0, 1, points=2))
+    with pytest.raises(ValueError, match="more than 0.00 MB"):
+        explorer.render(_draw, size=explorer.Slider(0, 1, points=2), max_bytes=10)
+    with pytest.raises(ValueError, match="not one of the options"):
+        explorer.Choice(["a", "b"], value="c")
+    with pytest.raises(TypeError, match="must be an explorer.Choice or explorer.Slider"):
+        explorer.interact(_draw, size=[1, 2])
+
+
+EXPLORER_IN_A_KERNEL = """
+import json, os
+import ipywidgets
+from autograder import explorer
+calls = []
+
+def draw(size=1):
+    import matplotlib.pyplot as plt
+    calls.append(size)
+    plt.figure(figsize=(1, 1))
+    plt.plot([0, size])
+    plt.show()
+
+explorer.interact(draw, alt="a line", size=explorer.Slider(1, 5, value=2, label="size"))
+slider = next(w for w in ipywidgets.widgets.widget._instances.values() if isinstance(w, ipywidgets.IntSlider))
+slider.value = 4  # a student moves the slider: the live explorer draws again
+os.environ[explorer.ENV] = "1"  # as in the book's page kernels
+explorer.interact(draw, alt="a line", size=explorer.Slider(1, 5, value=2, label="size", book=[1, 5]))
+print(json.dumps({"calls": calls, "description": slider.description, "range": [slider.min, slider.max]}))
+"""
+
+
+def test_students_get_a_live_explorer_and_the_book_a_precomputed_one():
+    """In a real kernel: without the book's variable, explorer.interact is a live ipywidgets explorer
+    (moving its slider draws again); with it, one HTML explorer of precomputed frames."""
+    from jupyter_client.manager import start_new_kernel
+
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
+    messages = []
+    try:
+        reply = client.execute_interactive(EXPLORER_IN_A_KERNEL, timeout=300,
+                                           output_hook=lambda message: messages.append(message))
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    shown = [message["content"]["data"] for message in messages
+             if message["msg_type"] in ("display_data", "execute_result")]
+    views = [data for data in shown if "application/vnd.jupyter.widget-view+json" in data]
+    assert len(views) == 1, [data.keys() for data in shown]
+    html_out = [data["text/html"] for data in shown if 'class="cnn-explorer"' in data.get("text/html", "")]
+    assert len(html_out) == 1 and 'alt="a line: size 2"' in html_out[0]
+    printed = "".join(m["content"].get("text", "") for m in messages if m["msg_type"] == "stream")
+    report = json.loads(printed.strip().splitlines()[-1])
+    assert report["calls"][:2] == [2, 4], report  # drawn at 2, then again at 4 when the slider moved
+    assert sorted(report["calls"][2:]) == [1, 2, 5]  # the book's frames: its values and the initial one
+    assert report["description"] == "size" and report["range"] == [1, 5]

@@ -1,4 +1,4 @@
-"""The published book in a real browser, with the network off: every page, formula, image and widget.
+"""The published book in a real browser, with the network off: every page, formula, image, widget and explorer.
 
 Playwright (from PyPI) drives Debian's Chromium at /usr/bin/chromium, headless; Playwright never
 downloads a browser here. Pages are opened from ``file://``, as a reader who unzipped the book
@@ -37,6 +37,8 @@ PAGES = [f"book/{stem}.html" for stem in STEMS] + ["index.html", "search.html", 
 LOCAL = ("file:", "data:", "blob:", "about:")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 EXTERNAL: dict[int, list[str]] = {}  # per browser context: every request that tried to leave the book
+LOADED: dict[int, list[str]] = {}  # per browser context: every local file a page asked for
+WIDGET_MANAGER = "_vendor/html-manager/"  # the widget manager and its icon fonts
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +61,7 @@ class Visit:
     errors: list = field(default_factory=list)  # console errors and uncaught exceptions
     failed: list = field(default_factory=list)  # requests that failed (aborted ones included)
     external: list = field(default_factory=list)  # requests that tried to leave the book
+    loaded: list = field(default_factory=list)  # the local files the page loaded (paths)
     facts: dict = field(default_factory=dict)
 
 
@@ -84,6 +87,11 @@ FACTS_JS = """() => {
                      images: Array.from(area.querySelectorAll('img')).map(img),
                      text: area.innerText.trim().length} : null;
     }),
+    explorers: Array.from(document.querySelectorAll('.cnn-explorer')).map(e => ({
+      image: e.querySelector('img') ? img(e.querySelector('img')) : null,
+      controls: Array.from(e.querySelectorAll('input, select')).map(c => ({
+        tag: c.tagName.toLowerCase(), type: c.type,
+        label: (c.labels && c.labels.length) ? c.labels[0].innerText.trim() : ''}))})),
     animations: Array.from(document.querySelectorAll('.animation')).map(a => ({
       icons: a.querySelectorAll('button svg').length, buttons: a.querySelectorAll('button').length,
       frame: img(a.querySelector('img'))})),
@@ -150,9 +158,12 @@ def context():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
         external: list[str] = []
+        loaded: list[str] = []
 
         def offline(route):
             if route.request.url.startswith(LOCAL):
+                if route.request.url.startswith("file:"):
+                    loaded.append(route.request.url)
                 route.continue_()
             else:
                 external.append(route.request.url)
@@ -160,6 +171,7 @@ def context():
 
         context.route("**/*", offline)
         EXTERNAL[id(context)] = external
+        LOADED[id(context)] = loaded
         yield context
         browser.close()
 
@@ -170,9 +182,10 @@ def visits(context) -> dict[str, Visit]:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     seen = {}
     for name in PAGES:
-        before = len(EXTERNAL[id(context)])
+        before, files = len(EXTERNAL[id(context)]), len(LOADED[id(context)])
         page, visit = _visit(context, (HTML / name).as_uri())
         visit.external = EXTERNAL[id(context)][before:]
+        visit.loaded = sorted({unquote(urlparse(url).path) for url in LOADED[id(context)][files:]})
         page.screenshot(path=str(SCREENSHOTS / (name.replace("/", "-").removesuffix(".html") + ".png")),
                         full_page=True)
         page.close()
@@ -277,3 +290,91 @@ def test_download_link_gives_the_student_notebook(visits, stem):
     for line in solution_lines(stem):
         assert json.dumps(line)[1:-1] not in text, f"solution line in the downloaded notebook: {line}"
     assert not any(MARKERS.search(cell.source) for cell in notebook.cells)
+
+
+def _weight(visit: Visit) -> int:
+    """The bytes of the local files a page loaded (the page, scripts, styles, fonts, images)."""
+    return sum(Path(path).stat().st_size for path in visit.loaded if Path(path).is_file())
+
+
+def test_pages_without_widgets_load_no_widget_manager(visits, capsys):
+    """The widget manager and its icon fonts load only on pages that embed widget state; prints the
+    median page weight (the chapters and the front page)."""
+    import statistics
+
+    for name, visit in visits.items():
+        manager = [path for path in visit.loaded if WIDGET_MANAGER in path]
+        if visit.facts["widgetViews"] == 0:
+            assert not manager, f"{name} has no widget but loads the widget manager: {manager}"
+    chapters = [_weight(visit) for name, visit in visits.items() if name.startswith("book/") or name == "index.html"]
+    assert all(weight > 0 for weight in chapters)
+    with capsys.disabled():
+        print(f"\nmedian page weight: {statistics.median(chapters) / 2**20:.2f} MiB over {len(chapters)} pages")
+
+
+EXPLORER_CHAPTERS = [stem for stem in STEMS if "explorer.interact(" in (sources.SOLUTIONS / f"{stem}.md").read_text()]
+
+
+@pytest.mark.parametrize("stem", EXPLORER_CHAPTERS)
+def test_explorers_are_labelled_native_controls_with_a_described_picture(visits, stem):
+    source = (sources.SOLUTIONS / f"{stem}.md").read_text()
+    explorers = visits[f"book/{stem}.html"].facts["explorers"]
+    assert len(explorers) == len(re.findall(r"^\s*explorer\.interact\(", source, re.MULTILINE)), explorers
+    for explorer in explorers:
+        assert explorer["image"] and explorer["image"]["ok"], f"{stem}: an explorer without its picture: {explorer}"
+        assert explorer["image"]["alt"], f"{stem}: an explorer's picture has no alt text"
+        assert explorer["controls"], f"{stem}: an explorer without controls"
+        for control in explorer["controls"]:
+            assert (control["tag"], control["type"]) in {("input", "range"), ("select", "select-one")}, control
+            assert control["label"], f"{stem}: a control without a label: {control}"
+
+
+def _picture(root) -> dict:
+    return root.evaluate("r => ({src: r.querySelector('img').getAttribute('src'), "
+                         "alt: r.querySelector('img').getAttribute('alt')})")
+
+
+def _move(page, control) -> None:
+    """Move a control to another value as a reader does: a drop-down's next option, a slider's far end."""
+    if control.evaluate("c => c.tagName") == "SELECT":
+        count = control.locator("option").count()
+        control.select_option(index=(int(control.input_value()) + 1) % count)  # options are numbered 0, 1, ...
+    else:
+        at_end = control.evaluate("c => Number(c.value) === Number(c.max)")
+        control.focus()
+        page.keyboard.press("Home" if at_end else "End")
+
+
+def _set(control, value: str) -> None:
+    control.evaluate("(c, v) => { c.value = v; c.dispatchEvent(new Event('input', {bubbles: true})); }", value)
+
+
+@pytest.mark.parametrize("stem", EXPLORER_CHAPTERS)
+def test_every_explorer_changes_its_picture_when_a_control_moves(context, stem):
+    """Without a kernel: each control of each explorer, moved to another value, changes the picture's
+    source and its alt text (which names the control); set back, the first picture returns."""
+    page, visit = _visit(context, (HTML / f"book/{stem}.html").as_uri())
+    try:
+        roots = page.locator(".cnn-explorer")
+        assert roots.count() >= 1, f"{stem}: no explorer on the page"
+        for k in range(roots.count()):
+            root = roots.nth(k)
+            root.scroll_into_view_if_needed()
+            first = _picture(root)
+            controls = root.locator("input[type=range], select")
+            assert controls.count() >= 1
+            for c in range(controls.count()):
+                control = controls.nth(c)
+                label = control.evaluate("c => c.labels[0].innerText.trim()")
+                initial, before = control.input_value(), _picture(root)
+                _move(page, control)
+                after = _picture(root)
+                assert control.input_value() != initial, f"{stem}, explorer {k + 1}: {label!r} did not move"
+                assert after["src"] != before["src"], f"{stem}, explorer {k + 1}: moving {label!r} left the picture"
+                assert after["alt"] != before["alt"] and label in after["alt"], \
+                    f"{stem}, explorer {k + 1}: moving {label!r} left the alt text: {after['alt']!r}"
+                _set(control, initial)
+            assert _picture(root) == first, f"{stem}, explorer {k + 1}: the controls set back show another picture"
+    finally:
+        page.close()
+    assert not visit.errors, f"{stem}: errors in the browser console: {visit.errors}"

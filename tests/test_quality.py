@@ -132,6 +132,8 @@ class _Page(HTMLParser):
         self.h3: list[str] = []
         self.figures: list[dict] = []
         self.loose_images: list[dict] = []
+        self.explorer_images: list[dict] = []  # the pictures of explorers (autograder/kernel/explorer.py)
+        self._explorer: int | None = None  # the depth of the stack inside the explorer's element
         self._heading = None
         self._caption = None
 
@@ -151,11 +153,16 @@ class _Page(HTMLParser):
             self._caption = []
         elif tag == "div" and "animation" in (attributes.get("class") or "").split() and "figure" in self.stack:
             self.figures[-1]["animation"] = True
+        elif tag == "div" and "cnn-explorer" in (attributes.get("class") or "").split() and self._explorer is None:
+            self._explorer = len(self.stack)
 
     def _empty(self, tag, attributes):
         if tag != "img" or "article" not in self.stack:
             return
         image = {"alt": attributes.get("alt") or "", "src": attributes.get("src", "")}
+        if self._explorer is not None:
+            self.explorer_images.append(image)
+            return
         (self.figures[-1]["images"] if "figure" in self.stack else self.loose_images).append(image)
 
     def handle_startendtag(self, tag, attrs):
@@ -166,6 +173,8 @@ class _Page(HTMLParser):
             return
         while self.stack.pop() != tag:
             pass
+        if self._explorer is not None and len(self.stack) < self._explorer:
+            self._explorer = None
         if tag == "h3" and self._heading is not None:
             self.h3.append("".join(self._heading).replace("#", "").strip())
             self._heading = None
@@ -211,6 +220,8 @@ def test_html_numbers_exercises_by_chapter(pages, stem):
 def test_html_figures_have_numbered_captions_and_alt_text(pages, stem):
     page = pages[stem]
     assert not page.loose_images, f"{stem}: images outside a captioned figure: {page.loose_images}"
+    assert all(len(image["alt"]) >= 30 for image in page.explorer_images), \
+        f"{stem}: an explorer's picture has no real alt text: {page.explorer_images}"
     assert page.figures, f"{stem} has no figure"
     for k, figure in enumerate(page.figures, start=1):
         assert re.match(rf"Figure {_chapter(stem)}\.{k}(?: \([^()]+\))?: \S", figure["caption"]), \

@@ -20,9 +20,10 @@ import nbformat
 
 from ..core.digest import digest_files, digest_folders
 from ..kernel.exercises import ENV as EXERCISES_ENV
+from ..kernel.explorer import ENV as EXPLORER_ENV
 from .chapters import write_student_notebooks
 from .derive import instructor_version, page_input, page_version, student_version
-from .publish import is_widget_cell
+from .publish import EXPLORER_CALL, is_widget_cell
 from .sources import (
     CACHE,
     INSTRUCTOR_SOURCE,
@@ -99,10 +100,11 @@ def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> n
     notebook = copy.deepcopy(notebook)
     PAGES.mkdir(exist_ok=True)
     def cell_timeout(cell) -> int:
-        # Widget cells (tagged `widget` by convention) finish in a second or two, but now and then
+        # ipywidgets cells (tagged `widget` by convention) finish in a second or two, but now and then
         # their execute_reply arrives late (an ipywidgets/nbclient race we could reproduce about
-        # once in twenty runs): give up on them quickly, and `execute` retries.
-        return WIDGET_TIMEOUT if is_widget_cell(cell) else timeout
+        # once in twenty runs): give up on them quickly, and `execute` retries. An explorer
+        # (`explorer.interact`) sends no widget messages here: it draws its frames, which takes longer.
+        return WIDGET_TIMEOUT if is_widget_cell(cell) and not EXPLORER_CALL.search(cell.source) else timeout
 
     client = NotebookClient(notebook, timeout=timeout, timeout_func=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(PAGES)}},
@@ -119,6 +121,7 @@ def _execute_job(args):
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
     os.environ[EXERCISES_ENV] = str(SOLUTIONS)  # exercises.load gives the reference solutions
+    os.environ[EXPLORER_ENV] = "1"  # explorers precompute their frames (autograder/kernel/explorer.py)
     started = time.monotonic()
     notebook = execute(nbformat.reads(text, as_version=4), stem)
     return stem, dumps(notebook), time.monotonic() - started

@@ -22,6 +22,9 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 EXERCISE = re.compile(r"Exercise (\d+)\.(\d+): \S")
 CDN_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>\s*", re.IGNORECASE)
 IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
+EXPLORER = re.compile(r"<div class=\"cnn-explorer\"")  # the book's explorer (autograder/kernel/explorer.py)
+EXPLORER_CALL = re.compile(r"^\s*explorer\.interact\(", re.MULTILINE)
+# Under an ipywidgets cell that is not an explorer (it cannot respond without a kernel).
 FROZEN_WIDGET = (":::{note}\nIn the book this explorer stays at its first setting: its controls respond in Jupyter, "
                  "when you run the chapter's notebook. The figure below shows the settings worth comparing.\n:::")
 
@@ -40,6 +43,11 @@ def figure_outputs(cell) -> list:
 
 def is_widget_cell(cell) -> bool:
     return WIDGET_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def shows_explorer(cell) -> bool:
+    """Whether the executed cell shows a book explorer (precomputed frames that respond without a kernel)."""
+    return any(EXPLORER.search(str(output.get("data", {}).get("text/html", ""))) for output in cell.get("outputs", []))
 
 
 def structure_problems(page: nbformat.NotebookNode, stem: str) -> list[str]:
@@ -75,8 +83,11 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
       ``<figure>`` with ``<figcaption>``; figures are numbered 1, 2, ... in each chapter.
     - The figure's cell carries its alt text in ``mystnb.image.alt``; it is copied into HTML
       animations too. One figure per cell.
-    - A widget cell (tagged ``widget``) is followed by a code cell that draws its static
-      counterpart, a captioned figure.
+    - A widget cell (tagged ``widget``) and an explorer (``explorer.interact``) are followed by a
+      code cell that draws their static counterpart, a captioned figure (for print). An explorer
+      responds in the book; an ipywidgets cell that is not one gets a note that it does not.
+      An ``explorer.interact`` cell whose output is not the book's explorer (its frames were not
+      drawn) is an error.
     - The chapter opens with ``## Learning objectives``, closes with ``## Summary`` (and
       ``## Further reading``), and numbers its exercises "Exercise N.k" (:func:`structure_problems`).
     - HTML outputs lose stylesheet links to the web (matplotlib's animations link Font Awesome 4
@@ -87,7 +98,7 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
     problems: list[str] = []
     cells = page.cells
     figures = 0
-    frozen = []  # widget cells, each followed in the book by a note that it does not respond there
+    frozen = []  # ipywidgets cells, each followed in the book by a note that it does not respond there
     for index, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
@@ -97,12 +108,17 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
             html = output.get("data", {}).get("text/html")
             if html is not None:
                 output["data"]["text/html"] = CDN_LINK.sub("", "".join(html) if isinstance(html, list) else html)
-        if is_widget_cell(cell):
+        explorer = shows_explorer(cell)
+        if EXPLORER_CALL.search(cell.source) and not explorer:
+            problems.append(f"{where} calls explorer.interact but shows no book explorer: execute the page with "
+                            "AUTOGRADER_EXPLORER_FRAMES=1 (python -m autograder book does)")
+        if is_widget_cell(cell) or explorer:
             following = next((c for c in cells[index + 1:] if c.cell_type == "code"), None)
             if following is None or not figure_outputs(following):
                 problems.append(f"{where} is a widget cell but the next code cell draws no figure: follow every "
                                 "widget with a code cell that draws its static counterpart")
-            frozen.append(cell)
+            if not explorer:
+                frozen.append(cell)
             continue
         shown = figure_outputs(cell)
         if not shown:

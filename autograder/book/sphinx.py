@@ -5,12 +5,18 @@ It makes the launch buttons (JupyterHub, Binder, Colab) open the chapter's stude
 written by ``python -m autograder publish``) rather than the generated page, drops them from
 pages that have no student notebook, gives pages the substitutions ``{{ student_repository }}``
 and ``{{ colab_install }}`` made from that address, keeps Sphinx from numbering figures (their
-captions do) and loads each script once. It imports nothing heavy, since Sphinx imports it in every build.
+captions do), loads each script once and serves the explorers' script and stylesheet
+(``static/cnn-explorer.js``, ``static/cnn-explorer.css``; see :mod:`autograder.kernel.explorer`)
+from ``_static/``. It imports nothing heavy, since Sphinx imports it in every build.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .sources import CHAPTERS
+
+STATIC = Path(__file__).with_name("static")  # the explorers' script and stylesheet, copied to _static/
 
 
 def _launch_student_notebooks(app, pagename, templatename, context, doctree) -> None:
@@ -68,7 +74,15 @@ def _no_duplicate_scripts(app, pagename, templatename, context, doctree) -> None
         context["script_files"] = unique
 
 
+def _explorer_files(app, config) -> None:
+    """The book serves the explorers' script and stylesheet itself (``_static/``, on every page)."""
+    config.html_static_path = [*config.html_static_path, str(STATIC)]
+
+
 def setup(app):
+    app.connect("config-inited", _explorer_files, priority=900)
+    app.add_js_file("cnn-explorer.js")
+    app.add_css_file("cnn-explorer.css")
     app.connect("config-inited", _chapter_numbers_figures, priority=900)
     app.connect("config-inited", _repository_substitutions, priority=900)
     app.connect("html-page-context", _no_duplicate_scripts, priority=900)
