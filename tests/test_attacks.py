@@ -17,9 +17,11 @@ import hashlib
 import json
 import os
 import re
+import site
 import socket
 import subprocess
 import sys
+import sysconfig
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +137,56 @@ def _visible_table(ctx):
              for group in check.groups if group.visible for case in check.cases(group, None)}
     return filled(conv_single_step=f"TABLE = {table!r}\ndef conv_single_step(x_slice, w, b):\n"
                                    "    return TABLE[x_slice.tobytes().hex() + w.tobytes().hex()]\n")
+
+
+def _other_package_dirs() -> list[str]:
+    """Package directories of other Python environments than the sandbox's (the base installation's,
+    the system's), and the venv's own forbidden package under its real path (the venv may be a link)."""
+    import scipy
+
+    minor = sys.version_info.minor
+    found = {sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"],
+             "/usr/lib/python3/dist-packages", f"/usr/local/lib/python3.{minor}/dist-packages",
+             f"/usr/lib/python3.{minor}/site-packages"}
+    own = {os.path.realpath(path) for path in site.getsitepackages()}
+    signal = Path(scipy.__file__).parent / "signal"
+    return sorted({path for path in found if os.path.realpath(path) not in own}
+                  | {str(signal), os.path.realpath(signal)})
+
+
+def _lists_other_environments(ctx):
+    """conv_output_size reports which other package directories it can list (none, in the namespace modes)."""
+    return filled(conv_output_size=(
+        f"import os\nOTHERS = {_other_package_dirs()!r}\n" + SIZE + "    seen = []\n    for path in OTHERS:\n"
+        "        try:\n            if os.listdir(path):\n                seen.append(path)\n"
+        "        except OSError:\n            pass\n    raise RuntimeError('SITE:' + (';'.join(seen) or 'none'))\n"))
+
+
+def _imports_another_copy(ctx):
+    """conv_forward_im2col uses scipy.signal from another environment's site-packages (or the venv's under
+    its real path), with the importer's guard removed and every name it left in sys.modules deleted."""
+    others = [os.path.dirname(os.path.dirname(path)) if path.endswith("/signal") else path
+              for path in _other_package_dirs()]
+    return filled(conv_forward_im2col=(
+        f"import sys\nsys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != 'ForbiddenImports']\n"
+        f"sys.path[:0] = {others!r}\ntry:\n    import scipy.signal as _signal\nexcept ImportError:\n"
+        "    _signal = None\nfor _name in [m for m in sys.modules if m.startswith('scipy')]:\n"
+        "    del sys.modules[_name]\n" + SOLUTIONS["conv_forward_im2col"]
+        + "\n_right = conv_forward_im2col\ndef conv_forward_im2col(x, w, b, stride=1, padding=0):\n"
+        "    _signal.correlate(np.ones(1), np.ones(1))\n    return _right(x, w, b, stride, padding)\n"))
+
+
+def _slow_cells_crashing_calls(ctx):
+    """A slow cell (5 s at the top level) and functions that all kill their process: every call restarts the
+    sandbox, which runs the cells again. The notebook's time budget bounds the whole."""
+    crash = {name: f"import os\ndef {name}(*args, **kwargs):\n    os._exit(1)\n" for name in SPEC.solutions}
+    first = SPEC.solutions[0]
+    crash[first] = "import time\ntime.sleep(5)\n" + crash[first]
+    return filled(**crash)
+
+
+# the notebook's time budget with the batch's limits: its cells once, plus every check's limit
+BUDGET = float(LIMITS["AUTOGRADER_RUN_TIMEOUT"]) + float(LIMITS["AUTOGRADER_CALL_TIMEOUT"]) * len(SPEC.tests)
 
 
 def one(notebook_or_factory):
@@ -348,6 +400,16 @@ def attacks() -> list[Attack]:
             "                    padding=padding).numpy()\n"
             "for name in [m for m in sys.modules if m.startswith('torch')]:\n    del sys.modules[name]\n"))),
                FULL - POINTS["conv_forward_im2col"], target="conv_forward_im2col", verdict="error", message="torch"),
+        # slow cells and calls that crash: restarts come out of the notebook's one time budget (item 7)
+        Attack("slow-cells-crashing-calls", one(_slow_cells_crashing_calls), 0,
+               target=SPEC.tests[-1].check_id.split(".", 1)[1], verdict="error", message="time budget",
+               seconds=BUDGET + 30),
+        # another Python environment's copy of a forbidden library (issue 14, item 2): hidden in the
+        # namespace modes, and found by the files it loaded wherever the import worked
+        Attack("lists-other-environments", one(_lists_other_environments), FULL - size, target="conv_output_size",
+               verdict="error", message="SITE:"),
+        Attack("imports-another-copy", one(_imports_another_copy), FULL - POINTS["conv_forward_im2col"],
+               target="conv_forward_im2col", verdict="error"),
         # the notebook itself
         Attack("edits-tests", one(_edits_tests), FULL,
                notes=["test_conv_output_size was edited", "test_zero_pad was deleted", "test_im2col appears 2 times"]),
@@ -754,6 +816,22 @@ def test_a_hidden_exception_shows_its_class_and_no_values(graded):
     for message in messages:
         assert "raised ValueError" in message and len(message) < 600, message
         assert not re.search(r"LEAK \d", message), message
+
+
+def test_every_notebook_has_one_time_budget(graded):
+    """Cells, restarts, checks and regrades share one budget, recorded with the result."""
+    for data in graded.results.values():
+        for notebook in data["notebooks"]:
+            assert notebook["budget"] == (BUDGET if not notebook["failure"] else 0), notebook["name"]
+    slow = graded.results["slow-cells-crashing-calls"]
+    assert slow["notebooks"][0]["seconds"] < BUDGET + 30, slow["notebooks"][0]["seconds"]
+
+
+def test_the_sandbox_exposes_one_python_environment(graded):
+    message = _checks(graded.results["lists-other-environments"])["conv_output_size"]["message"]
+    if not graded.isolation.filesystem:
+        pytest.skip(f"sandbox mode {graded.isolation.mode} has no private file system; the grader said so")
+    assert "SITE:none" in message, message
 
 
 def test_the_sandbox_refuses_nested_user_namespaces(graded):

@@ -97,3 +97,25 @@ def test_a_correct_longdouble_keeps_its_marks():
     for case in check.cases(group, 3):
         value = codec.decode(codec.encode(np.longdouble(check.expected(case))))
         assert check.judge(case, value).passed
+
+
+def test_results_cap_every_text_they_hold():
+    """Messages, notes and cell errors are cut to documented sizes, whatever the student's code made them."""
+    import json
+
+    from autograder.core import results
+
+    huge = "x" * 10_000_000
+    group = results.GroupResult("hidden", False, 3, message=huge, diagnosis=huge)
+    check = results.CheckResult("t", "a.b", 2.0, message=huge, groups=[group])
+    notebook = results.NotebookResult("nb", checks=[check], notes=[huge] * 500, cell_errors={"cell": huge})
+    check.note = huge  # set after construction: capped when written
+    submission = results.SubmissionResult("s", "a", [notebook], notes=[huge] * 3)
+    text = json.dumps(submission.to_dict())
+    assert len(text) < 4 * results.MESSAGE_CAP + results.NOTES_CAP * results.NOTE_CAP + 10 * results.NOTE_CAP
+    data = submission.to_dict()["notebooks"][0]
+    assert results.MESSAGE_CAP - 40 < len(data["checks"][0]["note"]) <= results.MESSAGE_CAP and data["checks"][0]["note"].endswith("cut]")
+    assert len(data["notes"]) == results.NOTES_CAP + 1 and data["notes"][-1] == "[... more notes cut]"
+    assert results.cut(results.cut(huge)) == results.cut(huge)  # cutting again changes nothing
+    assert results.cut("short") == "short"
+    assert results.CallError("exception", huge).message.endswith("more characters cut]")

@@ -13,6 +13,28 @@ import dataclasses
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 
+# Size caps of what a result holds, so that every file and table made from results is bounded
+# (results files, feedback pages, autograded copies, gradebook comments): longer texts are cut, with
+# the number of characters dropped said at the end.
+MESSAGE_CAP = 4_000  # characters of a call's, group's or check's message (and a diagnosis, a note)
+NOTE_CAP = 2_000  # characters of one pre-flight note or cell error
+NOTES_CAP = 50  # pre-flight notes (and cell errors) kept per notebook or submission folder
+
+
+def cut(text, limit: int = MESSAGE_CAP) -> str:
+    """``text`` as a string of at most ``limit`` characters (the cut is said at the end; cutting again
+    changes nothing)."""
+    text = text if isinstance(text, str) else str(text)
+    if len(text) <= limit:
+        return text
+    tail = f" [... {len(text) - limit + 40} more characters cut]"  # (at most 40 characters long)
+    return text[:limit - 40] + tail
+
+
+def _notes(notes) -> list[str]:
+    notes = [cut(note, NOTE_CAP) for note in list(notes)[:NOTES_CAP + 1]]
+    return notes[:NOTES_CAP] + (["[... more notes cut]"] if len(notes) > NOTES_CAP else [])
+
 
 class ErrorKind(StrEnum):
     """Why a call of the student's function returned no value."""
@@ -56,6 +78,7 @@ class CallError:
 
     def __post_init__(self):
         object.__setattr__(self, "kind", ErrorKind(self.kind))
+        object.__setattr__(self, "message", cut(self.message))
 
     @property
     def label(self) -> str:
@@ -77,6 +100,9 @@ class GroupResult:
     error: str = ""  # the ErrorKind of a call that gave no value ("" when a value came back)
     exception: str = ""  # with error "exception": the exception's class name
 
+    def __post_init__(self):
+        self.message, self.diagnosis, self.exception = cut(self.message), cut(self.diagnosis), cut(self.exception, 200)
+
     @property
     def error_label(self) -> str:
         return CallError(self.error, "", self.exception).label if self.error else ""
@@ -97,6 +123,9 @@ class CheckResult:
     note: str = ""  # said after the verdict: e.g. graded with the reference in place of a wrong exercise
     stand_ins: list[str] = field(default_factory=list)  # exercises the reference stood in for when graded
 
+    def __post_init__(self):
+        self.message, self.note = cut(self.message), cut(self.note)
+
     @property
     def verdict(self) -> str:
         """``passed``, ``failed: <message>`` or ``error: <reason>``."""
@@ -112,8 +141,13 @@ class NotebookResult:
     checks: list[CheckResult] = field(default_factory=list)
     cell_errors: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    budget: float = 0.0  # its wall-clock budget in seconds (cells, restarts, checks, regrades); 0: not run
     notes: list[str] = field(default_factory=list)  # pre-flight repairs and warnings, for the student
     sandbox: str = ""  # the isolation mode it was graded in
+
+    def __post_init__(self):
+        self.failure, self.notes = cut(self.failure, NOTE_CAP), _notes(self.notes)
+        self.cell_errors = {cut(k, 200): cut(v, NOTE_CAP) for k, v in list(self.cell_errors.items())[:NOTES_CAP]}
 
     @property
     def status(self) -> str:
@@ -129,6 +163,11 @@ class NotebookResult:
         return sum(check.points for check in self.checks)
 
     def to_dict(self) -> dict:
+        self.__post_init__()  # (fields set after construction are capped too)
+        for check in self.checks:
+            check.__post_init__()
+            for group in check.groups:
+                group.__post_init__()
         return asdict(self) | {"status": self.status, "score": self.score, "max_score": self.max_score}
 
 
@@ -140,6 +179,9 @@ class SubmissionResult:
     assignment: str
     notebooks: list[NotebookResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # about the folder (extra notebooks, ...)
+
+    def __post_init__(self):
+        self.notes = _notes(self.notes)
 
     @property
     def status(self) -> str:
@@ -161,7 +203,7 @@ class SubmissionResult:
 
     def to_dict(self) -> dict:
         return {"student": self.student, "assignment": self.assignment, "status": self.status,
-                "score": self.score, "max_score": self.max_score, "notes": list(self.notes),
+                "score": self.score, "max_score": self.max_score, "notes": _notes(self.notes),
                 "notebooks": [nb.to_dict() for nb in self.notebooks]}
 
     @classmethod

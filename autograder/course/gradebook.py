@@ -48,8 +48,10 @@ from nbgrader.api import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 
-from ..core.results import NotebookResult
+from ..core.results import NotebookResult, cut
 from .directory import CourseError, course_config, use_venv_tools
+
+COMMENT_CAP = 16_000  # characters of one exercise's comment in the gradebook (formgrader shows it)
 
 # The package to install for a database driver module SQLAlchemy could not import (when it is not the module's name).
 DRIVER_PACKAGES = {"psycopg2": "psycopg2-binary", "MySQLdb": "mysqlclient", "cx_Oracle": "oracledb"}
@@ -232,7 +234,7 @@ def _comments(result: NotebookResult) -> dict[str, str]:
                 lines.append(group.message)
                 if group.diagnosis:
                     lines.append(f"Likely cause: {group.diagnosis}")
-        comments[function] = "\n".join(lines)
+        comments[function] = cut("\n".join(lines), COMMENT_CAP)
     return comments
 
 

@@ -66,6 +66,7 @@ class Stats:
     explain: dict[tuple[str, str], str] = field(default_factory=dict)
     errors: Counter = field(default_factory=Counter)  # (check id, kind) -> submissions
     seconds: list[tuple[float, str]] = field(default_factory=list)
+    budgets: dict[str, float] = field(default_factory=dict)  # student -> time budget (s), summed over notebooks
     runs: list[dict] = field(default_factory=list)
     pending: list[tuple[str, str, str]] = field(default_factory=list)  # (student, cell, needs grading | review)
     late: list[tuple[str, str, float]] = field(default_factory=list)  # (student, how late, penalty)
@@ -97,6 +98,7 @@ def gather(course: Path, assignment: str, db_url: str | None = None) -> Stats:
             if standing.seconds_late > 0:
                 stats.late.append((student, standing.lateness, standing.penalty))
         stats.seconds.append((float(data.get("seconds", 0.0)), student))
+        stats.budgets[student] = sum(nb.budget for nb in result.notebooks)
         if result.status != "graded":
             stats.failed.append((student, result.status))
         for notebook in result.notebooks:
@@ -183,6 +185,12 @@ def exercise_chart(stats: Stats) -> str:
     axes.legend(loc="lower right", fontsize="small")
     axes.set_title("Per exercise")
     return _png(figure)
+
+
+def _budget(stats: Stats, student: str) -> str:
+    """A submission's time budget as the report shows it ("" for results stored before budgets)."""
+    budget = stats.budgets.get(student, 0.0)
+    return f"{budget:g}" if budget else ""
 
 
 def time_histogram(stats: Stats) -> str:
@@ -288,7 +296,11 @@ def render(stats: Stats) -> str:
                  f"max {max(seconds):.2f} s.</p>"
                  f"<img alt='time per submission' src='{time_histogram(stats)}'>")
     slowest = sorted(stats.seconds, reverse=True)[:5]
-    parts.append(_table(["slowest submissions", "seconds"], [[e(s), f"{t:.2f}"] for t, s in slowest]))
+    parts.append("<p>Each notebook is graded within one wall-clock budget (running its cells, restarts and "
+                 "every check together; see docs/grading.md): what is left when it runs out is reported as "
+                 "not run.</p>")
+    parts.append(_table(["slowest submissions", "seconds", "budget (s)"],
+                        [[e(s), f"{t:.2f}", _budget(stats, s)] for t, s in slowest]))
     if stats.runs:
         body = [[e(run.get("started", "")), e(run.get("how", "")), str(run.get("graded", 0)),
                  str(run.get("skipped", 0)), f"{run.get('seconds', 0):.1f}",
@@ -332,7 +344,9 @@ def summary_text(stats: Stats) -> str:
         lines.append(f"failed to grade: {', '.join(f'{s} ({r})' for s, r in stats.failed[:5])}"
                      + (f" and {len(stats.failed) - 5} more" if len(stats.failed) > 5 else ""))
     seconds = [s for s, _ in stats.seconds]
-    lines.append(f"grading time per submission: mean {statistics.fmean(seconds):.2f} s, max {max(seconds):.2f} s")
+    slowest = max(stats.seconds)
+    lines.append(f"grading time per submission: mean {statistics.fmean(seconds):.2f} s, max {max(seconds):.2f} s"
+                 f" (budget {_budget(stats, slowest[1])} s)")
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ from ..core.results import CheckResult, NotebookResult
 from ..sandbox import Limits, SandboxError
 from . import preflight
 from .judge import judge_check
-from .run import Session, forbidden_modules, submission_cells
+from .run import Budget, Session, forbidden_modules, submission_cells
 from .score import failed_notebook, score_check
 from .spec import NotebookSpec
 
@@ -63,7 +63,12 @@ def _grade(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: int, limit
         return failed_notebook(spec, repaired.failure, notes)
     result = NotebookResult(spec.name, notes=notes)
     checks = [registry.get(test.check_id) for test in spec.tests]
-    session = Session(submission_cells(spec, repaired.notebook), forbidden_modules(checks), limits, protect)
+    # one wall-clock budget for the notebook: its cells, restarts, checks and regrades (started at pre-flight)
+    budget = Budget(limits.budget_seconds([check.timeout for check in checks]))
+    budget.started = start
+    result.budget = budget.seconds
+    session = Session(submission_cells(spec, repaired.notebook), forbidden_modules(checks), limits, protect,
+                      budget=budget)
     try:
         try:
             ran = session.ensure()
@@ -81,7 +86,7 @@ def _grade(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: int, limit
         session.close()
     for index, stand_ins in dependents(spec, checks, result.checks).items():
         result.checks[index] = regrade_on_its_own(spec, repaired.notebook, checks, index, stand_ins, seed,
-                                                  limits, protect, result.checks[index])
+                                                  limits, protect, result.checks[index], budget)
     result.seconds = time.monotonic() - start
     return result
 
@@ -106,15 +111,19 @@ def dependents(spec: NotebookSpec, checks, results) -> dict[int, dict[str, objec
 
 
 def regrade_on_its_own(spec: NotebookSpec, notebook, checks, index: int, stand_ins: dict, seed: int,
-                       limits: Limits, protect, scored):
+                       limits: Limits, protect, scored, budget: Budget | None = None):
     """``scored`` again, with the reference in place of the ``stand_ins`` its function calls.
 
     The student keeps whichever score is higher: a function built on a wrong exercise of theirs
     earns what its own code earns, and its feedback names the exercise that is wrong. When the
     function called none of them, or gained nothing, ``scored`` stands (with a note naming the
-    wrong exercises it called)."""
+    wrong exercises it called). The regrade spends the notebook's ``budget``: when it is used up, or runs
+    out during the regrade, ``scored`` stands."""
     check, test = checks[index], spec.tests[index]
-    session = Session(submission_cells(spec, notebook), forbidden_modules(checks), limits, protect, stand_ins)
+    if budget is not None and budget.remaining <= 0:
+        return scored
+    session = Session(submission_cells(spec, notebook), forbidden_modules(checks), limits, protect, stand_ins,
+                      budget)
     try:
         groups, weight = judge_check(session, check, seed, limits)
         used = session.stand_ins_used

@@ -61,6 +61,22 @@ def forbidden_modules(checks: list[Check]) -> list[str]:
     return sorted({module for check in checks for module in check.forbidden})
 
 
+class Budget:
+    """The wall-clock budget of one notebook's grading: cells, restarts and checks together."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.started = seconds, time.monotonic()
+
+    @property
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def used_up(self) -> str:
+        return (f"not run: this notebook's time budget of {self.seconds:g} s (running its cells, restarts and "
+                "every check together) was used up; look for slow code outside the functions, or calls that "
+                "crash (each crash runs the cells again)")
+
+
 class Session:
     """A sandbox that re-runs the submission's cells whenever it has to restart.
 
@@ -70,11 +86,15 @@ class Session:
     ``stand_ins`` maps exercise names to their checks: after the cells run, each of those functions
     is replaced by a stand-in that returns the check's reference value, computed in this process
     (see :meth:`Sandbox.substitute`), so that a function that calls it is graded on its own code.
+
+    Every (re)start runs the cells within what is left of ``budget`` (the notebook's, shared with the
+    checks and with any other session of the same notebook): a restart is never free.
     """
 
     def __init__(self, cells: list[dict], forbidden: list[str], limits: Limits, protect=(),
-                 stand_ins: dict[str, Check] | None = None):
+                 stand_ins: dict[str, Check] | None = None, budget: Budget | None = None):
         self.cells, self.forbidden, self.limits = cells, forbidden, limits
+        self.budget = budget or Budget(float("inf"))
         self.sandbox = Sandbox(limits, forbidden, protect)
         self.ran: dict | None = None
         self.broken: SandboxError | None = None
@@ -88,10 +108,15 @@ class Session:
         if self.broken is not None:
             raise self.broken
         if self.sandbox.process is None:
+            if self.budget.remaining <= 0:
+                raise SandboxError("timeout", self.budget.used_up())
+            limit = min(self.limits.run_seconds, self.budget.remaining)
             try:
-                self.ran = self.sandbox.run_cells(self.cells, self.limits.run_seconds)
+                self.ran = self.sandbox.run_cells(self.cells, limit)
             except SandboxError as error:
-                if error.kind == "timeout":
+                if error.kind == "timeout" and limit < self.limits.run_seconds:
+                    error = SandboxError("timeout", self.budget.used_up())
+                elif error.kind == "timeout":
                     error = SandboxError("timeout", f"running the notebook's cells did not finish within "
                                                     f"{self.limits.run_seconds:g} s (stopped; look for an endless "
                                                     "loop or slow code outside the functions)")
@@ -101,7 +126,8 @@ class Session:
                 raise error from None
             if self.stand_ins:
                 try:
-                    self.sandbox.substitute(list(self.stand_ins), self._reference, self.limits.run_seconds)
+                    self.sandbox.substitute(list(self.stand_ins), self._reference,
+                                            max(min(self.limits.run_seconds, self.budget.remaining), 0.01))
                 except SandboxError as error:
                     self.broken = SandboxError(error.kind, f"replacing {', '.join(self.stand_ins)} by the "
                                                            f"reference failed: {error}")
@@ -168,17 +194,24 @@ class Clock:
 
 def graded_call(session: Session, check: Check, clock: Clock):
     """``call(case)`` for :func:`~autograder.core.checks.run.run_check`: the student's value on ``case``,
-    charged to ``clock`` (starting or restarting the sandbox is not)."""
+    charged to ``clock`` (starting or restarting the sandbox is not) and to the session's budget (both are)."""
+    budget = session.budget
+
     def call(case: Case):
         if clock.remaining <= 0:
             return CallError(ErrorKind.TIMEOUT, f"not run: this check's time limit of {clock.seconds:g} s was "
                                                 "used up by the cases before it")
+        if budget.remaining <= 0:
+            return CallError(ErrorKind.TIMEOUT, budget.used_up())
         error = session.prepare()  # (re)starting the sandbox is not charged to the check
         if error is not None:
             return error
         start = time.monotonic()
-        value = session.call(check, case.args, case.kwargs, clock.remaining)
+        by_budget = budget.remaining < clock.remaining  # the budget, not the check's limit, stops this call
+        value = session.call(check, case.args, case.kwargs, min(clock.remaining, budget.remaining))
         clock.spent += time.monotonic() - start
+        if isinstance(value, CallError) and value.kind == "timeout" and by_budget:
+            return CallError(ErrorKind.TIMEOUT, budget.used_up())
         if isinstance(value, CallError) and value.kind == "timeout":
             return CallError(ErrorKind.TIMEOUT, f"did not finish within this check's time limit of "
                                                 f"{clock.seconds:g} s (stopped; look for an endless loop or "

@@ -352,6 +352,55 @@ def _student_traceback(error):
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + " [... message cut]"
 
 
+_HARNESS_FILES = set()  # this script and the codec it loads: the harness's own files, not the student's
+
+
+def _loaded_files():
+    """The files this process has loaded: mapped ones (extension modules, shared libraries, from
+    ``/proc/self/maps``) and the ``__file__`` of every module in ``sys.modules``."""
+    paths = set()
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                parts = line.split(None, 5)
+                if len(parts) == 6 and parts[5].startswith("/"):
+                    paths.add(parts[5].strip())
+    except OSError:  # no /proc (not Linux)
+        pass
+    for module in list(sys.modules.values()):
+        try:
+            path = type(sys).__dict__["__dict__"].__get__(module).get("__file__")
+        except BaseException:  # not a real module, or one without a namespace
+            continue
+        if type(path) is str:
+            paths.add(path)
+    return paths
+
+
+def _belongs_to(path, parts):
+    """Whether file ``path`` is module ``parts`` (``["scipy", "signal"]``) or lies inside its package."""
+    folders = path.split("/")
+    size = len(parts)
+    for at in range(len(folders) - size + 1):
+        if folders[at:at + size - 1] != parts[:-1]:
+            continue
+        last = folders[at + size - 1]
+        if last == parts[-1] and at + size < len(folders):  # a file in the package's folder
+            return True
+        if at + size == len(folders) and last.split(".")[0] == parts[-1] and "." in last:  # signal.py, .so
+            return True
+    return False
+
+
+def loaded_from(forbidden):
+    """The forbidden modules some loaded file belongs to, wherever it was loaded from (a copy in another
+    site-packages, a module renamed or removed in ``sys.modules``): found by the files, not by names."""
+    if not forbidden:
+        return set()
+    paths = _loaded_files() - _HARNESS_FILES
+    return {name for name in forbidden if any(_belongs_to(path, name.split(".")) for path in paths)}
+
+
 def _forbidden_message(name):
     return (f"the solution imports {name}, which this exercise does not allow (it is not available "
             "while grading); write it with NumPy only")
@@ -386,6 +435,7 @@ def main():
     codec_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core", "codec.py")
     with open(codec_path) as handle:
         codec_source = handle.read()
+    _HARNESS_FILES.update({codec_path, os.path.abspath(__file__)})
     try:
         achieved = isolate(config, results_fd)
     except Exception as error:  # report it to the grader, which decides what to do
@@ -430,7 +480,7 @@ def main():
             _reap_zombies()
 
     def used():
-        return sorted(name for name in forbidden if name in sys.modules)
+        return sorted({name for name in forbidden if name in sys.modules} | loaded_from(forbidden))
 
     for line in sys.__stdin__:
         request = json.loads(line)
@@ -460,7 +510,7 @@ def main():
                 kwargs = {key: codec.decode(value) for key, value in request["kwargs"].items()}
                 value = function(*args, **kwargs)
             except BaseException as error:  # the student's exception, whatever it is (SystemExit too)
-                blocked = _forbidden_name(error, forbidden)
+                blocked = _forbidden_name(error, forbidden) or next(iter(used()), None)
                 if blocked:
                     reply(request, {"ok": False, "kind": "forbidden", "message": _forbidden_message(blocked)})
                     continue

@@ -1,8 +1,8 @@
 """Resource limits of one submission's sandbox, and the error a sandbox reports.
 
 The defaults suit the course's exercises; the environment variables ``AUTOGRADER_RUN_TIMEOUT``,
-``AUTOGRADER_CALL_TIMEOUT`` (seconds) and ``AUTOGRADER_MEMORY_MB`` change them for a course or a
-test.
+``AUTOGRADER_CALL_TIMEOUT``, ``AUTOGRADER_SUBMISSION_TIMEOUT`` (seconds) and ``AUTOGRADER_MEMORY_MB``
+change them for a course or a test.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ class Limits:
 
     Wall-clock limits: ``run_seconds`` for running the notebook's cells, and each check's own
     ``timeout`` for all of its calls together (``call_seconds``, when set, caps every check's
-    limit). The environment variables ``AUTOGRADER_RUN_TIMEOUT``, ``AUTOGRADER_CALL_TIMEOUT``
-    (seconds) and ``AUTOGRADER_MEMORY_MB`` change the defaults.
+    limit). One budget bounds a notebook's grading as a whole (:meth:`budget_seconds`): running the
+    cells, every restart (which runs them again) and every check, the regrades with stand-ins
+    included. The environment variables ``AUTOGRADER_RUN_TIMEOUT``, ``AUTOGRADER_CALL_TIMEOUT``,
+    ``AUTOGRADER_SUBMISSION_TIMEOUT`` (seconds) and ``AUTOGRADER_MEMORY_MB`` change the defaults.
     """
 
     memory_bytes: int = field(default_factory=lambda: int(_env_number("AUTOGRADER_MEMORY_MB", 4096) * 1024**2))
@@ -50,10 +52,19 @@ class Limits:
     startup_seconds: float = 60.0
     run_seconds: float = field(default_factory=lambda: _env_number("AUTOGRADER_RUN_TIMEOUT", 60.0))
     call_seconds: float | None = field(default_factory=lambda: _env_number("AUTOGRADER_CALL_TIMEOUT", None))
+    submission_seconds: float | None = field(
+        default_factory=lambda: _env_number("AUTOGRADER_SUBMISSION_TIMEOUT", None))
 
     def check_seconds(self, check_timeout: float) -> float:
         """The wall-clock limit of one check."""
         return min(check_timeout, self.call_seconds) if self.call_seconds else check_timeout
+
+    def budget_seconds(self, check_timeouts) -> float:
+        """The wall-clock budget of one notebook: running its cells once plus every check's limit (the
+        documented worst case), or ``submission_seconds`` when that is smaller. Restarts, which run the
+        cells again, and regrades with stand-ins come out of the same budget."""
+        worst = self.run_seconds + sum(self.check_seconds(timeout) for timeout in check_timeouts)
+        return min(worst, self.submission_seconds) if self.submission_seconds else worst
 
 
 class SandboxError(RuntimeError):

@@ -8,9 +8,11 @@ run as, and the child's environment. :mod:`.host` probes which mode works and st
 from __future__ import annotations
 
 import functools
+import glob
 import importlib.util
 import os
 import signal
+import site
 import stat
 import sys
 import threading
@@ -124,10 +126,62 @@ def _module_paths(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(found)
 
 
+# Where Python installations keep packages, relative to an exposed tree (a prefix, /usr, a conda root).
+PACKAGE_DIRS = ("lib/python*/site-packages", "lib/python*/dist-packages", "lib64/python*/site-packages",
+                "lib64/python*/dist-packages", "local/lib/python*/site-packages", "local/lib/python*/dist-packages",
+                "envs/*/lib/python*/site-packages", "pkgs/*/lib/python*/site-packages")
+
+
+@functools.cache
+def _own_site_packages() -> tuple[str, ...]:
+    """The site-packages the child's Python uses (``python -I``: the venv's, no user site), real paths."""
+    return tuple(sorted({os.path.realpath(path) for path in site.getsitepackages() if os.path.isdir(path)}))
+
+
+@functools.cache
+def _foreign_site_packages() -> tuple[str, ...]:
+    """Every other package directory inside an exposed tree (the base installation's, the system's):
+    hidden, so that the sandbox exposes exactly one Python environment."""
+    own, found = set(_own_site_packages()), set()
+    for root in _exposed():
+        if os.path.isdir(root):
+            for pattern in PACKAGE_DIRS:
+                for path in glob.glob(os.path.join(root, pattern)):
+                    if os.path.isdir(path) and os.path.realpath(path) not in own:
+                        found.add(path)
+    return tuple(sorted(found))
+
+
+def _forbidden_files(forbidden: tuple[str, ...]) -> list[str]:
+    """The files and folders of the forbidden modules in the child's own site-packages (every copy,
+    not only the one an import would find first)."""
+    found = set(_module_paths(forbidden))
+    for directory in _own_site_packages():
+        for name in forbidden:
+            base = os.path.join(directory, *name.split("."))
+            found.update(path for path in [base, base + ".py"] + glob.glob(glob.escape(base) + ".*.so")
+                         if os.path.lexists(path))
+    return sorted(found)
+
+
+def _aliases(path: str) -> set[str]:
+    """``path`` as seen through every exposed tree (a venv exposed under its link and its real path)."""
+    real, names = os.path.realpath(path), {path}
+    for root in _exposed():
+        top = os.path.realpath(root)
+        if real == top or real.startswith(top.rstrip("/") + "/"):
+            names.add(root.rstrip("/") + real[len(top.rstrip("/")):])
+    return names
+
+
 def _masked(forbidden: tuple[str, ...], protect: tuple[str, ...]) -> list[str]:
-    """Paths to hide if they happen to lie inside an exposed tree."""
+    """Paths to hide if they happen to lie inside an exposed tree: every package directory but the
+    child's own, the forbidden modules in its own, the course and this repository's sources, under
+    every name an exposed tree gives them."""
     mine = [str(PACKAGE)] + [str(REPOSITORY / name) for name in ("solutions", "chapters", "book", "tests", "_build")]
-    candidates = set(_module_paths(forbidden)) | set(mine) | {os.path.abspath(path) for path in protect}
+    candidates = (set(_forbidden_files(tuple(forbidden))) | set(mine) | set(_foreign_site_packages())
+                  | {os.path.abspath(path) for path in protect})
+    candidates = set().union(*(_aliases(path) for path in candidates))
     inside = lambda path: any(path.startswith(root.rstrip("/") + "/") for root in _exposed())
     return sorted(path for path in candidates if inside(path))  # others are not visible in the first place
 
