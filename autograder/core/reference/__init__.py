@@ -23,12 +23,13 @@ _WHERE = {
     "grads": ("avg_pool2d_backward", "conv2d_backward", "linear_backward", "max_pool2d_backward", "mse_backward",
               "relu_backward", "softmax_cross_entropy_backward", "vjp"),
     "network": ("PARAM_NAMES", "ReferenceCNN", "init_params", "reference_forward"),
-    "ops": ("avg_pool2d", "conv2d", "conv_output_size", "cross_entropy_loss", "flatten", "im2col", "linear",
+    "ops": ("avg_pool2d", "conv2d", "cross_entropy_loss", "flatten", "im2col", "linear",
             "log_softmax", "max_pool2d", "mse_loss", "one_hot", "relu", "sigmoid", "softmax", "tanh"),
+    "sizes": ("conv_output_size",),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
-# Names that are not functions: reading one loads its module at once.
-_EAGER = {"DTYPE", "ENV_VAR", "PARAM_NAMES", "ReferenceCNN"}
+# Names that are not functions, and functions that need no torch: reading one loads its module at once.
+_EAGER = {"DTYPE", "ENV_VAR", "PARAM_NAMES", "ReferenceCNN", "conv_output_size"}
 
 __all__ = [
     "DTYPE",
