@@ -25,6 +25,7 @@ import functools
 import hashlib
 import json
 import math
+import os
 import zlib
 from pathlib import Path
 
@@ -36,7 +37,9 @@ from ..checks.base import Check
 FOLDER = Path(__file__).resolve().parent
 FORMAT = 1
 MISSING = _MISSING  # what lookup gives for a case it holds no value for (the reference computes it then)
-ENABLED = True  # False: every lookup misses (bench/check.py measures the check() of before)
+# AUTOGRADER_SHIPPED_EXPECTED=0: every lookup misses and check() computes with the reference, as it
+# did before these files (bench/check.py measures both)
+ENABLED = os.environ.get("AUTOGRADER_SHIPPED_EXPECTED", "1") != "0"
 
 
 class Unshippable(TypeError):
