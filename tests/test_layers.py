@@ -12,7 +12,8 @@ source with ``ast`` (imports inside functions count), and held for every module:
     cli      anything                              (the commands on top)
 
 and no import cycle anywhere. A real ``check()`` in a real kernel loads no sandbox, grader,
-course or book module, and not ``resource``.
+course or book module, and not ``resource``; and a passing one loads no torch (the visible cases'
+expected values are shipped with the package: ``autograder/core/expected/``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, solution_notebook
 
 PACKAGE = ROOT / "autograder"
 ALLOWED = {
@@ -190,3 +191,59 @@ def test_check_in_plain_python_loads_no_resource_module():
     report = _report(completed.stdout)
     assert report["passed"] and not report["resource"]
     assert not [name for name in report["loaded"] if name.startswith(NOT_IN_A_KERNEL)]
+
+
+# One exercise of every chapter, checked with its reference solution (torch-free to draw and to judge).
+# Not every exercise could be here: a check judged by what the answer does (03's vertical_edge_filter,
+# 10's train_test_split) or whose visible cases are drawn with the reference (10's confusion_matrix)
+# still loads torch.
+NO_TORCH = {"01-images-as-arrays": "normalize", "02-convolution": "conv_forward_naive",
+            "03-feature-detectors": "sobel_magnitude", "04-nonlinearity-and-pooling": "max_pool_forward",
+            "05-going-deeper": "conv_relu_pool_forward", "06-fully-connected-and-softmax": "softmax",
+            "07-loss": "cross_entropy_loss", "08-backpropagation": "conv_backward", "09-training": "sgd_step",
+            "10-testing": "accuracy", "11-beyond": "batchnorm_forward"}
+
+CHECKS_WITHOUT_TORCH = textwrap.dedent("""
+    import json, sys
+    from autograder import check
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    report = []
+    for check_id, source in SOLUTIONS:
+        names = {"np": np, "sliding_window_view": sliding_window_view}
+        exec(source, names)
+        feedback = check(check_id, names[check_id.split(".", 1)[1]])
+        report.append([check_id, feedback.passed, "torch" in sys.modules])
+    print(json.dumps(report))
+""")
+
+
+def _solution(stem: str, function: str) -> str:
+    for cell in solution_notebook(stem).cells:
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == function:
+            return cell.source
+    raise KeyError(f"{stem} has no exercise {function}")
+
+
+def test_a_passing_check_in_a_kernel_loads_no_torch():
+    """In a fresh kernel, a passing ``check()`` (the reference solution, one exercise of every chapter)
+    judges the visible cases with the expected values shipped with the package: torch is never loaded."""
+    from jupyter_client.manager import start_new_kernel
+
+    solutions = [(f"{stem}.{function}", _solution(stem, function)) for stem, function in NO_TORCH.items()]
+    code = f"SOLUTIONS = {solutions!r}\n" + CHECKS_WITHOUT_TORCH
+    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
+    try:
+        output = []
+        reply = client.execute_interactive(code, timeout=300,
+                                           output_hook=lambda message: output.append(message["content"]))
+        assert reply["content"]["status"] == "ok", reply["content"]
+        report = _report("".join(part.get("text", "") for part in output))
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    assert [check_id for check_id, _, _ in report] == [check_id for check_id, _ in solutions]
+    assert all(passed for _, passed, _ in report), report
+    loaded = [check_id for check_id, _, torch in report if torch]
+    assert not loaded, f"torch was loaded by the time these checks had passed: {loaded}"

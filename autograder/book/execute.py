@@ -22,6 +22,7 @@ from ..core.digest import digest_files, digest_folders
 from ..kernel.exercises import ENV as EXERCISES_ENV
 from ..kernel.explorer import ENV as EXPLORER_ENV
 from .chapters import write_student_notebooks
+from .expected import write_expected
 from .derive import instructor_version, page_input, page_version, student_version
 from .publish import EXPLORER_CALL, is_widget_cell
 from .sources import (
@@ -132,7 +133,8 @@ def _execute_job(args):
 
 def build_pages(check: bool = False, jobs: int | None = None, log=print, instructor: bool = False,
                 force: bool = False) -> list[str]:
-    """Derive every product. With ``check``, write nothing to ``chapters/``; fail if it is stale.
+    """Derive every product. With ``check``, write nothing to ``chapters/`` (or to the shipped expected
+    values, ``autograder/core/expected/``); fail if it is stale.
 
     A student notebook that was edited since it was generated stops the build before anything is
     written, unless ``force`` (:mod:`.chapters`).
@@ -179,6 +181,9 @@ def build_pages(check: bool = False, jobs: int | None = None, log=print, instruc
                                  dumps(instructor_version(executed, sources_[stem], stem)))
         except BuildError as error:
             problems.append(str(error))
+    # the expected values check() uses in Jupyter (after the pages: this loads torch, which a pool
+    # forked later should not inherit; the pages' outputs are the same with or without them)
+    write_expected(stems, check=check, log=log)
     for old in CACHE.glob("*.ipynb"):  # keep the cache small: one entry per chapter
         stem, key = old.name.split(".")[:2]
         if inputs.get(stem) != key:

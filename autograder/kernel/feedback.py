@@ -9,9 +9,15 @@ A test cell declares the check it stands for in one readable line::
 
 Run in a student's kernel, this finds ``conv_forward_naive`` in the notebook, runs the
 check's *visible* cases against the reference and shows what passed, what was expected, what
-came back and the likely cause. It is feedback only: at grading time nothing that runs in the
-student's kernel counts. The grader reads the check id from the instructor's source notebook,
-runs the student's code in a separate process, and compares in its own process.
+came back and the likely cause. The visible cases' expected values are shipped with the package
+(:mod:`autograder.core.expected`), so a passing ``check()`` does not import torch (two seconds in
+a fresh kernel); torch is loaded only when something needs the reference itself: a case whose
+shipped value is missing or stale, a failing answer whose likely cause a mistake's model looks
+up, or a check that judges by what the answer does (see the ``left_out`` of each chapter's file).
+
+It is feedback only: at grading time nothing that runs in the student's kernel counts. The
+grader reads the check id from the instructor's source notebook, runs the student's code in a
+separate process, and compares in its own process, with the reference on every case.
 
 With ``hidden=True`` (instructor edition only) it also runs the randomized hidden groups.
 """
@@ -23,7 +29,7 @@ import inspect
 import random
 import sys
 
-from ..core import checks, codec
+from ..core import checks, codec, expected
 from ..core.checks import Returned
 from ..core.checks.base import forbidden_use
 from ..core.checks.run import run_check
@@ -112,7 +118,7 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
         except codec.CodecError as error:
             return CallError(ErrorKind.UNREADABLE, f"returned {error}, which cannot be graded; return a NumPy array or number")
 
-    groups, _ = run_check(spec, call, seed, include_hidden=hidden)
+    groups, _ = run_check(spec, call, seed, include_hidden=hidden, expected=expected.lookup)
     feedback = Feedback(check_id, groups, 0 if hidden else hidden_groups)
     if feedback.passed:
         return feedback
@@ -133,7 +139,8 @@ def _wrong_dependencies(spec, function, names: dict) -> str:
         if other.function == spec.function or other.function not in called or not callable(dependency):
             continue
         try:
-            _, passed = run_check(other, lambda case, f=dependency: _quiet_call(f, case), None, include_hidden=False)
+            _, passed = run_check(other, lambda case, f=dependency: _quiet_call(f, case), None, include_hidden=False,
+                                  expected=expected.lookup)
         except Exception:  # a dependency that cannot even be judged is wrong too
             passed = -1.0
         if passed < sum(group.weight for group in other.groups if group.visible):

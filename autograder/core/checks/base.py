@@ -15,10 +15,12 @@ in Jupyter calls it in the student's kernel; either hands the returned value (or
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import zlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -403,6 +405,24 @@ def _compare_array(expected: np.ndarray, got, where: str, tolerance: tuple[float
             f"difference is at index {index}: expected {expected[index]:.6g}, got {got[index]:.6g}")
 
 
+# --------------------------------------------------------------------------- expected values looked up
+
+MISSING = object()  # what a lookup of expected values gives for a case it holds no value for
+# lookup(check, case) -> the expected value or MISSING; set only while check() in Jupyter judges
+# (see run_check's ``expected`` and autograder.core.expected), never while the grader does.
+_LOOKUP: ContextVar[Callable[[Check, Case], Any] | None] = ContextVar("autograder_expected_lookup", default=None)
+
+
+@contextlib.contextmanager
+def looking_up(lookup: Callable[[Check, Case], Any] | None):
+    """While in this block, :meth:`Check.expected` asks ``lookup`` first (None: the reference only)."""
+    token = _LOOKUP.set(lookup)
+    try:
+        yield
+    finally:
+        _LOOKUP.reset(token)
+
+
 # --------------------------------------------------------------------------- the check
 
 
@@ -466,6 +486,14 @@ class Check:
         return group.make(np.random.default_rng([seed, name]))
 
     def expected(self, case: Case):
+        """The reference's value on ``case``. Inside :func:`looking_up` (``check()`` in Jupyter, on the
+        visible cases), a value stored for exactly these inputs is taken instead, and the reference
+        (PyTorch) runs only for a case the lookup lacks."""
+        lookup = _LOOKUP.get()
+        if lookup is not None:
+            value = lookup(self, case)
+            if value is not MISSING:
+                return value
         return self.reference(*case.args, **case.kwargs)
 
     def judge(self, case: Case, got, evidence=()) -> Verdict:

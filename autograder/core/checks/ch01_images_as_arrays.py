@@ -21,9 +21,9 @@ which keeps the scores of the wrong-answer bank exact.
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .. import reference as ref
+from ..reference import torch
 from .base import FORBIDDEN, IMAGE_LIBRARIES, LEARNING_LIBRARIES, Case, Check, Group, Mistake, NotApplicable
 from .cases import pixels, ramp
 

@@ -30,9 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import reference as ref
+from ..reference import torch
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
 from .cases import conv_inputs, pixels
 

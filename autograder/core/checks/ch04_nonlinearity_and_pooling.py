@@ -28,10 +28,10 @@ Groups are designed so that each of those mistakes passes or fails a group whate
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .. import reference as ref
+from ..reference import functional as F
+from ..reference import torch
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake
 from .cases import mixed_signs, window_length
 from .ch01_images_as_arrays import empty_batch, empty_batch_mistake

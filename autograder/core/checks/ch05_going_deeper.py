@@ -32,10 +32,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .. import reference as ref
+from ..reference import functional as F
+from ..reference import torch
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake, compare
 from .cases import conv_inputs, ramp
 from .ch01_images_as_arrays import empty_batch, empty_batch_mistake

@@ -40,9 +40,9 @@ Groups are built so that each named mistake passes or fails a group whatever the
 from __future__ import annotations
 
 import numpy as np
-import torch.nn.functional as F
 
 from .. import reference as ref
+from ..reference import functional as F
 from .base import FORBIDDEN, IMAGE_LIBRARIES, SOFTMAX_LIBRARIES, Case, Check, Diagnosis, Group, Mistake, NotApplicable
 from .cases import (
     away_from_zero,

@@ -31,10 +31,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import data
 from .. import reference as ref
+from ..reference import torch
 from .base import (
     FORBIDDEN,
     LEARNING_LIBRARIES,

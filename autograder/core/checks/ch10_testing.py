@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from .. import reference as ref
+from ..reference import torch
 from .base import FORBIDDEN, LEARNING_LIBRARIES, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
 
 STEM = "10-testing"

@@ -21,10 +21,10 @@ and W never equals C (so γ broadcast along the last axis raises).
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 from .. import reference as ref
+from ..reference import functional as F
+from ..reference import torch
 from .base import Case, Check, Group, Mistake
 from .cases import ramp
 

@@ -8,11 +8,13 @@ its first failing case. What a hidden group says never shows an expected value (
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
+from typing import Any
 
 from ..results import GroupResult
-from .base import Case, Check, Verdict
+from .base import Case, Check, Verdict, looking_up
 
 # What a hidden case's message may not say: the expected value (or shape) of the hidden input.
 _REDACTIONS = [
@@ -38,14 +40,25 @@ def redact(message: str) -> str:
 
 
 def run_check(check: Check, call: Callable[[Case], object], seed: int | None,
-              include_hidden: bool = True) -> tuple[list[GroupResult], float]:
+              include_hidden: bool = True, expected: Callable[[Check, Case], Any] | None = None,
+              ) -> tuple[list[GroupResult], float]:
     """Judge every group of ``check``; return the group results and the passed weight.
 
     ``call(case)`` returns the student's value (a :class:`~autograder.core.checks.base.Returned`) or
     a :class:`~autograder.core.results.CallError`. A call that raised is diagnosed once every group
     has run, against all the calls the check made (:meth:`Check.diagnose_error`). Messages of hidden
     groups never show an expected value (see :func:`redact`).
+
+    ``expected(check, case)``: expected values known without the reference (those shipped with the
+    package, :func:`autograder.core.expected.lookup`), or ``MISSING``; used only with no ``seed``
+    (``check()`` in Jupyter). The grader passes none: it computes every value with the reference.
     """
+    with looking_up(expected) if seed is None and expected is not None else contextlib.nullcontext():
+        return _run_check(check, call, seed, include_hidden)
+
+
+def _run_check(check: Check, call: Callable[[Case], object], seed: int | None,
+               include_hidden: bool) -> tuple[list[GroupResult], float]:
     runs, evidence = [], []
     for group in check.groups:
         if not (group.visible or include_hidden):

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import ArrayLike, to_index_tensor, to_numpy, to_tensor
+from .sizes import conv_output_size  # noqa: F401 (its home now: torch-free, for drawing cases)
 
 IntPair = int | tuple[int, int]
 REDUCTIONS = ("mean", "sum", "none")
@@ -47,22 +48,6 @@ def _check_reduction(reduction: str) -> None:
 
 
 # ----------------------------------------------------------------------------- convolution
-
-
-def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
-    """Output length along one spatial axis: ``(size + 2*padding - kernel) // stride + 1``.
-
-    Raises ValueError if the kernel does not fit in the padded input.
-    """
-    if stride < 1 or padding < 0:
-        raise ValueError(
-            f"need stride >= 1 and padding >= 0, got {stride=}, {padding=}."
-        )
-    if kernel > size + 2 * padding:
-        raise ValueError(
-            f"kernel {kernel} does not fit in size {size} with padding {padding}."
-        )
-    return (size - kernel + 2 * padding) // stride + 1
 
 
 def conv2d(
