@@ -19,7 +19,7 @@ Importing this package is cheap on purpose (nothing is imported here): a noteboo
 
 import importlib
 
-__all__ = ["check", "data", "exercises", "explorer", "zoo"]
+__all__ = ["check", "data", "exercises", "explorer", "needs", "zoo"]
 
 # Names a notebook imports from the package, and the module each one is (loaded on first use).
 _KERNEL_NAMES = {"data": "autograder.core.data", "exercises": "autograder.kernel.exercises",
@@ -32,6 +32,13 @@ def check(check_id: str, *args, **kwargs):
     from .kernel.feedback import check as _check
 
     return _check(check_id, *args, _depth=2, **kwargs)
+
+
+def needs(*names: str) -> None:
+    """Stop a cell with one line naming an unfinished exercise (see :func:`autograder.kernel.exercises.needs`)."""
+    from .kernel.exercises import needs as _needs
+
+    _needs(*names, _depth=2)
 
 
 def __getattr__(name: str):

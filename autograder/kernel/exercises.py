@@ -16,11 +16,21 @@ exercise is reported with its chapter and name instead of failing somewhere deep
 
 The published book is executed with ``AUTOGRADER_EXERCISES`` pointing at ``solutions/``, so the
 book's pages use the reference solutions without ever showing them.
+
+Within one chapter, a narrative cell that runs an exercise starts with ``needs(...)``::
+
+    needs("center_crop", "rgb_to_grayscale")
+
+Run on a blank notebook, it stops the cell with one line naming the exercise to finish (an
+:class:`ExerciseNotReady`), instead of a ``NotImplementedError`` or a confusing error from the
+plotting code further down. With finished exercises it does nothing and shows nothing.
 """
 
 from __future__ import annotations
 
+import dis
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -30,7 +40,11 @@ ENV = "AUTOGRADER_EXERCISES"
 
 
 class ExerciseNotReady(RuntimeError):
-    """An earlier exercise this chapter needs is missing, broken or does not pass its checks yet."""
+    """An exercise this cell needs is missing, unfinished, broken or does not pass its checks yet.
+
+    Raised by :func:`load` (an earlier chapter's exercise) and by :func:`needs` (one of this
+    chapter's exercises); Jupyter shows its one-line message, not a traceback.
+    """
 
     def _render_traceback_(self) -> list[str]:  # one line in Jupyter, not a traceback
         return [f"ExerciseNotReady: {self}"]
@@ -125,3 +139,44 @@ def _verify(stem: str, name: str, function) -> None:
     except CheckFailed:
         raise ExerciseNotReady(f"your `{name}` from {stem} does not pass its checks yet (report above); "
                                f"finish it in {stem}.ipynb and save, then run this cell again") from None
+
+
+# ---------------------------------------------------------------------- needs(...): this chapter's exercises
+
+def _unfinished(function) -> str:
+    """Why ``function`` is visibly not written yet ("" when it looks written).
+
+    Read from its bytecode, without calling it: the blank stub raises NotImplementedError, and a
+    function without a single ``return <value>`` gives None to the cell that plots its result.
+    """
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ""
+    if "NotImplementedError" in code.co_names:
+        return "it still raises NotImplementedError"
+    instructions = list(dis.get_instructions(code))
+    for before, instruction in zip([None, *instructions], instructions, strict=False):
+        if instruction.opname == "RETURN_CONST" and instruction.argval is not None:
+            return ""
+        if instruction.opname == "RETURN_VALUE" and not (
+                before is not None and before.opname == "LOAD_CONST" and before.argval is None):
+            return ""
+    return "it returns nothing yet"
+
+
+def needs(*names: str, _depth: int = 1) -> None:
+    """Stop this cell with one line if an exercise it runs is not written yet.
+
+    ``names`` are exercise functions of the notebook (looked up in the calling cell's globals).
+    Raises :class:`ExerciseNotReady` naming the first one that is undefined, still the blank
+    stub, or returns nothing; does nothing (and shows nothing) when all of them look written.
+    """
+    namespace = sys._getframe(_depth).f_globals
+    for name in names:
+        function = namespace.get(name)
+        if not callable(function):
+            raise ExerciseNotReady(f"this cell needs the exercise `{name}`: run its cell above first")
+        why = _unfinished(function)
+        if why:
+            raise ExerciseNotReady(f"this cell needs the exercise `{name}` ({why}): finish it above, "
+                                   "run its cell, then run this cell again")
