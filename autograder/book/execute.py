@@ -123,6 +123,7 @@ def _execute_job(args):
         os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
     os.environ[EXERCISES_ENV] = str(SOLUTIONS)  # exercises.load gives the reference solutions
     os.environ[EXPLORER_ENV] = "1"  # explorers precompute their frames (autograder/kernel/explorer.py)
+    os.environ["TQDM_DISABLE"] = "1"  # progress bars are for students running a notebook, not for the book
     started = time.monotonic()
     notebook = execute(nbformat.reads(text, as_version=4), stem)
     return stem, dumps(notebook), time.monotonic() - started
