@@ -79,9 +79,7 @@ def _exercise_names(stem: str) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", [pytest.param(p.stem, marks=pytest.mark.xfail(strict=True, reason=(
-    "cells after exercises.load use `layers`/`numpy_history` and raise NameError: not guarded yet")))
-    if p.stem == "09-training" else p.stem for p in sorted(sources.CHAPTERS.glob("*.ipynb"))])
+@pytest.mark.parametrize("stem", [p.stem for p in sorted(sources.CHAPTERS.glob("*.ipynb"))])
 def test_a_blank_notebook_stops_each_cell_with_one_line_naming_an_exercise(stem):
     """Run top to bottom with nothing filled in (as generated, next to the other blank chapters), every
     narrative cell that needs an unfinished exercise stops with one ExerciseNotReady line naming an
@@ -131,3 +129,11 @@ def test_needs_names_the_unfinished_exercise_and_passes_the_reference_ones():
                           ("conv_backward", "`conv_backward`: run its cell above first")]:
         with pytest.raises(exercises.ExerciseNotReady, match=re.escape(message)):
             exec(f"needs({name!r})", blank)  # noqa: S102
+    blank["layers"] = object()  # a value an earlier cell made passes
+    exec("needs(made=['layers'])", blank)  # noqa: S102
+    del blank["layers"]
+    with pytest.raises(exercises.ExerciseNotReady):
+        exercises.load("04-nonlinearity-and-pooling", folder=sources.SOLUTIONS / "no such folder")
+    with pytest.raises(exercises.ExerciseNotReady, match=r"needs `layers`, which an earlier cell did not make: "
+                                                          r"cannot find your notebook 04-nonlinearity-and-pooling"):
+        exec("needs(made=['layers'])", blank)  # noqa: S102

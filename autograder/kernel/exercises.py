@@ -98,14 +98,28 @@ def run_exercises(stem: str, notebook: nbformat.NotebookNode, origin: str) -> di
     return namespace
 
 
+# Why the last load() stopped (its one line), for later cells that need what it would have returned.
+_LAST_LOAD_FAILURE: list[str] = []
+
+
 def load(*stems: str, names: list[str] | None = None, folder: Path | str | None = None,
          verify: bool = True) -> SimpleNamespace:
     """The exercise functions of chapters ``stems`` (only ``names``, if given), in one namespace.
 
     Later chapters win when two define the same name. With ``verify``, every function returned
     must pass its chapter's visible checks (failures show the usual report, then raise
-    ExerciseNotReady).
+    ExerciseNotReady). A later cell that needs the result names it with :func:`needs`, which then
+    repeats why this load stopped.
     """
+    _LAST_LOAD_FAILURE.clear()
+    try:
+        return _load(stems, names, folder, verify)
+    except ExerciseNotReady as error:
+        _LAST_LOAD_FAILURE.append(str(error))
+        raise
+
+
+def _load(stems, names, folder, verify) -> SimpleNamespace:
     functions: dict = {}
     for stem in stems:
         path, notebook = _read(stem, Path(folder) if folder else None)
@@ -164,14 +178,20 @@ def _unfinished(function) -> str:
     return "it returns nothing yet"
 
 
-def needs(*names: str, _depth: int = 1) -> None:
+def needs(*names: str, made=(), _depth: int = 1) -> None:
     """Stop this cell with one line if an exercise it runs is not written yet.
 
-    ``names`` are exercise functions of the notebook (looked up in the calling cell's globals).
+    ``names`` are exercise functions of the notebook (looked up in the calling cell's globals);
+    ``made`` names values that earlier cells make from other chapters' exercises (``layers =
+    exercises.load(...)``): a missing one stops the cell and repeats why the last :func:`load` stopped.
     Raises :class:`ExerciseNotReady` naming the first one that is undefined, still the blank
     stub, or returns nothing; does nothing (and shows nothing) when all of them look written.
     """
     namespace = sys._getframe(_depth).f_globals
+    for name in made:
+        if name not in namespace:
+            why = _LAST_LOAD_FAILURE[-1] if _LAST_LOAD_FAILURE else "run the cells above first"
+            raise ExerciseNotReady(f"this cell needs `{name}`, which an earlier cell did not make: {why}")
     for name in names:
         function = namespace.get(name)
         if not callable(function):
