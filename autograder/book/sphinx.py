@@ -83,6 +83,36 @@ def _explorer_files(app, config) -> None:
     config.html_static_path = [*config.html_static_path, str(STATIC)]
 
 
+WIDE_FIGURE = 900  # px: a cell with a PNG figure this wide uses the theme's full width (see _wide_figures)
+
+
+def png_width(path: Path) -> int:
+    """The width in pixels of a PNG file (from its header), or 0 for anything else."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(24)
+    except OSError:
+        return 0
+    return int.from_bytes(head[16:20], "big") if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" else 0
+
+
+def _wide_figures(app, doctree, docname) -> None:
+    """A cell whose figure is too wide for the content column at 3/4 of its natural width gets the
+    theme's ``full-width`` class: on a desktop it takes the width of the page's contents sidebar,
+    which the theme hides while such a cell is on the screen."""
+    from docutils import nodes
+
+    for image in doctree.findall(nodes.image):
+        uri = image.get("uri", "")
+        if "://" in uri or uri.startswith("data:") or png_width(Path(app.srcdir) / uri) < WIDE_FIGURE:
+            continue
+        parent = image.parent
+        while parent is not None and "cell" not in parent.get("classes", []):
+            parent = parent.parent
+        if parent is not None and "full-width" not in parent["classes"]:
+            parent["classes"].append("full-width")
+
+
 SEARCH_PAGES = "cnn-search-pages.js"  # written into _static/ when the build finishes (see _finish_static)
 
 
@@ -152,6 +182,7 @@ def setup(app):
     app.connect("html-page-context", _search_page_scripts, priority=800)
     app.connect("html-page-context", _no_duplicate_scripts, priority=900)
     app.connect("build-finished", _finish_static)
+    app.connect("doctree-resolved", _wide_figures)
     # sphinx-book-theme adds its launch buttons at priority 501; this runs after it.
     app.connect("html-page-context", _launch_student_notebooks, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -4,7 +4,7 @@
 //   `.primary-toggle` and `.secondary-toggle` of the page, which sit in a header that this layout
 //   hides, so the visible buttons did nothing; a click on a visible one is passed to the wired one;
 // - any figure opens full size in a dialog on a click, a tap, Enter or Space; Escape, a click or the
-//   close button closes it; on a desktop no figure is shown below 3/4 of its natural width;
+//   close button closes it; on a desktop no figure is shown below 4/5 of its natural width;
 // - the download item saves the student notebook instead of opening its JSON in a new tab.
 (function () {
   "use strict";
@@ -27,12 +27,13 @@
     return image.closest("a") === null && !image.closest(".cnn-lightbox");
   }
 
-  // On a desktop a figure is never shown below 3/4 of its natural width (below that, its text gets
-  // too small to read); one wider than the column scrolls sideways in its output box.
+  // On a desktop a figure is never shown below 4/5 of its natural width (below that, the text of a
+  // figure drawn at 90 dpi gets smaller than 9 px); one wider than the column scrolls sideways in
+  // its output box. (The build gives a cell with a wide figure the theme's full width.)
   var DESKTOP = window.matchMedia("(min-width: 992px)");
   function legible(image) {
     if (!image.naturalWidth) { return; }
-    image.style.minWidth = DESKTOP.matches ? Math.ceil(0.75 * image.naturalWidth) + "px" : "";
+    image.style.minWidth = DESKTOP.matches ? Math.ceil(0.8 * image.naturalWidth) + "px" : "";
     image.dataset.cnnLegible = "1";
   }
 
