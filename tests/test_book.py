@@ -331,6 +331,47 @@ def test_every_explorer_page_loads_the_books_own_explorer_script(built):
         assert 'src="../_static/cnn-explorer.js' in text and "cnn-explorer.css" in text, page.name
 
 
+def test_the_book_serves_its_own_fixes_and_the_search_page_alone_loads_the_pages_text(built):
+    """Every page loads the book's script and stylesheet (static/cnn-book.*, as they are in the package,
+    not an older copy); only the search page loads the pages' text for its snippets, which holds
+    every chapter's words and no script or image."""
+    from autograder.book import sphinx
+
+    for name in ("cnn-book.js", "cnn-book.css", "cnn-search.js"):
+        assert (built / "_static" / name).read_bytes() == (sphinx.STATIC / name).read_bytes(), name
+    for page in [*(built / "book").glob("*.html"), built / "genindex.html"]:
+        text = page.read_text()
+        assert "_static/cnn-book.js" in text and "_static/cnn-book.css" in text, page.name
+        assert sphinx.SEARCH_PAGES not in text and "cnn-search.js" not in text, page.name
+    search = (built / "search.html").read_text()
+    assert f'src="_static/{sphinx.SEARCH_PAGES}' in search and 'src="_static/cnn-search.js' in search
+    script = (built / "_static" / sphinx.SEARCH_PAGES).read_text()
+    assert script.startswith("window.CNN_SEARCH_PAGES = ")
+    pages = json.loads(script.removeprefix("window.CNN_SEARCH_PAGES = ").rstrip().rstrip(";"))
+    assert {f"book/{path.stem}" for path in sources.sources()} <= set(pages)
+    assert "receptive field" in pages["book/02-convolution"].lower()
+    assert not any(tag in text for text in pages.values() for tag in ("<script", "<img", "<style"))
+
+
+def test_page_text_keeps_sections_and_drops_every_other_tag():
+    from autograder.book.sphinx import page_text_html
+
+    page = ('<html><body><article><section id="a"><h1>Title<a class="headerlink">#</a></h1><p>Some <b>bold</b>'
+            '</p><script>x()</script><img src="f.png" alt="figure"></section></article></body></html>')
+    assert page_text_html(page) == '<div role="main"><section id="a">TitleSome bold</section></div>'
+    assert page_text_html("<html><body><p>no article</p></body></html>") == ""
+
+
+def test_png_width_reads_the_header_and_nothing_else(tmp_path):
+    from autograder.book.sphinx import png_width
+
+    png = tmp_path / "f.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (1234).to_bytes(4, "big") + (5).to_bytes(4, "big"))
+    assert png_width(png) == 1234
+    (tmp_path / "f.jpg").write_bytes(b"\xff\xd8\xff" + b"\x00" * 30)
+    assert png_width(tmp_path / "f.jpg") == 0 and png_width(tmp_path / "missing.png") == 0
+
+
 def _draw(kind="square", size=1, noise=False):
     """A tiny explorer function: one small figure; with ``noise``, a random title."""
     import matplotlib.pyplot as plt

@@ -40,6 +40,12 @@ EXTERNAL: dict[int, list[str]] = {}  # per browser context: every request that t
 LOADED: dict[int, list[str]] = {}  # per browser context: every local file a page asked for
 WIDGET_MANAGER = "_vendor/html-manager/"  # the widget manager and its icon fonts
 
+DESKTOP, PHONE = 1366, 390  # the widths the book is read at (px)
+# The pictures the book's script (autograder/book/static/cnn-book.js) keeps legible and opens full size.
+FIGURES = "article .cell_output img, article figure img, article img.cnn-explorer-frame"
+# Code cells (exercise templates and their docstrings included) and text outputs.
+CODE_BLOCKS = "article div.highlight pre, article .cell_output pre"
+
 pytestmark = pytest.mark.slow
 
 
@@ -96,9 +102,22 @@ FACTS_JS = """() => {
       icons: a.querySelectorAll('button svg').length, buttons: a.querySelectorAll('button').length,
       frame: img(a.querySelector('img'))})),
     download: (document.querySelector('a.btn-download-source-button') || {}).href || null,
+    downloadAs: document.querySelector('a.btn-download-source-button')
+      ? document.querySelector('a.btn-download-source-button').getAttribute('download') : null,
+    layout: {
+      width: document.documentElement.scrollWidth, viewport: window.innerWidth,
+      figures: Array.from(document.querySelectorAll('FIGURES')).filter(i => i.naturalWidth > 0).map(i => ({
+        src: i.getAttribute('src').slice(0, 60), natural: i.naturalWidth, shown: i.getBoundingClientRect().width})),
+      blocks: Array.from(document.querySelectorAll('CODE_BLOCKS')).map(b => ({
+        scrolls: b.scrollWidth > b.clientWidth + 1, text: b.innerText.split('\\n')[0].slice(0, 60)})),
+      equations: Array.from(document.querySelectorAll('article mjx-container[display="true"]')).map(m => ({
+        fits: m.scrollWidth <= m.clientWidth + 1, overflow: getComputedStyle(m).overflowX,
+        cue: getComputedStyle(m).backgroundImage !== 'none', right: m.getBoundingClientRect().right,
+        tex: (m.parentElement.getAttribute('data-tex') || m.parentElement.className).slice(0, 60)})),
+    },
     launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a')).map(a => a.href),
   };
-}""".replace("WIDGET_VIEW", WIDGET_VIEW)
+}""".replace("WIDGET_VIEW", WIDGET_VIEW).replace("FIGURES", FIGURES).replace("CODE_BLOCKS", CODE_BLOCKS)
 
 
 def _open(context, url: str) -> tuple:
@@ -119,6 +138,10 @@ def _open(context, url: str) -> tuple:
                     Array.from(document.querySelectorAll('.widget-subarea img')).every(i => i.complete)""",
             arg=views, timeout=30_000)
     page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
+    # the book's script (when the page has it) has sized every figure; the figure tests say if it has not
+    if page.locator('script[src*="cnn-book.js"]').count():
+        page.wait_for_function("sel => Array.from(document.querySelectorAll(sel)).every(i => !i.naturalWidth || "
+                               "i.dataset.cnnLegible)", arg=FIGURES)
     return page, visit
 
 
@@ -156,24 +179,29 @@ def context():
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
-        external: list[str] = []
-        loaded: list[str] = []
-
-        def offline(route):
-            if route.request.url.startswith(LOCAL):
-                if route.request.url.startswith("file:"):
-                    loaded.append(route.request.url)
-                route.continue_()
-            else:
-                external.append(route.request.url)
-                route.abort("internetdisconnected")
-
-        context.route("**/*", offline)
-        EXTERNAL[id(context)] = external
-        LOADED[id(context)] = loaded
-        yield context
+        yield _offline_context(browser, DESKTOP)
         browser.close()
+
+
+def _offline_context(browser, width: int):
+    """A browser context ``width`` px wide in which every request that leaves the book is aborted and counted."""
+    context = browser.new_context(viewport={"width": width, "height": 900}, service_workers="block")
+    external: list[str] = []
+    loaded: list[str] = []
+
+    def offline(route):
+        if route.request.url.startswith(LOCAL):
+            if route.request.url.startswith("file:"):
+                loaded.append(route.request.url)
+            route.continue_()
+        else:
+            external.append(route.request.url)
+            route.abort("internetdisconnected")
+
+    context.route("**/*", offline)
+    EXTERNAL[id(context)] = external
+    LOADED[id(context)] = loaded
+    return context
 
 
 @pytest.fixture(scope="module")
@@ -378,3 +406,182 @@ def test_every_explorer_changes_its_picture_when_a_control_moves(context, stem):
     finally:
         page.close()
     assert not visit.errors, f"{stem}: errors in the browser console: {visit.errors}"
+
+
+# ---------------------------------------------------------------------- reading at desktop and phone widths
+
+
+@pytest.fixture(scope="module")
+def phone_visits(context) -> dict[str, Visit]:
+    """Every chapter once more, on a phone (390 px wide); screenshots ``<page>-phone.png``."""
+    phone = _offline_context(context.browser, PHONE)
+    seen = {}
+    for stem in STEMS:
+        page, visit = _visit(phone, (HTML / f"book/{stem}.html").as_uri())
+        page.screenshot(path=str(SCREENSHOTS / f"book-{stem}-phone.png"), full_page=True)
+        page.close()
+        seen[stem] = visit
+    yield seen
+    phone.close()
+
+
+def test_no_figure_is_shown_below_three_quarters_of_its_width_on_a_desktop(visits):
+    """At 1366 px a figure keeps at least 3/4 of its natural width (below that its text is too small to
+    read); one wider than the column scrolls in its own output box rather than shrinking."""
+    figures = {stem: visits[f"book/{stem}.html"].facts["layout"]["figures"] for stem in STEMS}
+    assert sum(map(len, figures.values())) >= len(STEMS), figures
+    small = [(stem, f) for stem, found in figures.items() for f in found if f["shown"] < 0.75 * f["natural"] - 1]
+    assert not small, f"figures shown below 75% of their natural width at {DESKTOP} px: {small[:10]}"
+    for stem in STEMS:
+        layout = visits[f"book/{stem}.html"].facts["layout"]
+        assert layout["viewport"] == DESKTOP and layout["width"] <= DESKTOP, f"{stem} is wider than the window"
+
+
+def test_code_and_output_blocks_fit_the_column_on_a_desktop(visits, capsys):
+    """At most 5% of the code and text-output blocks (exercise templates and docstrings included)
+    scroll sideways at 1366 px."""
+    blocks = [(stem, b) for stem in STEMS for b in visits[f"book/{stem}.html"].facts["layout"]["blocks"]]
+    scrolling = [(stem, b["text"]) for stem, b in blocks if b["scrolls"]]
+    assert len(blocks) > 100, len(blocks)
+    assert len(scrolling) <= 0.05 * len(blocks), f"{len(scrolling)} of {len(blocks)} scroll: {scrolling[:10]}"
+    with capsys.disabled():
+        print(f"\ncode/output blocks scrolling sideways at {DESKTOP} px: {len(scrolling)} of {len(blocks)}")
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_no_page_is_wider_than_a_phone(phone_visits, stem):
+    layout = phone_visits[stem].facts["layout"]
+    assert layout["viewport"] == PHONE
+    assert layout["width"] <= PHONE, f"{stem} is {layout['width']} px wide on a {PHONE} px phone"
+    assert not phone_visits[stem].errors, phone_visits[stem].errors
+
+
+def test_display_equations_scroll_in_their_own_box_on_a_phone(phone_visits):
+    """A display equation wider than a phone scrolls inside its own box, which shows a cue (a shadow at
+    the cut edge) and stays on the screen, instead of being clipped."""
+    equations = [(stem, e) for stem in STEMS for e in phone_visits[stem].facts["layout"]["equations"]]
+    assert equations
+    wide = [(stem, e) for stem, e in equations if not e["fits"]]
+    assert wide, "no equation is wider than a phone: this test would prove nothing"
+    for stem, equation in wide:
+        assert equation["overflow"] in ("auto", "scroll"), f"{stem}: a clipped equation: {equation}"
+        assert equation["cue"], f"{stem}: an equation that scrolls without a visible cue: {equation}"
+    assert all(e["right"] <= PHONE + 1 for _, e in equations), [e for _, e in equations if e["right"] > PHONE + 1]
+
+
+def _visible(page, selector: str):
+    return page.locator(f"{selector}:visible").first
+
+
+def test_phone_drawer_and_contents_open_and_close(context):
+    """On a phone ☰ opens the chapter list and the contents button the page's contents, each in a
+    drawer that Escape closes; on a desktop ☰ hides the sidebar and shows it again."""
+    phone = _offline_context(context.browser, PHONE)
+    try:
+        page, visit = _visit(phone, (HTML / "book/02-convolution.html").as_uri())
+        for toggle, drawer, inside in (
+                (".primary-toggle", "#pst-primary-sidebar-modal", "nav a[href$='03-feature-detectors.html']"),
+                (".secondary-toggle", "#pst-secondary-sidebar-modal", "nav.page-toc a")):
+            _visible(page, toggle).click()
+            page.wait_for_selector(f"{drawer}[open]")
+            assert page.locator(f"{drawer} {inside}").first.is_visible(), f"{drawer} opened empty"
+            page.keyboard.press("Escape")
+            page.wait_for_selector(f"{drawer}:not([open])", state="attached")
+            assert not page.locator(f"{drawer} {inside}").count(), f"{drawer} kept the sidebar's content"
+        page.close()
+        assert not visit.errors, visit.errors
+    finally:
+        phone.close()
+    page, visit = _visit(context, (HTML / "book/02-convolution.html").as_uri())
+    try:
+        sidebar = page.locator("#pst-primary-sidebar")
+        assert sidebar.is_visible()
+        _visible(page, ".primary-toggle").click()
+        sidebar.wait_for(state="hidden")
+        _visible(page, ".primary-toggle").click()
+        sidebar.wait_for(state="visible")
+    finally:
+        page.close()
+
+
+def test_a_figure_opens_full_size_and_closes(context):
+    """A click on a figure, or Enter on it, shows it full size in a dialog; Escape or a click closes it."""
+    page, visit = _visit(context, (HTML / "book/02-convolution.html").as_uri())
+    try:
+        figure = page.locator("article .cell_output img[data-cnn-lightbox]").first
+        figure.scroll_into_view_if_needed()
+        dialog = page.locator("dialog.cnn-lightbox")
+        figure.click()
+        dialog.wait_for(state="visible")
+        large = dialog.locator("img")
+        assert large.get_attribute("src") == figure.evaluate("i => i.currentSrc || i.src")
+        assert large.evaluate("i => i.complete && i.naturalWidth > 0 && "
+                              "i.getBoundingClientRect().width >= Math.min(i.naturalWidth, window.innerWidth) - 1")
+        assert large.get_attribute("alt")
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden")
+        figure.focus()
+        page.keyboard.press("Enter")
+        dialog.wait_for(state="visible")
+        dialog.click(position={"x": 5, "y": 5})
+        dialog.wait_for(state="hidden")
+        assert page.evaluate("() => document.activeElement && document.activeElement.dataset.cnnLightbox === '1'")
+    finally:
+        page.close()
+    assert not visit.errors, visit.errors
+
+
+CONTRAST_JS = """() => {
+  const rgb = s => { const m = s.match(/[\\d.]+/g).map(Number);
+                     return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; };
+  const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                     return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const background = e => { for (let x = e; x; x = x.parentElement) {
+      const c = rgb(getComputedStyle(x).backgroundColor); if (c.a > 0.5) return c; }
+    return rgb(getComputedStyle(document.body).backgroundColor); };
+  const texts = [];
+  document.querySelectorAll('.autograder-feedback, .autograder-feedback *').forEach(e => {
+    if (!Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim())) return;
+    const a = lum(rgb(getComputedStyle(e).color)), b = lum(background(e));
+    texts.push({text: e.innerText.slice(0, 40), ratio: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)});
+  });
+  return texts;
+}"""
+
+
+def test_check_results_are_readable_in_dark_mode(context):
+    """The check() result boxes keep a contrast of at least 4.5:1 (WCAG AA) in the theme's dark mode."""
+    page, _ = _visit(context, (HTML / "book/02-convolution.html").as_uri())
+    try:
+        page.evaluate("() => { document.documentElement.dataset.theme = 'dark'; }")
+        page.wait_for_function("() => getComputedStyle(document.body).backgroundColor !== 'rgb(255, 255, 255)'")
+        texts = page.evaluate(CONTRAST_JS)
+    finally:
+        page.close()
+    assert texts, "no check() result on the convolution chapter"
+    poor = [t for t in texts if t["ratio"] < 4.5]
+    assert not poor, f"check results hard to read in dark mode: {poor[:5]}"
+
+
+def test_search_results_show_snippets(context):
+    """Offline (file://) each search result shows a snippet of its page, with the words searched for."""
+    page, visit = _open(context, (HTML / "search.html").as_uri() + "?q=receptive+field")
+    try:
+        page.wait_for_selector("#search-results ul.search li p.context", timeout=30_000)
+        snippets = page.eval_on_selector_all("#search-results ul.search li p.context",
+                                             "ps => ps.map(p => p.innerText)")
+    finally:
+        page.close()
+    assert any("receptive" in snippet.lower() for snippet in snippets), snippets
+    assert not visit.errors and not visit.failed, (visit.errors, visit.failed)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_image_has_alt_text(visits, name):
+    missing = [image["src"] for image in visits[name].facts["images"] if not (image["alt"] or "").strip()]
+    assert not missing, f"{name}: images without alt text: {missing}"
+
+
+@pytest.mark.parametrize("stem", ASSIGNMENTS)
+def test_download_item_saves_the_notebook(visits, stem):
+    assert visits[f"book/{stem}.html"].facts["downloadAs"] == f"{stem}.ipynb"
