@@ -707,7 +707,7 @@ def _hidden_group_messages(data: dict) -> list[str]:
 @pytest.mark.parametrize("student", ["honest-blank", "honest-wrong-ceil", "honest-wrong-stride", "returns-inf",
                                      "wrong-shape", "edits-tests"])
 def test_feedback_never_shows_hidden_tests_or_expected_values(graded, student):
-    page = (graded.course / "feedback" / student / STEM / "feedback.html").read_text()
+    page = (graded.course / "feedback" / student / f"{STEM}.html").read_text()
     for text in HIDDEN_CODE + REFERENCE_CODE:
         assert text not in page, text
     data = graded.results[student]

@@ -91,7 +91,7 @@ def test_nbgrader_export_reads_our_grades(graded):
 
 @pytest.mark.parametrize("stem", ASSIGNMENTS)
 def test_feedback_lists_every_check_and_hides_hidden_tests(graded, stem):
-    page = (graded / "feedback" / "blank" / stem / "feedback.html").read_text()
+    page = (graded / "feedback" / "blank" / f"{stem}.html").read_text()
     spec = read_spec(solution_notebook(stem), stem)
     for test in spec.tests:
         assert test.check_id in page

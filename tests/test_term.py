@@ -289,6 +289,8 @@ def test_students_fetch_the_course_feedback_page_through_the_exchange(term):
     for who in FETCHING:
         fetched = list((term.homes / who / STEM / "feedback").glob(f"*/{STEM}.html"))
         assert len(fetched) == 1, (who, fetched)
+        every = [path.name for path in (term.homes / who / STEM / "feedback").glob("*/*.html")]
+        assert every == [f"{STEM}.html"], every  # the notebook's page, and no second copy of it
         assert fetched[0].read_text() == term.pages["hand-graded"][who]
     dave = term.pages["hand-graded"]["dave"]
     assert "Score set by your instructor: <b>5 / 6</b> (the autograder gave 6)" in dave

@@ -138,9 +138,9 @@ def _parser() -> argparse.ArgumentParser:
 
     feedback = _assignment_command(commands, "feedback",
                                    "write each student's HTML feedback from the stored results",
-                                   "Write COURSE/feedback/<student>/ASSIGNMENT/ again (feedback.html and "
-                                               "one <notebook>.html per notebook, for `nbgrader "
-                                               "release_feedback`) from the stored results and the gradebook "
+                                   "Write COURSE/feedback/<student>/ASSIGNMENT/ again (one "
+                                               "<notebook>.html per notebook, for `nbgrader "
+                                               "release_feedback`, and ASSIGNMENT.html beside it) from the stored results and the gradebook "
                                                "(a TA's scores and comments, late penalties, recomputed first), "
                                                "without grading. Hidden tests are never shown.")
     feedback.add_argument("--student", action="append", help="only this student (repeatable)")
@@ -256,7 +256,8 @@ def _grade(args) -> int:
         print(f"{len(summary.errors)} submission(s) not graded because of a grader error (above); "
               "run the same command again to retry them.", file=sys.stderr)
         return 1
-    emit(f"feedback: {course / 'feedback'}/<student>/{args.assignment}/feedback.html\n"
+    emit(f"feedback: {course / 'feedback'}/<student>/{args.assignment}/<notebook>.html "
+         f"(all notebooks: <student>/{args.assignment}.html)\n"
          f"next:     python -m autograder report {args.assignment} --course {course}\n"
          f"          python -m autograder export --course {course}\n"
          f"          nbgrader release_feedback {args.assignment}   (in {course}: students fetch_feedback it)")
@@ -289,8 +290,8 @@ def _run(args) -> int:
 
         pages = regenerate_feedback(args.course, args.assignment, args.student, args.db)
         print(f"wrote {len(pages)} feedback page(s): "
-              f"{args.course.resolve() / 'feedback'}/<student>/{args.assignment}/feedback.html "
-              f"(and <notebook>.html beside it, what `nbgrader release_feedback {args.assignment}` sends)")
+              f"{args.course.resolve() / 'feedback'}/<student>/{args.assignment}.html, and "
+              f"<student>/{args.assignment}/<notebook>.html (what `nbgrader release_feedback {args.assignment}` sends)")
         return 0
     if args.command == "export":
         from ..course.export import export_csv

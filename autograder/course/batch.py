@@ -7,7 +7,7 @@ a local process pool, or a Dask cluster) and is the only one that writes the res
 submission, in this order:
 
 1. the scores and comments into nbgrader's gradebook (one transaction);
-2. ``autograded/<student>/<assignment>/`` (for formgrader) and ``feedback/.../feedback.html``;
+2. ``autograded/<student>/<assignment>/`` (for formgrader) and ``feedback/<student>/<assignment>/<notebook>.html``;
 3. ``.autograder/results/<assignment>/<student>.json``, atomically: the *done* marker.
 
 Ctrl-C is held back while one submission's products are written, so an interrupted batch

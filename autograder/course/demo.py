@@ -178,7 +178,7 @@ def run(directory: Path | None = None, students: int = 30, workers: int | None =
     step("5/8 feedback pages, made again from the stored results and the gradebook",
          f"feedback {STEM} --course {directory}")
     pages = regenerate_feedback(directory, STEM)
-    log(f"{len(pages)} pages in {directory / 'feedback'}/<student>/{STEM}/feedback.html")
+    log(f"{len(pages)} pages in {directory / 'feedback'}/<student>/{STEM}.html")
     step("6/8 the feedback, back to the students through the exchange",
          "(nbgrader release_feedback; students: nbgrader fetch_feedback)")
     log(f"$ nbgrader release_feedback {STEM} --Exchange.root={directory / 'exchange'}   (in {directory})")

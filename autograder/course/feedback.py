@@ -9,7 +9,7 @@ check's verdicts, and the ``autograded/`` copy shows the test cells as released.
 The feedback folder is laid out as ``nbgrader generate_feedback`` lays it out, so that
 ``nbgrader release_feedback`` sends it and students' ``nbgrader fetch_feedback`` gets it: one
 ``<notebook>.html`` per notebook, ``timestamp.txt`` and ``submission_secret.txt`` (copied from the
-submission). ``feedback.html`` holds every notebook on one page.
+submission). ``feedback/<student>/<assignment>.html`` holds every notebook on one page.
 """
 
 from __future__ import annotations
@@ -163,20 +163,24 @@ def feedback_html(result: SubmissionResult, standing: Standing | None = None, no
 
 
 def write_feedback(course: Path, result: SubmissionResult, standing: Standing | None = None) -> Path:
-    """``feedback.html``, one ``<notebook>.html`` per notebook, and the submission's timestamp and secret
-    beside them (what ``nbgrader release_feedback`` needs). Returns ``feedback.html``'s path."""
+    """One ``<notebook>.html`` per notebook in the submission's feedback folder, with its timestamp and
+    secret (what ``nbgrader release_feedback`` sends, and needs), and the page with every notebook
+    beside that folder (``<assignment>.html``; never inside it, or release_feedback would send it too).
+    Returns that page's path."""
     path = paths.feedback_file(course, result.student, result.assignment)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = paths.feedback_dir(course, result.student, result.assignment)
+    folder.mkdir(parents=True, exist_ok=True)
     _replace_text(path, feedback_html(result, standing))
     for nb in result.notebooks:
         _replace_text(paths.feedback_page(course, result.student, result.assignment, nb.name),
                       feedback_html(result, standing, nb.name))
-    _keep(paths.submission_dir(course, result.student, result.assignment), path.parent)
+    (folder / "feedback.html").unlink(missing_ok=True)  # where earlier versions put the all-notebooks page
+    _keep(paths.submission_dir(course, result.student, result.assignment), folder)
     # A submission that did not come through `nbgrader submit` (zip_collect, copied by hand) has neither
     # file; `release_feedback` would stop at it, for the whole class. Its student cannot fetch the page
-    # through the exchange (there is no secret to find it by): send them feedback.html.
+    # through the exchange (there is no secret to find it by): send them <assignment>.html.
     for name, text in ((paths.TIMESTAMP, lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC")),
                        (paths.SECRET, lambda: secrets.token_hex(16))):
-        if not (path.parent / name).exists():
-            _replace_text(path.parent / name, text())
+        if not (folder / name).exists():
+            _replace_text(folder / name, text())
     return path

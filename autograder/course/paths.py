@@ -10,8 +10,11 @@ nbgrader's own folders, and what the autograder adds beside them::
     DIR/autograded/<student>/<assignment>/              the graded copies, for formgrader
     DIR/feedback/<student>/<assignment>/                what the student gets back: <notebook>.html per
                                                         notebook (what `nbgrader release_feedback` sends),
-                                                        feedback.html (all notebooks), timestamp.txt and
-                                                        submission_secret.txt (from the submission)
+                                                        timestamp.txt and submission_secret.txt (from the
+                                                        submission); nothing else, as release_feedback sends
+                                                        every .html file it finds there
+    DIR/feedback/<student>/<assignment>.html            every notebook of the submission on one page (for
+                                                        the instructor, or to send by hand)
     DIR/exports/<name>.csv                              `export`
     DIR/reports/<assignment>.html                       `report`
     DIR/.autograder/seed                                the secret the hidden inputs are drawn from
@@ -61,7 +64,8 @@ def feedback_dir(course: Path, student: str, assignment: str) -> Path:
 
 
 def feedback_file(course: Path, student: str, assignment: str) -> Path:
-    return feedback_dir(course, student, assignment) / "feedback.html"
+    """The page with every notebook of a submission: beside its feedback folder, never inside it."""
+    return course / "feedback" / student / f"{assignment}.html"
 
 
 def feedback_page(course: Path, student: str, assignment: str, notebook: str) -> Path:
