@@ -72,6 +72,7 @@ def _scalar(function):
 def _visible_one_hot(rng) -> list[Case]:
     return [Case((np.array([3]), 10), note='the label of a training "3"'),
             Case((np.array([0, 2, 1, 2]), 3), note="four labels, three classes"),
+            Case((np.array([0, 1, 2, 3], dtype=np.int64), 10), note="the first four labels of the digits, 10 classes"),
             Case((np.array([], dtype=np.int64), 10), note="edge case: an empty batch, N = 0, gives a (0, 10) array")]
 
 
@@ -123,7 +124,8 @@ ONE_HOT = Check(
     params=("labels", "num_classes"),
     reference=lambda labels, num_classes: ref.one_hot(labels, num_classes),
     groups=[
-        Group('a training "3" with 10 classes, and four labels with 3 classes', _visible_one_hot, visible=True),
+        Group('a training "3" with 10 classes, and four labels with 3 and with 10 classes', _visible_one_hot,
+              visible=True),
         Group("random batches (2 to 13 labels, 3 to 10 classes)", _random_one_hot, weight=2.0),
         Group("edge cases: one label, classes missing from the batch, two classes, no label", _edge_one_hot),
     ],
@@ -270,6 +272,8 @@ def _visible_ce(rng) -> list[Case]:
     return [
         Case((np.zeros((1, 10)), np.array([3])), note="equal logits, 10 classes: ln 10 ≈ 2.302585"),
         Case((np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 1])), note="a batch of two"),
+        Case((rng.standard_normal((5, 10)) * 2, np.array([3, 0, 9, 3, 5], dtype=np.int64)),
+             note="a random batch of five digits' scores (N = 5, 10 classes), as the next cell uses"),
         Case((np.array([[1000.0, 0.0, -1000.0]]), np.array([0])),
              note="huge logits: the true class wins by far, the loss is ~0 (not NaN)"),
     ]
@@ -356,7 +360,8 @@ CROSS_ENTROPY = Check(
     params=("logits", "labels"),
     reference=_scalar(ref.cross_entropy_loss),
     groups=[
-        Group("equal logits (ln 10), a batch of two, and one row with logits ±1000", _visible_ce, visible=True),
+        Group("equal logits (ln 10), batches of two and of five, and one row with logits ±1000", _visible_ce,
+              visible=True),
         Group("random batches (N 2 to 16, 2 to 12 classes), moderate logits", random_logits, weight=2.0),
         Group("one example at a time (N = 1)", one_example_logits),
         Group("large logits: rows near +1000 and near -1000", lambda rng: logits_near_1000(

@@ -291,7 +291,9 @@ def _pool_visible(rng) -> list[Case]:
     dout = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
     return [Case((dout, x, 2), {"stride": 2}, "a hand-worked 4×4 grid, 2×2 windows, stride 2"),
             _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows, stride 2",
-                       shared_max=True)]
+                       shared_max=True),
+            _pool_case(rng, 2, 4, 8, 8, 2, note="2×2 windows, stride left out (it defaults to "
+                 "kernel_size), on (2, 4, 8, 8): as chapter 9's network calls it")]
 
 
 def _pool_cases(count, kernel_and_stride, leftover=None, note="", default_stride=False, shared_max=False):
@@ -319,7 +321,8 @@ def _overlapping(rng) -> tuple[int, int]:
 
 def _pool_groups() -> list[Group]:
     return [
-        Group("a hand-worked 4×4 grid and overlapping 3×3 windows", _pool_visible, visible=True),
+        Group("a hand-worked 4×4 grid, overlapping 3×3 windows, and 2×2 windows with stride left out",
+              _pool_visible, visible=True),
         Group("random shapes, windows that tile the input (default stride)",
               _pool_cases(3, _tiling, "any", "stride left at its default (= kernel_size)", default_stride=True)),
         Group("overlapping windows (2 <= stride < kernel_size)",
@@ -517,7 +520,10 @@ def _conv_visible(rng) -> list[Case]:
     return [Case((dout, ramp((1, 1, 3, 3)), w, np.array([0.5])), {"stride": 1, "padding": 0},
                  "a 3×3 ramp, a 2×2 kernel, dout of ones: db = 4, dw = sums of the four windows"),
             _conv_case(rng, 2, 3, 6, 7, 2, 3, 3, stride=2, padding=1,
-                       note="two RGB images, 3×3×3 filters, stride 2, padding 1")]
+                       note="two RGB images, 3×3×3 filters, stride 2, padding 1"),
+            Case(_conv_case(rng, 2, 1, 8, 8, 4, 3, 3, padding=1).args, {"padding": 1},
+                 "two 8×8 grey digits, four 3×3 filters, padding 1 and stride left out (1): as chapter 9's "
+                 "network calls it")]
 
 
 def _conv_reference(dout, x, w, b, stride=1, padding=0):
@@ -583,8 +589,8 @@ CONV = Check(
     params=("dout", "x", "w", "b"),
     reference=_conv_reference,
     groups=[
-        Group("a 3×3 ramp by hand, and two RGB images with stride 2 and padding 1", _conv_visible,
-              visible=True),
+        Group("a 3×3 ramp by hand, two RGB images with stride 2 and padding 1, and two grey digits with "
+              "padding 1", _conv_visible, visible=True),
         Group("random shapes, stride 1, no padding", lambda rng: _random_conv(rng)),
         Group("random shapes, stride 2 or 3", lambda rng: _random_conv(rng, strides=(2, 3))),
         Group("random shapes, padding 1 or 2", lambda rng: _random_conv(rng, paddings=(1, 2))),
@@ -633,6 +639,8 @@ def _ce_visible(rng) -> list[Case]:
         Case((np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 1])), note="a batch of two"),
         Case((np.array([[1000.0, 0.0, -1000.0], [-1000.0, -999.0, -1001.0]]), np.array([1, 1])),
              note="logits near ±1000: the loss and the gradient must stay finite"),
+        Case((rng.standard_normal((4, 5)) * 2, np.array([3, 0, 4, 1], dtype=np.int64)),
+             note="a random batch, N = 4 and 5 classes, as in the gradient check below"),
     ]
 
 
@@ -680,7 +688,8 @@ SOFTMAX_CE = Check(
     params=("logits", "labels"),
     reference=lambda logits, labels: ref.softmax_cross_entropy_backward(logits, labels),
     groups=[
-        Group("equal logits (ln 10), a batch of two, and logits near ±1000", _ce_visible, visible=True),
+        Group("equal logits (ln 10), a batch of two, logits near ±1000, and a random batch of four",
+              _ce_visible, visible=True),
         Group("random batches (N 2 to 16, 2 to 12 classes)", lambda rng: random_logits(rng, shuffle=False),
               weight=2.0),
         Group("one example (N = 1)", lambda rng: one_example_logits(rng, shuffle=False)),

@@ -159,6 +159,7 @@ def _visible_confusion(rng) -> list[Case]:
     predictions = np.array([0, 1, 1, 1, 2, 0, 2])
     return [Case((predictions, labels, 3), note="3 classes: one 0 taken for a 1, one 2 taken for a 0"),
             _confusion_case(rng, 4, 20, note="4 classes, 20 images"),
+            _confusion_case(rng, 10, 60, note="10 classes, 60 images, like the digits"),
             Case((np.array([], dtype=np.int64), np.array([], dtype=np.int64), 3),
                  note="edge case: an empty batch, N = 0: a 3×3 matrix of zeros")]
 
@@ -217,7 +218,8 @@ CONFUSION = Check(
     params=("predictions", "labels", "num_classes"),
     reference=_confusion_reference,
     groups=[
-        Group("a hand-made 3-class batch and a random 4-class one", _visible_confusion, visible=True),
+        Group("a hand-made 3-class batch, random 4-class and 10-class ones, an empty batch", _visible_confusion,
+              visible=True),
         Group("randomized batches", _random_confusion, weight=2.0),
         Group("classes that never appear in the batch, and an empty batch (N = 0)", _missing_classes),
         Group("perfect predictions", _perfect),
@@ -277,7 +279,10 @@ def _split_case(rng, classes, values=None, tiny=False, note="") -> Case:
 
 
 def _visible_split(rng) -> list[Case]:
-    return [_split_case(rng, 3, note="three classes"), _split_case(rng, 10, note="ten classes, like the digits")]
+    digits = _split_case(rng, 10, note="ten classes, like the digits")
+    labels, fraction, seed = digits.args
+    return [_split_case(rng, 3, note="three classes"), digits,
+            Case((labels, fraction), {"seed": seed}, note="ten classes, the seed passed by name, as the chapter calls it")]
 
 
 def _random_split(rng) -> list[Case]:
@@ -400,7 +405,7 @@ SPLIT = SplitCheck(
     params=("labels", "test_fraction", "seed"),
     reference=_split_reference,
     groups=[
-        Group("a 3-class and a 10-class label vector", _visible_split, visible=True),
+        Group("a 3-class and a 10-class label vector (seed by position and by name)", _visible_split, visible=True),
         Group("randomized labels, shuffled order", _random_split, weight=2.0),
         Group("a class too small to spare a test image", _tiny_class),
         Group("labels that are not 0..K-1", _odd_values),

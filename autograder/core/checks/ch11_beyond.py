@@ -73,6 +73,7 @@ def _visible_conv(rng) -> list[Case]:
         Case(((3, 32, 32), 1, 5), note="the syllabus's layer: one 5×5×3 filter on 32×32×3 → 76 params, 117,600 FLOPs"),
         Case(((3, 32, 32), 2, 5), note="two such filters"),
         Case(((8, 14, 14), 16, 5), note="ShapesCNN's conv2 on pool1's 14×14×8 volume"),
+        Case(((3, 32, 32), 8, 5, 1, 2), note="stride and padding given by position: 8 5×5 filters, 'same' padding 2"),
     ]
 
 
@@ -96,7 +97,8 @@ CONV_COST = Check(
     params=("in_shape", "filters", "kernel", "stride", "padding"),
     reference=_conv_reference,
     groups=[
-        Group("the syllabus's 5×5×3 filters on 32×32×3, and ShapesCNN's conv2", _visible_conv, visible=True),
+        Group("the syllabus's 5×5×3 filters on 32×32×3, ShapesCNN's conv2, and 'same' padding", _visible_conv,
+              visible=True),
         Group("random layers, stride 1, no padding (C ≥ 2, H ≠ W)", _basic_conv),
         Group("random layers with stride 2 or 3", _stride_conv),
         Group("random layers with zero padding 1 or 2", _padding_conv),
@@ -249,6 +251,9 @@ def _visible_bn(rng) -> list[Case]:
         Case((x, np.ones(3), np.zeros(3)), note="γ = 1, β = 0: every channel of the output has mean 0 and variance ≈ 1"),
         Case((x, np.array([2.0, 0.5, -1.0]), np.array([0.0, 1.0, -3.0])), note="γ and β per channel"),
         Case((x, np.ones(3), np.zeros(3)), {"eps": 0.5}, note="eps = 0.5: it is added to the variance, under the root"),
+        Case((rng.normal(loc=[[[[3.0]], [[-1.0]], [[0.5]]]], scale=[[[[2.0]], [[0.2]], [[5.0]]]], size=(16, 3, 6, 6)),
+              np.ones(3), np.zeros(3)), note="16 images of 3 channels with different means and spreads, as the "
+                                              "next cell normalises"),
     ]
 
 
@@ -277,7 +282,8 @@ BATCHNORM = Check(
     params=("x", "gamma", "beta"),
     reference=_bn_reference,
     groups=[
-        Group("a small (2, 3, 2, 4) batch: γ = 1 and β = 0, per-channel γ and β, a larger eps", _visible_bn,
+        Group("a small (2, 3, 2, 4) batch: γ = 1 and β = 0, per-channel γ and β, a larger eps; a (16, 3, 6, 6) batch",
+              _visible_bn,
               visible=True),
         Group("random batches (N ≥ 2, H, W ≥ 2), one with a larger eps", _random_bn, weight=2.0),
         Group("one image (N = 1)", _single_bn),
