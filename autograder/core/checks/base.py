@@ -263,7 +263,21 @@ def _changed(before, after, where: str) -> str | None:
             return f"{where} gained or lost items during the call"
         return next((problem for index, item in enumerate(before)
                      if (problem := _changed(item, after[index], f"{where}[{index}]"))), None)
-    return None  # numbers, strings, None: a call cannot change them
+    if _same_scalar(before, after):
+        return None  # a number, string or None at the top level cannot change; inside a container it can
+    return f"{where} was changed by the call (it was {repr(before)[:40]}, it is now {repr(after)[:40]})"
+
+
+def _same_scalar(before, after) -> bool:
+    """Whether ``after`` still holds the value ``before`` held (NaN stays NaN); objects that cannot be
+    compared are taken as unchanged."""
+    try:
+        if bool(before == after):
+            return True
+        return bool(isinstance(before, (float, np.floating)) and isinstance(after, (float, np.floating))
+                    and np.isnan(before) and np.isnan(after))
+    except Exception:  # an object whose == does not give one truth value
+        return True
 
 
 NOTHING_RETURNED = Mistake(
