@@ -420,26 +420,28 @@ TEMPERATURE = Check(
         Group("a very high temperature (T >= 50)", _hot_temperature),
     ],
     mistakes=[
-        Mistake("temperature ignored", "your result is plain softmax(x), the same for every T. Divide the "
-                "scores by the temperature first: softmax(x / temperature).",
+        Mistake("temperature ignored", "your result is plain softmax(x), the same for every T. The temperature "
+                "rescales the scores before the softmax: look at whether your function uses temperature at all.",
                 lambda x, temperature: ref.softmax(x, axis=1)),
-        Mistake("multiplied by the temperature instead of dividing", "your result is softmax(x * T). "
-                "The temperature divides the scores: a high T makes them smaller and the distribution "
-                "flatter. Use softmax(x / temperature).",
+        Mistake("multiplied by the temperature instead of dividing", "your result is softmax(x * T). The "
+                "temperature divides the scores: a high T makes them smaller and the distribution flatter. Look "
+                "at how you combine the scores with T.",
                 lambda x, temperature: ref.softmax(x * temperature, axis=1)),
-        Mistake("temperature applied after the softmax", "your result is softmax(x) / T, and its rows do "
-                "not sum to 1. Divide the *scores* by T, then take the softmax: softmax(x / temperature).",
+        Mistake("temperature applied after the softmax", "your result is softmax(x) / T, and its rows do not sum "
+                "to 1. The temperature rescales the *scores*, before the softmax, not the probabilities after "
+                "it: look at the order of the two steps.",
                 lambda x, temperature: ref.softmax(x, axis=1) / temperature),
-        Mistake("temperature applied after the softmax", "your rows are softmax(x) ** (1 / T), which no "
-                "longer sum to 1. Divide the scores by T and then take the softmax: softmax(x / temperature).",
+        Mistake("temperature applied after the softmax", "your rows are softmax(x) ** (1 / T), which no longer "
+                "sum to 1. The temperature rescales the *scores*, before the softmax, not the probabilities "
+                "after it: look at the order of the two steps.",
                 lambda x, temperature: ref.softmax(x, axis=1) ** (1 / temperature)),
-        Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "at a low "
-                "temperature x / T is huge (a score of 8 at T = 0.01 becomes 800) and np.exp overflows to inf, "
-                "so inf / inf gives NaN. Subtract each row's maximum of x / T before exponentiating, as in "
-                "your softmax from Exercise 6.3 (or call that function).",
+        Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "at a low temperature "
+                "the rescaled scores are huge (a score of 8 at T = 0.01 becomes 800) and the exponential "
+                "overflows to inf, so inf / inf gives NaN. Shift each row of the rescaled scores by its maximum "
+                "before exponentiating, as your softmax of Exercise 6.3 does (you may call it).",
                 _errstate(_temperature_not_shifted)),
-        Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row "
-                "is one example: normalise along axis=1.",
+        Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row is one "
+                "example, and its probabilities must sum to 1: look at the axis of your reductions.",
                 lambda x, temperature: ref.softmax(x / temperature, axis=0)),
     ],
     summary="softmax(x / temperature)",

@@ -141,18 +141,19 @@ ONE_HOT = Check(
         Mistake("transposed: (num_classes, N)", "your matrix has one column per example. The result has one "
                 "*row* per example and one column per class: shape (N, num_classes). Build it that way round "
                 "(or return its transpose).", lambda y, c: ref.one_hot(y, c).T.copy()),
-        Mistake("integer one-hot", "the 0s and 1s are right, but the dtype is an integer. This course asks "
-                "for float64 one-hot rows, ready to be subtracted from predicted probabilities: start from "
-                "np.zeros((N, num_classes)) (float by default) or call .astype(np.float64).",
+        Mistake("integer one-hot", "the 0s and 1s are right, but the dtype is an integer. This course asks for "
+                "float64 one-hot rows, ready to be subtracted from predicted probabilities: look at the dtype of "
+                "the array you create and return.",
                 lambda y, c: ref.one_hot(y, c).astype(np.int64)),
-        Mistake("boolean one-hot", "labels[:, None] == np.arange(num_classes) gives True/False. The result "
-                "should be float64 0.0/1.0: add .astype(np.float64).",
+        Mistake("boolean one-hot", "a comparison gives True and False. The result should hold the float64 values "
+                "0.0 and 1.0: convert the booleans to floats before you return them.",
                 lambda y, c: ref.one_hot(y, c).astype(bool)),
         Mistake("num_classes taken from the batch", "you used labels.max() + 1 (or the number of distinct "
                 "labels) as the number of columns. A batch need not contain every class: always make "
                 "num_classes columns.", lambda y, c: ref.one_hot(y, int(np.max(y)) + 1)),
-        Mistake("every row gets every label", "out[:, labels] = 1 sets, in every row, the columns of *all* "
-                "the labels in the batch. Pair row n with its own label: out[np.arange(N), labels] = 1.",
+        Mistake("every row gets every label", "your assignment sets, in every row, the columns of *all* the "
+                "labels in the batch. Each row must be paired with its own label only: look at the row index you "
+                "pair with the labels.",
                 _every_row_every_label),
     ],
     summary="one float64 row per label, 1.0 in the label's column, shape (N, num_classes)",
@@ -241,9 +242,10 @@ MSE = Check(
         Mistake("loss averaged over every element, not over the batch", "np.mean over the whole (N, C) array "
                 "divides by N·C. Sum the squared errors over the classes (axis 1) and average only over the "
                 "N examples (axis 0).", lambda p, t: float(0.5 * np.mean((t - p) ** 2))),
-        Mistake("torch's MSELoss convention (no 1/2, averaged over every element)", "this is "
-                "np.mean((target - pred) ** 2). The course's loss is 1/2 · sum over classes, averaged over the "
-                "batch only: 0.5 * np.sum((target - pred) ** 2, axis=1), then .mean().",
+        Mistake("torch's MSELoss convention (no 1/2, averaged over every element)", "this is the mean of the "
+                "squared errors over every element, with no factor 1/2. The course's loss has the factor 1/2, "
+                "sums the squared errors over the classes and averages over the examples only: look at the "
+                "factor and at the axes your sum and mean run over.",
                 lambda p, t: float(np.mean((t - p) ** 2))),
         Mistake("missing the 1/2 (the half)", "your value is exactly twice the expected loss. The course's "
                 "squared error carries a factor 1/2 (it cancels the 2 of the derivative): multiply by 0.5.",
@@ -332,10 +334,10 @@ NOT_FINITE = Mistake("the loss is not finite on ordinary logits", "check for a l
 NOT_SHIFTED = Mistake("softmax not shifted by the maximum", "np.exp of a logit near 1000 overflows to inf (and "
                       "near -1000 underflows to 0), and inf/inf or 0/0 is NaN. Subtract each row's maximum before "
                       "np.exp; it does not change the softmax.")
-UNDERFLOW = Mistake("probability underflowed to 0 before the log", "when the true class lies ~1000 below the row's "
-                    "maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. Do not take "
-                    "the log of a probability; use log-sum-exp: loss = m + log(sum(exp(z - m))) - z_true, with "
-                    "m = the row's maximum.")
+UNDERFLOW = Mistake("probability underflowed to 0 before the log", "when the true class lies ~1000 below the "
+                    "row's maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. "
+                    "Never take the log of a probability: work with log-probabilities throughout (the row's "
+                    "log-sum-exp, shifted by its maximum, minus the true score), which stay finite.")
 NOT_FINITE_MISTAKES = [LOG_OF_LOGIT, NOT_FINITE, NOT_SHIFTED, UNDERFLOW]
 
 
@@ -379,15 +381,16 @@ CROSS_ENTROPY = Check(
                 "the whole (N, C) array of one-hot × log-probabilities). Only one class per row counts: sum "
                 "over the classes, then average over the N examples.",
                 lambda z, y: float(ref.cross_entropy_loss(z, y)) / np.shape(z)[1]),
-        Mistake("softmax over the wrong axis", "you normalised each column (axis=0, across the batch) instead "
-                "of each row. The C scores of one example are a row: take max, exp-sum and log-sum-exp with "
-                "axis=1 (and keepdims=True).", _ce_wrong_axis),
-        Mistake("label used as a column for every row", "log_probs[:, labels] picks, in every row, the "
-                "columns of all the labels of the batch: an (N, N) array. Pair row n with its own label: "
-                "log_probs[np.arange(N), labels].", _ce_label_column),
-        Mistake("took the logit instead of the log-probability", "you returned -z_true, the raw score of "
-                "the true class. Scores are not probabilities: subtract the log-sum-exp of the row, "
-                "loss = logsumexp(z) - z_true.", _ce_logit_only),
+        Mistake("softmax over the wrong axis", "you normalised each column (across the batch) instead of each "
+                "row. The C scores of one example are a row: the maximum, the sum of exponentials and the "
+                "log-sum-exp are taken along the class axis, one per row, keeping that axis so that they "
+                "broadcast back. Look at the axis of your reductions.", _ce_wrong_axis),
+        Mistake("label used as a column for every row", "your indexing picks, in every row, the columns of all "
+                "the labels of the batch: an (N, N) array. Each row must pick only its own label's column: look "
+                "at the row index you pair with the labels.", _ce_label_column),
+        Mistake("took the logit instead of the log-probability", "you returned -z_true, the raw score of the "
+                "true class. Scores are not probabilities: the loss of a row is its log-sum-exp minus the true "
+                "class's score.", _ce_logit_only),
         Mistake("took -log of the logit instead of the probability", "you applied -log to the raw score of "
                 "the true class. Turn the scores into log-probabilities first (log-softmax), then pick the "
                 "true class.", _ce_log_of_logit),

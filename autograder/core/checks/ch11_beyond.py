@@ -113,15 +113,15 @@ CONV_COST = Check(
         Mistake("multiply-adds counted once", "your FLOPs are exactly half the expected value. This course "
                 "counts a multiply-add as 2 FLOPs (one multiplication and one addition): "
                 "flops = 2 · C·k·k · filters · H'·W'.", lambda *a, **k: _conv_cost(*a, **k, madd=1)),
-        Mistake("output size wrong: stride ignored", "your output size ignores the stride. With stride S "
-                "the filter visits every S-th position: H' = (H + 2P − k) // S + 1.",
+        Mistake("output size wrong: stride ignored", "your output size ignores the stride. With stride S the "
+                "filter visits every S-th position: H' = ⌊(H + 2P − k) / S⌋ + 1.",
                 lambda *a, **k: _conv_cost(*a, **k, use_stride=False)),
-        Mistake("output size wrong: padding ignored", "your output size ignores the zero padding. Padding P "
-                "adds P rows on each side: H' = (H + 2P − k) // S + 1.",
+        Mistake("output size wrong: padding ignored", "your output size ignores the zero padding. Padding P adds "
+                "P rows on each side: H' = ⌊(H + 2P − k) / S⌋ + 1.",
                 lambda *a, **k: _conv_cost(*a, **k, use_padding=False)),
-        Mistake("output size wrong: stride and padding ignored", "your FLOPs use H − k + 1 output rows. "
-                "With stride S and padding P the output has H' = (H + 2P − k) // S + 1 rows (and the same "
-                "formula with W for the columns); the cost scales with H'·W'.",
+        Mistake("output size wrong: stride and padding ignored", "your FLOPs use H − k + 1 output rows. With "
+                "stride S and padding P the output has H' = ⌊(H + 2P − k) / S⌋ + 1 rows (and the same formula "
+                "with W for the columns); the cost scales with H'·W'.",
                 lambda *a, **k: _conv_cost(*a, **k, use_stride=False, use_padding=False)),
         Mistake("output size wrong: H used for both sides", "you computed the output width from H. The input "
                 "need not be square: H' comes from H and W' from W.",
@@ -193,9 +193,9 @@ L2 = Check(
         Group("dicts of weight arrays only (any shapes)", _weights_only_l2),
     ],
     mistakes=[
-        Mistake("biases included", "you added up the squares of every array, biases too. Weight decay "
-                "penalises only the weights (keys ending in `_w`): a bias shifts a neuron's output and does "
-                "not make the model more wiggly. Skip keys that do not end in '_w'.", _l2_with_biases),
+        Mistake("biases included", "you added up the squares of every array, biases too. Weight decay penalises "
+                "only the weights (keys ending in `_w`): a bias shifts a neuron's output and does not make the "
+                "model more wiggly. Look at which keys your sum includes.", _l2_with_biases),
         Mistake("missing the ½", "your penalty is exactly twice the expected value. The course's L2 term is "
                 "½·λ·Σw² (the ½ cancels the 2 of the derivative, so its gradient is λ·w): multiply by 0.5.",
                 lambda p, lam: 2 * _l2_reference(p, lam)),
@@ -205,8 +205,8 @@ L2 = Check(
         Mistake("norm instead of squared norm", "you used the length ‖w‖ = sqrt(Σw²) of each array; the "
                 "penalty uses its square Σw², with no square root.",
                 lambda p, lam: float(0.5 * lam * sum(np.sqrt(np.sum(w ** 2)) for w in _weights(p)))),
-        Mistake("mean instead of sum", "you averaged the squared weights. The penalty adds them all up: "
-                "np.sum(w ** 2) for every weight array, then ½·λ times the total.",
+        Mistake("mean instead of sum", "you averaged the squared weights. The penalty adds them all up, over "
+                "every weight array, then takes ½·λ times the total.",
                 lambda p, lam: float(0.5 * lam * sum(np.mean(w ** 2) for w in _weights(p)))),
         Mistake("λ forgotten", "your value does not depend on λ: multiply the sum of squares by ½·λ.",
                 lambda p, lam: _l2_reference(p, 1.0)),
@@ -302,8 +302,9 @@ BATCHNORM = Check(
                 "every (channel, row, column). A convolutional batch norm shares one mean per channel over "
                 "the batch *and* the positions: axis=(0, 2, 3).",
                 lambda x, g, b, eps=1e-5: _bn_np(x, g, b, eps, axes=(0,))),
-        Mistake("statistics over every element", "you used one mean and variance for the whole batch. "
-                "Each channel gets its own: axis=(0, 2, 3) with keepdims=True.",
+        Mistake("statistics over every element", "you used one mean and variance for the whole batch. Each "
+                "channel gets its own, taken over the batch and every position, and kept as a channel axis so "
+                "that it broadcasts back.",
                 lambda x, g, b, eps=1e-5: _bn_np(x, g, b, eps, axes=(0, 1, 2, 3))),
         Mistake("unbiased variance", "you divided by M − 1 (ddof=1, or torch.var's default). Batch norm "
                 "normalises with the biased variance: divide by M = N·H·W (np.var's default, ddof=0).",
