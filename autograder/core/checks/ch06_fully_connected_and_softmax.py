@@ -440,6 +440,11 @@ TEMPERATURE = Check(
                 "overflows to inf, so inf / inf gives NaN. Shift each row of the rescaled scores by its maximum "
                 "before exponentiating, as your softmax of Exercise 6.3 does (you may call it).",
                 _errstate(_temperature_not_shifted)),
+        Mistake("floor division by the temperature", "your scores were divided by T with floor division, which "
+                "rounds every quotient down to a whole number: close scores become equal and the "
+                "probabilities come out in steps. The temperature rescales the scores smoothly: look at the "
+                "division operator you used.",
+                _errstate(lambda x, temperature: ref.softmax(np.floor_divide(x, temperature), axis=1))),
         Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row is one "
                 "example, and its probabilities must sum to 1: look at the axis of your reductions.",
                 lambda x, temperature: ref.softmax(x / temperature, axis=0)),

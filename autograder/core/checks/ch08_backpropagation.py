@@ -175,6 +175,10 @@ AFFINE = Check(
                 "exactly that axis: each input feature d collects dout[n, m] · w[d, m] over the outputs m. Look "
                 "at the layout of w in your product.",
                 _affine_with(dx=lambda dout, x2, w, x: (dout @ w).reshape(x.shape))),
+        Mistake("w reshaped instead of transposed in dx", "dx has the right shape but its numbers are mixed up: "
+                "w was reshaped from (D, M) to (M, D) before the product. A reshape keeps the order of the "
+                "numbers in memory; a transpose swaps rows and columns. Look at how w is turned round in your dx.",
+                _affine_with(dx=lambda dout, x2, w, x: (dout @ w.reshape(w.shape[1], w.shape[0])).reshape(x.shape))),
     ],
     summary="dx = dout·wᵀ in the shape of x, dw = x_flatᵀ·dout, db = dout summed over the batch",
 )
@@ -389,6 +393,21 @@ def _stride_left_none(dout, x, k, stride=None, *, route):
     return _pool_loop(dout, x, k, stride, route=route)
 
 
+def _last_windows_skipped(dout, x, k, stride=None, *, route):
+    """Loops that stop one window early along both axes (range(out_h - 1), range(out_w - 1)): the last
+    row and column of windows send no gradient."""
+    dout = np.array(dout, dtype=np.float64)
+    dout[:, :, -1, :] = 0.0
+    dout[:, :, :, -1] = 0.0
+    return _pool_loop(dout, x, k, stride, route=route)
+
+
+OFF_BY_ONE_LOOPS = ("your gradient is right everywhere except under the last row and the last column of "
+                    "windows, which sent nothing back: the loops over the output positions stop one step early. "
+                    "There are H' = ⌊(H − k) / stride⌋ + 1 window positions along H (and the same along W); "
+                    "look at the bounds of your loops.")
+
+
 def _pool_mistakes(kind: str) -> list[Mistake]:
     route = "max" if kind == "max" else "avg"
     return [
@@ -408,6 +427,8 @@ def _pool_mistakes(kind: str) -> list[Mistake]:
                 "kernel_size' (as in PyTorch). Give stride its value at the start of the function, before any "
                 "window is placed.",
                 lambda dout, x, k, stride=None: _stride_left_none(dout, x, k, stride, route=route)),
+        Mistake("off-by-one loop bounds (last windows skipped)", OFF_BY_ONE_LOOPS,
+                lambda dout, x, k, stride=None: _last_windows_skipped(dout, x, k, stride, route=route)),
     ]
 
 
@@ -586,6 +607,24 @@ def _conv_stride_one(dout, x, w, b, stride=1, padding=0):
     return dx, dw, db  # like x, w and b
 
 
+def _conv_db_wrong_axes(dout, x, w, b, stride=1, padding=0):
+    """db summed over the channels and positions of each image: one value per image, shape (N,)."""
+    dx, dw, _ = _conv_reference(dout, x, w, b, stride, padding)
+    return dx, dw, np.asarray(dout).sum(axis=(1, 2, 3))
+
+
+def _conv_last_positions_skipped(dout, x, w, b, stride=1, padding=0):
+    """Loops over the output positions that stop one step early along both axes: the last row and
+    column of dout reach neither dx nor dw (db, a sum of dout, is right)."""
+    cut = np.array(dout, dtype=np.float64)
+    if cut.shape[2] < 2 or cut.shape[3] < 2:
+        raise NotApplicable
+    cut[:, :, -1, :] = 0.0
+    cut[:, :, :, -1] = 0.0
+    dx, dw, _ = _conv_reference(cut, x, w, b, stride, padding)
+    return dx, dw, _conv_reference(dout, x, w, b, stride, padding)[2]
+
+
 def _conv_dw_mean(dout, x, w, b, stride=1, padding=0):
     dx, dw, db = _conv_reference(dout, x, w, b, stride, padding)
     return dx, dw / len(x), db
@@ -617,6 +656,14 @@ CONV = Check(
                 "a mean in your bias gradient.", _conv_db_mean),
         Mistake("dw averaged over the batch (divided by N)", "dw is N times too small: add up the "
                 "contributions of every image, do not average them.", _conv_dw_mean),
+        Mistake("db summed over the wrong axes", "your db has one value per image, shape (N,): you summed over the "
+                "channels and positions of each image. The bias of filter f is added at every position of "
+                "every image, so db collects dout over the batch and the positions, one value per filter, "
+                "shape (F,): look at the axes of your sum.", _conv_db_wrong_axes),
+        Mistake("off-by-one loop bounds (last output row and column skipped)", "dx and dw are right except for "
+                "what the last row and the last column of dout should add: your loops over the output positions "
+                "stop one step early. There are H' and W' output positions, the sizes of dout's last two axes: "
+                "look at the bounds of your loops.", _conv_last_positions_skipped),
         Mistake("dx returned with the padding still on", "you computed the gradient of the *padded* input, shape "
                 "(N, C, H + 2p, W + 2p). The padding was made inside the layer and is not an input: crop the p "
                 "rows and columns of padding off each side before returning.", _conv_padded_dx),

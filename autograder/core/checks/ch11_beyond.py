@@ -35,17 +35,20 @@ STEM = "11-beyond"
 
 
 def _conv_cost(in_shape, filters, kernel, stride=1, padding=0, *, bias=True, depth=True, madd=2,
-               use_stride=True, use_padding=True, square=False):
+               use_stride=True, use_padding=True, square=False, true_division=False, plus_one=1):
     """The reference (all flags default) and its mistakes (one flag changed)."""
     c, h, w = (int(v) for v in in_shape)
     s = int(stride) if use_stride else 1
     p = int(padding) if use_padding else 0
-    h_out = ref.conv_output_size(h, int(kernel), s, p)
-    w_out = ref.conv_output_size(h if square else w, int(kernel), s, p)
-    taps = (c if depth else 1) * int(kernel) ** 2
+    k = int(kernel)
+    if true_division:  # (H + 2P - k) / S + 1, never floored: a float, a fraction when S does not divide evenly
+        h_out, w_out = ((size + 2 * p - k) / s + 1 for size in (h, h if square else w))
+    else:
+        h_out, w_out = (ref.conv_output_size(size, k, s, p) - 1 + plus_one for size in (h, h if square else w))
+    taps = (c if depth else 1) * k ** 2
     params = int(filters) * (taps + (1 if bias else 0))
     flops = madd * taps * int(filters) * h_out * w_out
-    return (int(params), int(flops))
+    return (int(params), float(flops) if true_division else int(flops))
 
 
 def _conv_reference(in_shape, filters, kernel, stride=1, padding=0):
@@ -126,6 +129,14 @@ CONV_COST = Check(
         Mistake("output size wrong: H used for both sides", "you computed the output width from H. The input "
                 "need not be square: H' comes from H and W' from W.",
                 lambda *a, **k: _conv_cost(*a, **k, square=True)),
+        Mistake("output size not floored (true division)", "your FLOPs are a float, computed from an output size "
+                "that is not a whole number when the stride does not divide H + 2P − k evenly. A filter only "
+                "visits whole positions: H' = ⌊(H + 2P − k) / S⌋ + 1. Look at the division in your output size "
+                "and keep it whole.", lambda *a, **k: _conv_cost(*a, **k, true_division=True)),
+        Mistake("output size off by one (+ 1 missing)", "your FLOPs use one output row and one output column too "
+                "few. Counting the positions of a window: the first one is at 0, and each step of S adds one, so "
+                "H' = ⌊(H + 2P − k) / S⌋ + 1. Look at the end of your output-size formula.",
+                lambda *a, **k: _conv_cost(*a, **k, plus_one=0)),
     ],
     summary="params = F·(C·k·k + 1); flops = 2·C·k·k·F·H'·W', H' = (H + 2P − k)//S + 1",
 )
