@@ -38,6 +38,7 @@ from .. import reference as ref
 from .base import (
     FORBIDDEN,
     LEARNING_LIBRARIES,
+    NOTHING_RETURNED,
     SOFTMAX_LIBRARIES,
     Case,
     Check,
@@ -292,6 +293,8 @@ class BatchesCheck(Check):
     def assess(self, case: Case, got) -> Finding:
         n, batch_size = case.args[0], case.args[1]
         problem, mistake = _batch_problem(n, batch_size, got)
+        if problem is not None and got is None:
+            mistake = NOTHING_RETURNED
         return Finding(problem, mistake.diagnosis if mistake else None)
 
 

@@ -33,7 +33,18 @@ import numpy as np
 import torch
 
 from .. import reference as ref
-from .base import FORBIDDEN, LEARNING_LIBRARIES, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from .base import (
+    FORBIDDEN,
+    LEARNING_LIBRARIES,
+    NOTHING_RETURNED,
+    Case,
+    Check,
+    Diagnosis,
+    Finding,
+    Group,
+    Mistake,
+    type_name,
+)
 
 STEM = "10-testing"
 
@@ -342,7 +353,7 @@ class SplitCheck(Check):
         n = len(labels)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return (f"should return a tuple (train_indices, test_indices), but it returned {type_name(got)}",
-                    None)
+                    NOTHING_RETURNED.diagnosis if got is None else None)
         names = ("train_indices", "test_indices")
         for name, part in zip(names, got):
             if not isinstance(part, np.ndarray):
