@@ -265,7 +265,21 @@ def _changed(before, after, where: str) -> str | None:
             return f"{where} gained or lost items during the call"
         return next((problem for index, item in enumerate(before)
                      if (problem := _changed(item, after[index], f"{where}[{index}]"))), None)
-    return None  # numbers, strings, None: a call cannot change them
+    if _same_scalar(before, after):
+        return None  # a number, string or None at the top level cannot change; inside a container it can
+    return f"{where} was changed by the call (it was {repr(before)[:40]}, it is now {repr(after)[:40]})"
+
+
+def _same_scalar(before, after) -> bool:
+    """Whether ``after`` still holds the value ``before`` held (NaN stays NaN); objects that cannot be
+    compared are taken as unchanged."""
+    try:
+        if bool(before == after):
+            return True
+        return bool(isinstance(before, (float, np.floating)) and isinstance(after, (float, np.floating))
+                    and np.isnan(before) and np.isnan(after))
+    except Exception:  # an object whose == does not give one truth value
+        return True
 
 
 NOTHING_RETURNED = Mistake(
@@ -343,7 +357,8 @@ def _compare_int(expected: int, got, where: str) -> str | None:
     if isinstance(got, float):
         if got == expected:
             return (f"{where} is {got!r}, a float; it should be the int {expected}. "
-                    "Sizes are whole numbers: use integer division `//`, or wrap the result in int()")
+                    "Sizes and counts are whole numbers: a true division gives a float even when it "
+                    "divides evenly. Look at the divisions in your formula and keep the result a whole number")
         return f"{where} should be {expected}, got {got!r}"
     return None if got == expected else f"{where} should be {expected}, got {got}"
 
@@ -368,13 +383,14 @@ def _compare_array(expected: np.ndarray, got, where: str, tolerance: tuple[float
     if not isinstance(got, np.ndarray):
         if isinstance(got, (list, tuple)):
             return (f"{where} should be a NumPy array of shape {expected.shape}, but it is a "
-                    f"{type(got).__name__}; wrap it in np.array(...)")
+                    f"{type(got).__name__}; convert it to a NumPy array before returning it")
         return f"{where} should be a NumPy array of shape {expected.shape}, but it is {type_name(got)}"
     if got.shape != expected.shape:
         return f"{where} should have shape {expected.shape}, but it has shape {got.shape}"
     if expected.dtype.kind == "f" and got.dtype.kind in "iub":
         return (f"{where} has integer dtype {got.dtype}; it should hold floats. Values were "
-                "probably truncated: start from a float array (e.g. np.zeros(..., dtype=float))")
+                "probably truncated: look at the dtype of the array you create or fill in (an "
+                "integer input, or an array created from integers, stays integer)")
     if expected.dtype.kind in "iu" and got.dtype.kind not in "iu":
         return f"{where} should hold integers (dtype int), but its dtype is {got.dtype}"
     if expected.dtype.kind == "b" and got.dtype.kind != "b":

@@ -51,15 +51,19 @@ def empty_batch(note: str = "") -> str:
 
 
 EMPTY_BATCH_EXPLAIN = (
-    "the call failed on an empty batch (N = 0) and on nothing else. With no image there is no "
-    "per-image result to put together, and joining an empty list of arrays fails. The docstring "
-    "asks for an empty result of the right shape: build the result from the whole batch at once, "
-    "or create it with its full shape before filling it in.")
+    "the call failed on an empty batch (N = 0) and on nothing else. Two things commonly break there. "
+    "A reshape that leaves one size as -1 for NumPy to infer cannot work on an empty array: with no "
+    "elements, any size fits, so NumPy refuses; give every size of the new shape explicitly, from the "
+    "sizes you already know (the input's shape, the kernel, the output size). And with no image there "
+    "is no per-image result to join, and joining an empty list of arrays fails: build the result from "
+    "the whole batch at once, or create it with its full shape before filling it in. The docstring asks "
+    "for an empty result of the right shape.")
 
 
 def empty_batch_mistake(reference) -> Mistake:
-    """A result joined from a list built image by image: right for N >= 1, a ValueError for N = 0
-    (NumPy cannot stack or concatenate an empty list). Shared by the batch exercises of chapters 1-5."""
+    """Right for N >= 1, a ValueError for N = 0: a reshape with a -1 (which NumPy cannot infer from an
+    empty array), or a result joined from a list built image by image (NumPy cannot stack or
+    concatenate an empty list). Both raise ValueError. Shared by the batch exercises of chapters 1-5."""
     def apply(x, *args, **kwargs):
         if len(x) == 0:
             raise ValueError("need at least one array to concatenate")

@@ -153,7 +153,9 @@ def _visible_affine(rng) -> list[Case]:
 
 
 def _visible_volume_affine(rng) -> list[Case]:
-    return [_affine_case(rng, (2, 3, 2, 2), 4, "x (2, 3, 2, 2) is flattened to (2, 12); w (12, 4)")]
+    return [_affine_case(rng, (2, 3, 2, 2), 4, "x (2, 3, 2, 2) is flattened to (2, 12); w (12, 4)"),
+            _affine_case(rng, (1, 16, 2, 2), 10, "one (16, 2, 2) volume and w (64, 10), b (10,): the digit "
+                                                 "network's last layer, as the next cell uses it")]
 
 
 def _random_affine(rng) -> list[Case]:
@@ -204,7 +206,8 @@ AFFINE = Check(
     reference=_affine_reference,
     groups=[
         Group("a hand-worked 2×3 example and a random (3, 5) batch", _visible_affine, visible=True),
-        Group("a batch of (3, 2, 2) volumes, flattened first", _visible_volume_affine, visible=True),
+        Group("a batch of (3, 2, 2) volumes and one (16, 2, 2) volume, flattened first", _visible_volume_affine,
+              visible=True),
         Group("random batches, x (N, D), with N, D and M all different", _random_affine),
         Group("square weights, D = M", _square_affine),
         Group("random batches of volumes (N, d1, ..., dk)", _volume_affine),
@@ -370,7 +373,9 @@ def _visible_temperature(rng) -> list[Case]:
     z = np.array([[1.0, 2.0, 3.0]])
     return [Case((z, 1.0), note="T = 1 is plain softmax: [0.090, 0.245, 0.665]"),
             Case((z, 2.0), note="T = 2 halves the scores: [0.186, 0.307, 0.506]"),
-            Case((rng.standard_normal((3, 10)) * 3, 0.5), note="3 examples, 10 classes, T = 0.5")]
+            Case((rng.standard_normal((3, 10)) * 3, 0.5), note="3 examples, 10 classes, T = 0.5"),
+            Case((rng.standard_normal((1, 10)) * 3, 0.1), note="one digit's 10 scores as a (1, 10) row, T = 0.1, "
+                                                              "as the explorer below calls it")]
 
 
 def _random_temperature(rng) -> list[Case]:
@@ -408,32 +413,40 @@ TEMPERATURE = Check(
     params=("x", "temperature"),
     reference=_temperature_reference,
     groups=[
-        Group("[1, 2, 3] at T = 1 and T = 2, and a random batch at T = 0.5", _visible_temperature, visible=True),
+        Group("[1, 2, 3] at T = 1 and T = 2, a random batch at T = 0.5 and one row at T = 0.1",
+              _visible_temperature, visible=True),
         Group("random batches, T between 0.25 and 4 (never 1)", _random_temperature),
         Group("a very low temperature (T <= 0.01)", _cold_temperature),
         Group("a very high temperature (T >= 50)", _hot_temperature),
     ],
     mistakes=[
-        Mistake("temperature ignored", "your result is plain softmax(x), the same for every T. Divide the "
-                "scores by the temperature first: softmax(x / temperature).",
+        Mistake("temperature ignored", "your result is plain softmax(x), the same for every T. The temperature "
+                "rescales the scores before the softmax: look at whether your function uses temperature at all.",
                 lambda x, temperature: ref.softmax(x, axis=1)),
-        Mistake("multiplied by the temperature instead of dividing", "your result is softmax(x * T). "
-                "The temperature divides the scores: a high T makes them smaller and the distribution "
-                "flatter. Use softmax(x / temperature).",
+        Mistake("multiplied by the temperature instead of dividing", "your result is softmax(x * T). The "
+                "temperature divides the scores: a high T makes them smaller and the distribution flatter. Look "
+                "at how you combine the scores with T.",
                 lambda x, temperature: ref.softmax(x * temperature, axis=1)),
-        Mistake("temperature applied after the softmax", "your result is softmax(x) / T, and its rows do "
-                "not sum to 1. Divide the *scores* by T, then take the softmax: softmax(x / temperature).",
+        Mistake("temperature applied after the softmax", "your result is softmax(x) / T, and its rows do not sum "
+                "to 1. The temperature rescales the *scores*, before the softmax, not the probabilities after "
+                "it: look at the order of the two steps.",
                 lambda x, temperature: ref.softmax(x, axis=1) / temperature),
-        Mistake("temperature applied after the softmax", "your rows are softmax(x) ** (1 / T), which no "
-                "longer sum to 1. Divide the scores by T and then take the softmax: softmax(x / temperature).",
+        Mistake("temperature applied after the softmax", "your rows are softmax(x) ** (1 / T), which no longer "
+                "sum to 1. The temperature rescales the *scores*, before the softmax, not the probabilities "
+                "after it: look at the order of the two steps.",
                 lambda x, temperature: ref.softmax(x, axis=1) ** (1 / temperature)),
-        Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "at a low "
-                "temperature x / T is huge (a score of 8 at T = 0.01 becomes 800) and np.exp overflows to inf, "
-                "so inf / inf gives NaN. Subtract each row's maximum of x / T before exponentiating, as in "
-                "your softmax from Exercise 6.3 (or call that function).",
+        Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "at a low temperature "
+                "the rescaled scores are huge (a score of 8 at T = 0.01 becomes 800) and the exponential "
+                "overflows to inf, so inf / inf gives NaN. Shift each row of the rescaled scores by its maximum "
+                "before exponentiating, as your softmax of Exercise 6.3 does (you may call it).",
                 _errstate(_temperature_not_shifted)),
-        Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row "
-                "is one example: normalise along axis=1.",
+        Mistake("floor division by the temperature", "your scores were divided by T with floor division, which "
+                "rounds every quotient down to a whole number: close scores become equal and the "
+                "probabilities come out in steps. The temperature rescales the scores smoothly: look at the "
+                "division operator you used.",
+                _errstate(lambda x, temperature: ref.softmax(np.floor_divide(x, temperature), axis=1))),
+        Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row is one "
+                "example, and its probabilities must sum to 1: look at the axis of your reductions.",
                 lambda x, temperature: ref.softmax(x / temperature, axis=0)),
     ],
     summary="softmax(x / temperature)",

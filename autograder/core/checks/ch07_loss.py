@@ -72,6 +72,7 @@ def _scalar(function):
 def _visible_one_hot(rng) -> list[Case]:
     return [Case((np.array([3]), 10), note='the label of a training "3"'),
             Case((np.array([0, 2, 1, 2]), 3), note="four labels, three classes"),
+            Case((np.array([0, 1, 2, 3], dtype=np.int64), 10), note="the first four labels of the digits, 10 classes"),
             Case((np.array([], dtype=np.int64), 10), note="edge case: an empty batch, N = 0, gives a (0, 10) array")]
 
 
@@ -123,7 +124,8 @@ ONE_HOT = Check(
     params=("labels", "num_classes"),
     reference=lambda labels, num_classes: ref.one_hot(labels, num_classes),
     groups=[
-        Group('a training "3" with 10 classes, and four labels with 3 classes', _visible_one_hot, visible=True),
+        Group('a training "3" with 10 classes, and four labels with 3 and with 10 classes', _visible_one_hot,
+              visible=True),
         Group("random batches (2 to 13 labels, 3 to 10 classes)", _random_one_hot, weight=2.0),
         Group("edge cases: one label, classes missing from the batch, two classes, no label", _edge_one_hot),
     ],
@@ -139,18 +141,19 @@ ONE_HOT = Check(
         Mistake("transposed: (num_classes, N)", "your matrix has one column per example. The result has one "
                 "*row* per example and one column per class: shape (N, num_classes). Build it that way round "
                 "(or return its transpose).", lambda y, c: ref.one_hot(y, c).T.copy()),
-        Mistake("integer one-hot", "the 0s and 1s are right, but the dtype is an integer. This course asks "
-                "for float64 one-hot rows, ready to be subtracted from predicted probabilities: start from "
-                "np.zeros((N, num_classes)) (float by default) or call .astype(np.float64).",
+        Mistake("integer one-hot", "the 0s and 1s are right, but the dtype is an integer. This course asks for "
+                "float64 one-hot rows, ready to be subtracted from predicted probabilities: look at the dtype of "
+                "the array you create and return.",
                 lambda y, c: ref.one_hot(y, c).astype(np.int64)),
-        Mistake("boolean one-hot", "labels[:, None] == np.arange(num_classes) gives True/False. The result "
-                "should be float64 0.0/1.0: add .astype(np.float64).",
+        Mistake("boolean one-hot", "a comparison gives True and False. The result should hold the float64 values "
+                "0.0 and 1.0: convert the booleans to floats before you return them.",
                 lambda y, c: ref.one_hot(y, c).astype(bool)),
         Mistake("num_classes taken from the batch", "you used labels.max() + 1 (or the number of distinct "
                 "labels) as the number of columns. A batch need not contain every class: always make "
                 "num_classes columns.", lambda y, c: ref.one_hot(y, int(np.max(y)) + 1)),
-        Mistake("every row gets every label", "out[:, labels] = 1 sets, in every row, the columns of *all* "
-                "the labels in the batch. Pair row n with its own label: out[np.arange(N), labels] = 1.",
+        Mistake("every row gets every label", "your assignment sets, in every row, the columns of *all* the "
+                "labels in the batch. Each row must be paired with its own label only: look at the row index you "
+                "pair with the labels.",
                 _every_row_every_label),
     ],
     summary="one float64 row per label, 1.0 in the label's column, shape (N, num_classes)",
@@ -239,9 +242,10 @@ MSE = Check(
         Mistake("loss averaged over every element, not over the batch", "np.mean over the whole (N, C) array "
                 "divides by N·C. Sum the squared errors over the classes (axis 1) and average only over the "
                 "N examples (axis 0).", lambda p, t: float(0.5 * np.mean((t - p) ** 2))),
-        Mistake("torch's MSELoss convention (no 1/2, averaged over every element)", "this is "
-                "np.mean((target - pred) ** 2). The course's loss is 1/2 · sum over classes, averaged over the "
-                "batch only: 0.5 * np.sum((target - pred) ** 2, axis=1), then .mean().",
+        Mistake("torch's MSELoss convention (no 1/2, averaged over every element)", "this is the mean of the "
+                "squared errors over every element, with no factor 1/2. The course's loss has the factor 1/2, "
+                "sums the squared errors over the classes and averages over the examples only: look at the "
+                "factor and at the axes your sum and mean run over.",
                 lambda p, t: float(np.mean((t - p) ** 2))),
         Mistake("missing the 1/2 (the half)", "your value is exactly twice the expected loss. The course's "
                 "squared error carries a factor 1/2 (it cancels the 2 of the derivative): multiply by 0.5.",
@@ -270,6 +274,8 @@ def _visible_ce(rng) -> list[Case]:
     return [
         Case((np.zeros((1, 10)), np.array([3])), note="equal logits, 10 classes: ln 10 ≈ 2.302585"),
         Case((np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 1])), note="a batch of two"),
+        Case((rng.standard_normal((5, 10)) * 2, np.array([3, 0, 9, 3, 5], dtype=np.int64)),
+             note="a random batch of five digits' scores (N = 5, 10 classes), as the next cell uses"),
         Case((np.array([[1000.0, 0.0, -1000.0]]), np.array([0])),
              note="huge logits: the true class wins by far, the loss is ~0 (not NaN)"),
     ]
@@ -328,10 +334,10 @@ NOT_FINITE = Mistake("the loss is not finite on ordinary logits", "check for a l
 NOT_SHIFTED = Mistake("softmax not shifted by the maximum", "np.exp of a logit near 1000 overflows to inf (and "
                       "near -1000 underflows to 0), and inf/inf or 0/0 is NaN. Subtract each row's maximum before "
                       "np.exp; it does not change the softmax.")
-UNDERFLOW = Mistake("probability underflowed to 0 before the log", "when the true class lies ~1000 below the row's "
-                    "maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. Do not take "
-                    "the log of a probability; use log-sum-exp: loss = m + log(sum(exp(z - m))) - z_true, with "
-                    "m = the row's maximum.")
+UNDERFLOW = Mistake("probability underflowed to 0 before the log", "when the true class lies ~1000 below the "
+                    "row's maximum, even a shifted softmax gives p_true = exp(-1000) = 0.0 and -log(0) = inf. "
+                    "Never take the log of a probability: work with log-probabilities throughout (the row's "
+                    "log-sum-exp, shifted by its maximum, minus the true score), which stay finite.")
 NOT_FINITE_MISTAKES = [LOG_OF_LOGIT, NOT_FINITE, NOT_SHIFTED, UNDERFLOW]
 
 
@@ -356,7 +362,8 @@ CROSS_ENTROPY = Check(
     params=("logits", "labels"),
     reference=_scalar(ref.cross_entropy_loss),
     groups=[
-        Group("equal logits (ln 10), a batch of two, and one row with logits ±1000", _visible_ce, visible=True),
+        Group("equal logits (ln 10), batches of two and of five, and one row with logits ±1000", _visible_ce,
+              visible=True),
         Group("random batches (N 2 to 16, 2 to 12 classes), moderate logits", random_logits, weight=2.0),
         Group("one example at a time (N = 1)", one_example_logits),
         Group("large logits: rows near +1000 and near -1000", lambda rng: logits_near_1000(
@@ -374,15 +381,16 @@ CROSS_ENTROPY = Check(
                 "the whole (N, C) array of one-hot × log-probabilities). Only one class per row counts: sum "
                 "over the classes, then average over the N examples.",
                 lambda z, y: float(ref.cross_entropy_loss(z, y)) / np.shape(z)[1]),
-        Mistake("softmax over the wrong axis", "you normalised each column (axis=0, across the batch) instead "
-                "of each row. The C scores of one example are a row: take max, exp-sum and log-sum-exp with "
-                "axis=1 (and keepdims=True).", _ce_wrong_axis),
-        Mistake("label used as a column for every row", "log_probs[:, labels] picks, in every row, the "
-                "columns of all the labels of the batch: an (N, N) array. Pair row n with its own label: "
-                "log_probs[np.arange(N), labels].", _ce_label_column),
-        Mistake("took the logit instead of the log-probability", "you returned -z_true, the raw score of "
-                "the true class. Scores are not probabilities: subtract the log-sum-exp of the row, "
-                "loss = logsumexp(z) - z_true.", _ce_logit_only),
+        Mistake("softmax over the wrong axis", "you normalised each column (across the batch) instead of each "
+                "row. The C scores of one example are a row: the maximum, the sum of exponentials and the "
+                "log-sum-exp are taken along the class axis, one per row, keeping that axis so that they "
+                "broadcast back. Look at the axis of your reductions.", _ce_wrong_axis),
+        Mistake("label used as a column for every row", "your indexing picks, in every row, the columns of all "
+                "the labels of the batch: an (N, N) array. Each row must pick only its own label's column: look "
+                "at the row index you pair with the labels.", _ce_label_column),
+        Mistake("took the logit instead of the log-probability", "you returned -z_true, the raw score of the "
+                "true class. Scores are not probabilities: the loss of a row is its log-sum-exp minus the true "
+                "class's score.", _ce_logit_only),
         Mistake("took -log of the logit instead of the probability", "you applied -log to the raw score of "
                 "the true class. Turn the scores into log-probabilities first (log-softmax), then pick the "
                 "true class.", _ce_log_of_logit),

@@ -144,34 +144,41 @@ AFFINE = Check(
     ],
     mistakes=[
         Mistake("db not summed over the batch", "db has one entry per output, shape (M,), but yours has shape "
-                "(N, M): it is dout itself. The bias is added to every example, so its gradient collects "
-                "all of them: db = dout.sum(axis=0).", _affine_with(db=lambda dout: dout.copy())),
-        Mistake("db summed over the wrong axis", "dout.sum(axis=1) adds up the outputs of each example. The "
-                "bias gradient sums over the *batch* (axis 0): db = dout.sum(axis=0), shape (M,).",
+                "(N, M): it is dout itself. The bias is added to every example, so its gradient collects all of "
+                "them: a sum over the batch axis.", _affine_with(db=lambda dout: dout.copy())),
+        Mistake("db summed over the wrong axis", "your sum adds up the outputs of each example. The bias "
+                "gradient sums over the *batch* axis (the first), leaving one value per output, shape (M,).",
                 _affine_with(db=lambda dout: dout.sum(axis=1))),
         Mistake("db averaged over the batch, not summed", "you divided by N. A layer's backward pass does not "
                 "average: every example's gradient adds up (any 1/N belongs to the loss, whose dout already "
-                "carries it). Use db = dout.sum(axis=0).", _affine_with(db=lambda dout: dout.mean(axis=0))),
-        Mistake("dw transposed", "your dw has shape (M, D): it is dout.T @ x. dw must have the shape of w, "
-                "(D, M): dw = x.T @ dout (x flattened to (N, D)).",
+                "carries it). Look for a division or a mean in your bias gradient.", _affine_with(db=lambda dout: dout.mean(axis=0))),
+        Mistake("dw transposed", "your dw has shape (M, D). dw must have the shape of w, (D, M): each weight "
+                "pairs one input feature (a row) with one output (a column). Look at the order of the two "
+                "factors of your product.",
                 _affine_with(dw=lambda dout, x2, w: dout.T @ x2)),
         Mistake("dw reshaped instead of transposed", "your dw has the shape of w but its numbers are in the "
                 "wrong places: an (M, D) product was reshaped to (D, M). A reshape keeps the order of the "
                 "numbers in memory; a transpose swaps rows and columns. Compare where dw[d, m] comes from.",
                 _affine_with(dw=lambda dout, x2, w: (dout.T @ x2).reshape(w.shape))),
-        Mistake("dw averaged over the batch (divided by N)", "dw is N times too small. Each example adds its "
-                "own x[n]ᵀ·dout[n] and nothing is averaged in a layer's backward pass: dw = x.T @ dout.",
+        Mistake("dw averaged over the batch (divided by N)", "dw is N times too small. Each example adds its own "
+                "x[n]ᵀ·dout[n] and nothing is averaged in a layer's backward pass: look for a division or a mean "
+                "in your weight gradient.",
                 _affine_with(dw=lambda dout, x2, w: x2.T @ dout / len(x2))),
         Mistake("dx summed over the wrong axis", "dx[n, d] = sum over m of dout[n, m] · w[d, m]: the sum runs "
-                "over the outputs m (the last axis of both), which is dout @ w.T, shape (N, D). Yours summed "
-                "over d and has shape (N, M).",
+                "over the outputs m (the last axis of both), and dx has shape (N, D). Yours summed over d and "
+                "has shape (N, M): look at which axis your product runs over.",
                 _affine_with(dx=lambda dout, x2, w, x: (dout[:, None, :] * w[None]).sum(axis=1))),
-        Mistake("dx not reshaped to the shape of x", "x came in as a volume (N, C, H, W) and the layer "
-                "flattened it, so dx must be unflattened again: return dx.reshape(x.shape).",
+        Mistake("dx not reshaped to the shape of x", "x came in as a volume (N, C, H, W) and the layer flattened "
+                "it, so dx must be unflattened again: give dx back the shape x came in with before returning it.",
                 _affine_with(dx=lambda dout, x2, w, x: dout @ w.T)),
-        Mistake("w not transposed in dx", "dout (N, M) @ w (D, M) does not fit. dx = dout @ w.T: each input "
-                "feature d collects dout[n, m] · w[d, m] over the outputs m.",
+        Mistake("w not transposed in dx", "dout (N, M) and w (D, M) share the output axis M, and dx sums over "
+                "exactly that axis: each input feature d collects dout[n, m] · w[d, m] over the outputs m. Look "
+                "at the layout of w in your product.",
                 _affine_with(dx=lambda dout, x2, w, x: (dout @ w).reshape(x.shape))),
+        Mistake("w reshaped instead of transposed in dx", "dx has the right shape but its numbers are mixed up: "
+                "w was reshaped from (D, M) to (M, D) before the product. A reshape keeps the order of the "
+                "numbers in memory; a transpose swaps rows and columns. Look at how w is turned round in your dx.",
+                _affine_with(dx=lambda dout, x2, w, x: (dout @ w.reshape(w.shape[1], w.shape[0])).reshape(x.shape))),
     ],
     summary="dx = dout·wᵀ in the shape of x, dw = x_flatᵀ·dout, db = dout summed over the batch",
 )
@@ -236,17 +243,18 @@ RELU = Check(
         Mistake("dout passed through unchanged", "ReLU's gate is closed where x <= 0: there the output does "
                 "not move when x moves, so the gradient is 0. Multiply dout by the mask of x: dout * (x > 0).",
                 lambda dout, x: np.array(dout, dtype=np.float64)),
-        Mistake("mask taken from dout instead of x", "which entries pass is decided by the forward input x, "
-                "not by the sign of the upstream gradient: dx = dout * (x > 0), not dout * (dout > 0).",
+        Mistake("mask taken from dout instead of x", "which entries pass is decided by the forward input x, not "
+                "by the sign of the upstream gradient. Look at which array your mask is built from.",
                 lambda dout, x: np.maximum(dout, 0.0)),
-        Mistake("multiplied by the ReLU output instead of its slope", "dout * relu(x) scales each gradient by "
-                "the activation. ReLU's local derivative is 1 where x > 0 and 0 elsewhere: dout * (x > 0).",
+        Mistake("multiplied by the ReLU output instead of its slope", "your gradient is scaled by the activation "
+                "itself. ReLU's local derivative is 1 where x > 0 and 0 elsewhere: the mask is the slope, not "
+                "the ReLU's output.",
                 lambda dout, x: dout * np.maximum(x, 0.0)),
         Mistake("returned the mask without dout", "(x > 0) is only ReLU's local derivative. The chain rule "
                 "multiplies it with the upstream gradient: return dout * (x > 0).",
                 lambda dout, x: (np.asarray(x) > 0).astype(np.float64)),
-        Mistake("leaky slope where x < 0", "a plain ReLU has slope 0, not 0.01, for negative inputs: "
-                "dx = dout * (x > 0).", lambda dout, x: dout * np.where(np.asarray(x) > 0, 1.0, 0.01)),
+        Mistake("leaky slope where x < 0", "a plain ReLU has slope 0, not 0.01, for negative inputs. Look at the "
+                "value your gradient gets where x is negative.", lambda dout, x: dout * np.where(np.asarray(x) > 0, 1.0, 0.01)),
         Mistake("mask inverted", "the gradient flows where x > 0 (the open gate), and is 0 where x < 0; "
                 "yours is the other way round.", lambda dout, x: dout * (np.asarray(x) < 0)),
         Mistake("gradient passed at x = 0", "at exactly x = 0 ReLU has no slope, and the docstring fixes "
@@ -291,7 +299,9 @@ def _pool_visible(rng) -> list[Case]:
     dout = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
     return [Case((dout, x, 2), {"stride": 2}, "a hand-worked 4×4 grid, 2×2 windows, stride 2"),
             _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows, stride 2",
-                       shared_max=True)]
+                       shared_max=True),
+            _pool_case(rng, 2, 4, 8, 8, 2, note="2×2 windows, stride left out (it defaults to "
+                 "kernel_size), on (2, 4, 8, 8): as chapter 9's network calls it")]
 
 
 def _pool_cases(count, kernel_and_stride, leftover=None, note="", default_stride=False, shared_max=False):
@@ -319,7 +329,8 @@ def _overlapping(rng) -> tuple[int, int]:
 
 def _pool_groups() -> list[Group]:
     return [
-        Group("a hand-worked 4×4 grid and overlapping 3×3 windows", _pool_visible, visible=True),
+        Group("a hand-worked 4×4 grid, overlapping 3×3 windows, and 2×2 windows with stride left out",
+              _pool_visible, visible=True),
         Group("random shapes, windows that tile the input (default stride)",
               _pool_cases(3, _tiling, "any", "stride left at its default (= kernel_size)", default_stride=True)),
         Group("overlapping windows (2 <= stride < kernel_size)",
@@ -382,6 +393,21 @@ def _stride_left_none(dout, x, k, stride=None, *, route):
     return _pool_loop(dout, x, k, stride, route=route)
 
 
+def _last_windows_skipped(dout, x, k, stride=None, *, route):
+    """Loops that stop one window early along both axes (range(out_h - 1), range(out_w - 1)): the last
+    row and column of windows send no gradient."""
+    dout = np.array(dout, dtype=np.float64)
+    dout[:, :, -1, :] = 0.0
+    dout[:, :, :, -1] = 0.0
+    return _pool_loop(dout, x, k, stride, route=route)
+
+
+OFF_BY_ONE_LOOPS = ("your gradient is right everywhere except under the last row and the last column of "
+                    "windows, which sent nothing back: the loops over the output positions stop one step early. "
+                    "There are H' = ⌊(H − k) / stride⌋ + 1 window positions along H (and the same along W); "
+                    "look at the bounds of your loops.")
+
+
 def _pool_mistakes(kind: str) -> list[Mistake]:
     route = "max" if kind == "max" else "avg"
     return [
@@ -393,12 +419,16 @@ def _pool_mistakes(kind: str) -> list[Mistake]:
                 "column j*stride, not at (i, j). (With stride=None, stride = kernel_size.)",
                 _looped(route=route, step=1)),
         Mistake("overlapping windows not accumulated (= instead of +=)", "when windows overlap (stride < "
-                "kernel_size), an input can receive gradient from several windows, and the contributions add "
-                "up. Assigning with = keeps only the last one: use dx[...] += ... (or np.add.at).",
+                "kernel_size), an input can receive gradient from several windows, and the contributions add up. "
+                "Yours keeps only the last one: add each window's share to what dx already holds instead of "
+                "overwriting it.",
                 _looped(route=route, assign=True)),
-        Mistake("stride=None not replaced by kernel_size", "stride defaults to None, which means 'the same "
-                "as kernel_size' (as in PyTorch): start with `if stride is None: stride = kernel_size`.",
+        Mistake("stride=None not replaced by kernel_size", "stride defaults to None, which means 'the same as "
+                "kernel_size' (as in PyTorch). Give stride its value at the start of the function, before any "
+                "window is placed.",
                 lambda dout, x, k, stride=None: _stride_left_none(dout, x, k, stride, route=route)),
+        Mistake("off-by-one loop bounds (last windows skipped)", OFF_BY_ONE_LOOPS,
+                lambda dout, x, k, stride=None: _last_windows_skipped(dout, x, k, stride, route=route)),
     ]
 
 
@@ -452,12 +482,13 @@ MAX_POOL = _pool_check(
                 "pooling's output depends on one input only, the window's maximum, so all of dout goes to "
                 "that one position and the others get 0.",
                 _looped(route="avg")),
-        Mistake("gradient copied to every element of the window", "every input of the window got the full "
-                "dout. Only the window's maximum influenced the output: send dout to the position of the "
-                "maximum (np.argmax of the flattened window) and 0 to the others.",
+        Mistake("gradient copied to every element of the window", "every input of the window got the full dout. "
+                "Only the window's maximum influenced the output: send dout to the position of that maximum, and "
+                "0 to the others.",
                 _looped(route="copy")),
-        Mistake("row and column of the maximum swapped", "np.argmax of a flattened k×k window gives "
-                "r*k + q; the row is index // k and the column index % k (np.unravel_index(index, (k, k))).",
+        Mistake("row and column of the maximum swapped", "a flat index into a k×k window counts whole rows "
+                "first. Look at how you turn it back into a row and a column: the row comes from how many whole "
+                "rows fit, the column from what is left.",
                 _looped(transpose=True)),
         Mistake("gradient sent to every tied maximum", "where several entries of a window tie for its maximum, "
                 "each of them got the whole dout, so that window passed on its gradient more than once. The "
@@ -517,7 +548,10 @@ def _conv_visible(rng) -> list[Case]:
     return [Case((dout, ramp((1, 1, 3, 3)), w, np.array([0.5])), {"stride": 1, "padding": 0},
                  "a 3×3 ramp, a 2×2 kernel, dout of ones: db = 4, dw = sums of the four windows"),
             _conv_case(rng, 2, 3, 6, 7, 2, 3, 3, stride=2, padding=1,
-                       note="two RGB images, 3×3×3 filters, stride 2, padding 1")]
+                       note="two RGB images, 3×3×3 filters, stride 2, padding 1"),
+            Case(_conv_case(rng, 2, 1, 8, 8, 4, 3, 3, padding=1).args, {"padding": 1},
+                 "two 8×8 grey digits, four 3×3 filters, padding 1 and stride left out (1): as chapter 9's "
+                 "network calls it")]
 
 
 def _conv_reference(dout, x, w, b, stride=1, padding=0):
@@ -573,6 +607,24 @@ def _conv_stride_one(dout, x, w, b, stride=1, padding=0):
     return dx, dw, db  # like x, w and b
 
 
+def _conv_db_wrong_axes(dout, x, w, b, stride=1, padding=0):
+    """db summed over the channels and positions of each image: one value per image, shape (N,)."""
+    dx, dw, _ = _conv_reference(dout, x, w, b, stride, padding)
+    return dx, dw, np.asarray(dout).sum(axis=(1, 2, 3))
+
+
+def _conv_last_positions_skipped(dout, x, w, b, stride=1, padding=0):
+    """Loops over the output positions that stop one step early along both axes: the last row and
+    column of dout reach neither dx nor dw (db, a sum of dout, is right)."""
+    cut = np.array(dout, dtype=np.float64)
+    if cut.shape[2] < 2 or cut.shape[3] < 2:
+        raise NotApplicable
+    cut[:, :, -1, :] = 0.0
+    cut[:, :, :, -1] = 0.0
+    dx, dw, _ = _conv_reference(cut, x, w, b, stride, padding)
+    return dx, dw, _conv_reference(dout, x, w, b, stride, padding)[2]
+
+
 def _conv_dw_mean(dout, x, w, b, stride=1, padding=0):
     dx, dw, db = _conv_reference(dout, x, w, b, stride, padding)
     return dx, dw / len(x), db
@@ -583,8 +635,8 @@ CONV = Check(
     params=("dout", "x", "w", "b"),
     reference=_conv_reference,
     groups=[
-        Group("a 3×3 ramp by hand, and two RGB images with stride 2 and padding 1", _conv_visible,
-              visible=True),
+        Group("a 3×3 ramp by hand, two RGB images with stride 2 and padding 1, and two grey digits with "
+              "padding 1", _conv_visible, visible=True),
         Group("random shapes, stride 1, no padding", lambda rng: _random_conv(rng)),
         Group("random shapes, stride 2 or 3", lambda rng: _random_conv(rng, strides=(2, 3))),
         Group("random shapes, padding 1 or 2", lambda rng: _random_conv(rng, paddings=(1, 2))),
@@ -596,16 +648,25 @@ CONV = Check(
                 "(i*s + p, j*s + q) receives dout[i, j] · w[p, q] with the *same* p, q. (Written as a full "
                 "convolution of dout with w, the flip is already in the word 'convolution': do not flip w "
                 "again.)", _conv_flipped),
-        Mistake("db not summed over the batch", "your db has shape (N, F). Every image adds to each filter's "
-                "bias gradient: db = dout.sum(axis=(0, 2, 3)), shape (F,).", _conv_db_per_image),
+        Mistake("db not summed over the batch", "your db has shape (N, F). Every image, and every output "
+                "position, adds to each filter's bias gradient: sum over the batch and the positions, leaving "
+                "one value per filter, shape (F,).", _conv_db_per_image),
         Mistake("db averaged over the batch, not summed", "you divided by N. A layer's backward pass adds the "
-                "gradients of all images (any 1/N is already inside dout, from the loss): "
-                "db = dout.sum(axis=(0, 2, 3)).", _conv_db_mean),
+                "gradients of all images (any 1/N is already inside dout, from the loss): look for a division or "
+                "a mean in your bias gradient.", _conv_db_mean),
         Mistake("dw averaged over the batch (divided by N)", "dw is N times too small: add up the "
                 "contributions of every image, do not average them.", _conv_dw_mean),
-        Mistake("dx returned with the padding still on", "you computed the gradient of the *padded* input, "
-                "shape (N, C, H + 2p, W + 2p). The padding was made inside the layer and is not an input: "
-                "crop it off, dx = dx_padded[:, :, p:p + H, p:p + W].", _conv_padded_dx),
+        Mistake("db summed over the wrong axes", "your db has one value per image, shape (N,): you summed over the "
+                "channels and positions of each image. The bias of filter f is added at every position of "
+                "every image, so db collects dout over the batch and the positions, one value per filter, "
+                "shape (F,): look at the axes of your sum.", _conv_db_wrong_axes),
+        Mistake("off-by-one loop bounds (last output row and column skipped)", "dx and dw are right except for "
+                "what the last row and the last column of dout should add: your loops over the output positions "
+                "stop one step early. There are H' and W' output positions, the sizes of dout's last two axes: "
+                "look at the bounds of your loops.", _conv_last_positions_skipped),
+        Mistake("dx returned with the padding still on", "you computed the gradient of the *padded* input, shape "
+                "(N, C, H + 2p, W + 2p). The padding was made inside the layer and is not an input: crop the p "
+                "rows and columns of padding off each side before returning.", _conv_padded_dx),
         Mistake("crop [p:-p] is empty when padding is 0", "dx is empty when padding = 0: a slice that ends "
                 "at -p ends at 0 when p = 0, because -0 is 0. Crop the padding off with slices whose ends "
                 "count from the start (p + H), which work for every p.", _conv_cropped_minus_pad),
@@ -633,6 +694,8 @@ def _ce_visible(rng) -> list[Case]:
         Case((np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 1])), note="a batch of two"),
         Case((np.array([[1000.0, 0.0, -1000.0], [-1000.0, -999.0, -1001.0]]), np.array([1, 1])),
              note="logits near ±1000: the loss and the gradient must stay finite"),
+        Case((rng.standard_normal((4, 5)) * 2, np.array([3, 0, 4, 1], dtype=np.int64)),
+             note="a random batch, N = 4 and 5 classes, as in the gradient check below"),
     ]
 
 
@@ -680,7 +743,8 @@ SOFTMAX_CE = Check(
     params=("logits", "labels"),
     reference=lambda logits, labels: ref.softmax_cross_entropy_backward(logits, labels),
     groups=[
-        Group("equal logits (ln 10), a batch of two, and logits near ±1000", _ce_visible, visible=True),
+        Group("equal logits (ln 10), a batch of two, logits near ±1000, and a random batch of four",
+              _ce_visible, visible=True),
         Group("random batches (N 2 to 16, 2 to 12 classes)", lambda rng: random_logits(rng, shuffle=False),
               weight=2.0),
         Group("one example (N = 1)", lambda rng: one_example_logits(rng, shuffle=False)),
@@ -688,28 +752,30 @@ SOFTMAX_CE = Check(
             rng, "rows near +1000 and -1000: exp overflows (or underflows) unless shifted", shuffle=False)),
     ],
     mistakes=[
-        Mistake("gradient not divided by N (forgot the mean)", "the loss is the *mean* over the N examples, "
-                "so each example's gradient p - y is divided by N: dlogits = (p - one_hot) / N.",
+        Mistake("gradient not divided by N (forgot the mean)", "the loss is the *mean* over the N examples, so "
+                "each example's gradient p - y is divided by N too. Look at what your gradient is divided by.",
                 lambda z, y: (_ce_loss(z, y), _probs(z) - _onehot(z, y))),
         Mistake("loss and gradient summed over the batch, not averaged", "both are N times too big. The course "
-                "averages over the batch: loss = mean of the per-example losses, dlogits = (p - one_hot) / N.",
+                "averages over the batch: the loss is the mean of the per-example losses, and its gradient "
+                "carries the same 1/N.",
                 lambda z, y: (_ce_loss(z, y, "sum"), _probs(z) - _onehot(z, y))),
         Mistake("loss summed over the batch, not averaged", "the gradient is right but the loss is the sum of "
                 "the per-example losses: take their mean.",
                 lambda z, y: (_ce_loss(z, y, "sum"), (_probs(z) - _onehot(z, y)) / len(y))),
-        Mistake("gradient is softmax without subtracting the one-hot", "d loss / d logit_k = p_k - y_k: the "
-                "true class gets p - 1, the others p. Subtract the one-hot label: "
-                "dlogits[np.arange(N), labels] -= 1 (before dividing by N).",
+        Mistake("gradient is softmax without subtracting the one-hot", "d loss / d logit_k = p_k - y_k: the true "
+                "class gets p - 1, the others p. Subtract 1 at each example's true class (before dividing by N).",
                 lambda z, y: (_ce_loss(z, y), _probs(z) / len(y))),
         Mistake("label not one-hot (integer label subtracted)", "you subtracted the class number from every "
-                "probability. Subtract 1 only at the true class: build one_hot(labels) (or index "
-                "dlogits[np.arange(N), labels] -= 1).",
+                "probability. Subtract 1 only at each row's true class; the one-hot encoding of chapter 7 is one "
+                "way to say where that is.",
                 lambda z, y: (_ce_loss(z, y), (_probs(z) - np.asarray(y, dtype=np.float64)[:, None]) / len(y))),
-        Mistake("gradient has the wrong sign", "dlogits = (p - one_hot) / N: the true class's logit must go "
-                "*up* to lower the loss, so its gradient is negative. Yours is one_hot - p.",
+        Mistake("gradient has the wrong sign", "the gradient is the probabilities minus the one-hot labels, "
+                "divided by N: the true class's logit must go *up* to lower the loss, so its gradient is "
+                "negative. Yours has the opposite sign: look at the order of the subtraction.",
                 lambda z, y: (_ce_loss(z, y), (_onehot(z, y) - _probs(z)) / len(y))),
-        Mistake("softmax over the wrong axis", "you normalised each column (axis=0, across the batch). The K "
-                "scores of one example form a row: use axis=1 with keepdims=True.", _ce_wrong_axis),
+        Mistake("softmax over the wrong axis", "you normalised each column (across the batch). The K scores of "
+                "one example form a row: normalise along the class axis, keeping it so that the sums broadcast "
+                "back. Look at the axis of your reductions.", _ce_wrong_axis),
         NOT_FINITE,
         NOT_SHIFTED,
     ],

@@ -38,6 +38,7 @@ from ..reference import torch
 from .base import (
     FORBIDDEN,
     LEARNING_LIBRARIES,
+    NOTHING_RETURNED,
     SOFTMAX_LIBRARIES,
     Case,
     Check,
@@ -105,7 +106,10 @@ def _cnn_shapes(rng) -> dict:
 def _sgd_visible(rng) -> list[Case]:
     params = {"w": np.array([[1.0, 2.0], [3.0, 4.0]]), "b": np.array([0.5, -0.5])}
     grads = {"w": np.array([[1.0, -1.0], [0.0, 2.0]]), "b": np.array([1.0, 1.0])}
-    return [Case((params, grads, 0.1), note="w 2×2 and b, lr = 0.1: w -> [[0.9, 2.1], [3.0, 3.8]]")]
+    cnn = {"conv_w": (32, 1, 3, 3), "conv_b": (32,), "fc_w": (512, 10), "fc_b": (10,)}
+    return [Case((params, grads, 0.1), note="w 2×2 and b, lr = 0.1: w -> [[0.9, 2.1], [3.0, 3.8]]"),
+            _sgd_case(rng, cnn, lr=0.03, note="the parameters of chapter 9's NumPy CNN (conv_w, conv_b, fc_w, "
+                                               "fc_b), lr = 0.03")]
 
 
 def _sgd_random(rng) -> list[Case]:
@@ -182,7 +186,7 @@ SGD_STEP = ParamDictCheck(
     params=("params", "grads", "lr"),
     reference=_sgd_reference,
     groups=[
-        Group("a 2×2 weight and a bias", _sgd_visible, visible=True),
+        Group("a 2×2 weight and a bias, and the NumPy CNN's four parameters", _sgd_visible, visible=True),
         Group("randomized CNN parameters and learning rates", _sgd_random, weight=2.0),
         Group("grads listing the names in another order", _sgd_order),
     ],
@@ -201,7 +205,8 @@ def _batches_reference(n: int, batch_size: int, seed: int) -> list[np.ndarray]:
 
 def _batches_visible(rng) -> list[Case]:
     return [Case((10, 4, 0), note="10 images in batches of 4: sizes 4, 4, 2"),
-            Case((5, 8, 1), note="5 images, batch_size 8: one batch of all 5")]
+            Case((5, 8, 1), note="5 images, batch_size 8: one batch of all 5"),
+            Case((1348, 32, 0), note="the 1348 training digits in batches of 32, as the training loop below uses")]
 
 
 def _batches_random(rng) -> list[Case]:
@@ -288,6 +293,8 @@ class BatchesCheck(Check):
     def assess(self, case: Case, got) -> Finding:
         n, batch_size = case.args[0], case.args[1]
         problem, mistake = _batch_problem(n, batch_size, got)
+        if problem is not None and got is None:
+            mistake = NOTHING_RETURNED
         return Finding(problem, mistake.diagnosis if mistake else None)
 
 
@@ -297,7 +304,7 @@ EPOCH_BATCHES = BatchesCheck(
     params=("n", "batch_size", "seed"),
     reference=_batches_reference,
     groups=[
-        Group("10 and 5 images", _batches_visible, visible=True),
+        Group("10, 5 and 1348 images", _batches_visible, visible=True),
         Group("randomized n, not a multiple of batch_size", _batches_random, weight=2.0),
         Group("n an exact multiple of batch_size", _batches_exact),
     ],

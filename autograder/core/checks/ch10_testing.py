@@ -33,7 +33,18 @@ import numpy as np
 
 from .. import reference as ref
 from ..reference import torch
-from .base import FORBIDDEN, LEARNING_LIBRARIES, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from .base import (
+    FORBIDDEN,
+    LEARNING_LIBRARIES,
+    NOTHING_RETURNED,
+    Case,
+    Check,
+    Diagnosis,
+    Finding,
+    Group,
+    Mistake,
+    type_name,
+)
 
 STEM = "10-testing"
 
@@ -92,22 +103,22 @@ def _argmax_of_labels(predictions, labels):
 
 
 ACCURACY_MISTAKES = [
-    Mistake("percentage instead of a fraction", "you returned the accuracy times 100. Return a fraction "
-            "between 0 and 1 (0.75, not 75): drop the `* 100`; format it as a percentage only when "
+    Mistake("percentage instead of a fraction", "you returned the accuracy times 100. Return a fraction between "
+            "0 and 1 (0.75, not 75): look for a factor of 100, and format the value as a percentage only when "
             "you print it.", lambda p, t: 100.0 * _accuracy_reference(p, t)),
-    Mistake("count instead of a fraction", "you returned how many predictions are right. Divide by the "
-            "number of images: np.mean(predictions == labels) does both steps.",
+    Mistake("count instead of a fraction", "you returned how many predictions are right. Accuracy is a fraction: "
+            "divide that count by the number of images.",
             lambda p, t: int(np.sum(np.asarray(p) == np.asarray(t)))),
     Mistake("error rate instead of accuracy", "you returned the fraction of WRONG predictions "
             "(1 - accuracy). Accuracy counts the predictions that equal the label: predictions == labels.",
             lambda p, t: 1.0 - _accuracy_reference(p, t)),
-    Mistake("integer division", "`correct // n` is integer division: it gives 0 until every prediction "
-            "is right. Use `/` (or np.mean of the boolean array).",
+    Mistake("integer division", "your division drops the fractional part (floor division): it gives 0 until "
+            "every prediction is right. Look at the division operator you used: a true division keeps the "
+            "fraction.",
             lambda p, t: int(np.sum(np.asarray(p) == np.asarray(t))) // len(t)),
-    Mistake("labels treated as one-hot rows (argmax over axis 1)", "predictions and labels are both "
-            "plain class numbers, shape (N,): there is nothing to argmax. Compare them directly: "
-            "np.mean(predictions == labels). (argmax turns scores or one-hot rows into class numbers; "
-            "that step happened before this function.)", _argmax_of_labels),
+    Mistake("labels treated as one-hot rows (argmax over axis 1)", "predictions and labels are both plain class "
+            "numbers, shape (N,): there is nothing to argmax. Compare them directly. (argmax turns scores or "
+            "one-hot rows into class numbers; that step happened before this function.)", _argmax_of_labels),
 ]
 
 ACCURACY = Check(
@@ -159,6 +170,7 @@ def _visible_confusion(rng) -> list[Case]:
     predictions = np.array([0, 1, 1, 1, 2, 0, 2])
     return [Case((predictions, labels, 3), note="3 classes: one 0 taken for a 1, one 2 taken for a 0"),
             _confusion_case(rng, 4, 20, note="4 classes, 20 images"),
+            _confusion_case(rng, 10, 60, note="10 classes, 60 images, like the digits"),
             Case((np.array([], dtype=np.int64), np.array([], dtype=np.int64), 3),
                  note="edge case: an empty batch, N = 0: a 3×3 matrix of zeros")]
 
@@ -191,9 +203,9 @@ def _normalised(predictions, labels, num_classes):
 
 
 CONFUSION_MISTAKES = [
-    Mistake("transposed (rows = predicted class)", "your rows are the predicted class and your columns "
-            "the true class. The course (and sklearn) use the other way round: cm[true, predicted], so "
-            "row i says what the images of class i were taken for. Swap the two indices.",
+    Mistake("transposed (rows = predicted class)", "your rows are the predicted class and your columns the true "
+            "class. The course (and sklearn) use the other way round: row i says what the images of true class i "
+            "were taken for. Look at the order of the two indices you count at.",
             lambda p, t, k: _confusion_reference(p, t, k).T.copy()),
     Mistake("size taken from the data instead of num_classes", "a batch may not contain every class, "
             "so its largest label is not the number of classes. Make the matrix "
@@ -202,12 +214,13 @@ CONFUSION_MISTAKES = [
     Mistake("rows normalised instead of counts", "you divided each row by its total (the fraction of "
             "each class). This function returns raw counts, as integers; normalise later, when you plot.",
             _normalised),
-    Mistake("float counts (dtype)", "the counts are right but stored as floats: np.zeros((K, K)) makes a "
-            "float array. Counts are whole numbers: use np.zeros((num_classes, num_classes), dtype=int).",
+    Mistake("float counts (dtype)", "the counts are right but stored as floats. Counts are whole numbers: look "
+            "at the dtype of the array you create.",
             lambda p, t, k: _confusion_reference(p, t, k).astype(np.float64)),
-    Mistake("`cm[labels, predictions] += 1` does not add up repeats", "with fancy indexing, += writes each "
-            "cell once even when the same (true, predicted) pair occurs many times, so every count is 0 "
-            "or 1. Loop over the pairs, or use np.add.at(cm, (labels, predictions), 1).",
+    Mistake("repeated pairs counted once (buffered increment)", "an in-place increment with arrays of "
+            "indices is buffered: each cell is written once even when the same (true, predicted) pair occurs "
+            "many times, so every count is 0 or 1. Count the pairs one at a time, or use NumPy's unbuffered "
+            "add-at operation, which adds once per occurrence.",
             lambda p, t, k: (_confusion_reference(p, t, k) > 0).astype(np.int64)),
 ]
 
@@ -217,7 +230,8 @@ CONFUSION = Check(
     params=("predictions", "labels", "num_classes"),
     reference=_confusion_reference,
     groups=[
-        Group("a hand-made 3-class batch and a random 4-class one", _visible_confusion, visible=True),
+        Group("a hand-made 3-class batch, random 4-class and 10-class ones, an empty batch", _visible_confusion,
+              visible=True),
         Group("randomized batches", _random_confusion, weight=2.0),
         Group("classes that never appear in the batch, and an empty batch (N = 0)", _missing_classes),
         Group("perfect predictions", _perfect),
@@ -277,7 +291,10 @@ def _split_case(rng, classes, values=None, tiny=False, note="") -> Case:
 
 
 def _visible_split(rng) -> list[Case]:
-    return [_split_case(rng, 3, note="three classes"), _split_case(rng, 10, note="ten classes, like the digits")]
+    digits = _split_case(rng, 10, note="ten classes, like the digits")
+    labels, fraction, seed = digits.args
+    return [_split_case(rng, 3, note="three classes"), digits,
+            Case((labels, fraction), {"seed": seed}, note="ten classes, the seed passed by name, as the chapter calls it")]
 
 
 def _random_split(rng) -> list[Case]:
@@ -297,28 +314,29 @@ def _odd_values(rng) -> list[Case]:
 
 
 # What SplitCheck names, from what the returned indices do (any seeded shuffle is right).
-BOOLEAN_MASKS = Mistake("boolean masks instead of indices", "return the positions themselves, e.g. "
-                        "np.flatnonzero(mask), as int arrays.")
-NOT_WHOLE = Mistake("indices must be whole numbers", "build them from np.arange / rng.permutation, or convert "
-                    "with .astype(int).")
+BOOLEAN_MASKS = Mistake("boolean masks instead of indices", "your indices are a boolean mask. Return the "
+                        "positions themselves, as int arrays.")
+NOT_WHOLE = Mistake("indices must be whole numbers", "indices are positions, whole numbers: look at the dtype of "
+                    "the arrays you return.")
 OVERLAPPING = Mistake("overlapping train and test sets", "those test images were used for training, so the test "
                       "accuracy would flatter the model. Every index goes to exactly one set.")
 REPEATED = Mistake("repeated indices", "shuffle each class's positions once (a permutation, not rng.choice with "
                    "replacement) and cut that list in two.")
-MISSING = Mistake("indices missing", "train and test together must cover range(N) exactly once; check the slice "
-                  "boundaries (perm[:k] and perm[k:], no `k + 1`).")
+MISSING = Mistake("indices missing", "train and test together must cover range(N) exactly once. Look at where "
+                  "one part ends and the next begins: no position may be skipped or repeated.")
 SWAPPED = Mistake("test_fraction applied to the training set (swapped)", "the TEST set gets round(n_c * "
                   "test_fraction) members of class c and the training set the rest. Check the order of the "
                   "returned tuple too: (train_indices, test_indices).")
-ROUNDED_DOWN = Mistake("counts rounded down (int() truncates)", "use int(round(n_c * test_fraction)).")
-ROUNDED_UP = Mistake("counts rounded up", "use int(round(n_c * test_fraction)).")
+ROUNDED_DOWN = Mistake("counts rounded down (int() truncates)", "converting to int truncates. The docstring asks "
+                       "for the nearest whole number of test images per class.")
+ROUNDED_UP = Mistake("counts rounded up", "the docstring asks for the nearest whole number of test images per "
+                     "class, not the next one up.")
 NOT_STRATIFIED = Mistake("not stratified", "you took round(N * test_fraction) images from the whole set, so the "
-                         "classes come out unbalanced. Split each class on its own: for each c in np.unique(labels), "
-                         "shuffle np.flatnonzero(labels == c) and send its first int(round(n_c * test_fraction)) to "
-                         "the test set.")
+                         "classes come out unbalanced. Split each class on its own: shuffle the positions of "
+                         "that class's images and send its rounded share to the test set.")
 # CLASSES_AS_RANGE.explain is filled in with the classes found: .format(values=...)
-CLASSES_AS_RANGE = Mistake("classes assumed to be range(number of classes)", "classes are the values that occur in "
-                           "labels (np.unique(labels)), here {values}, not range(number of classes).")
+CLASSES_AS_RANGE = Mistake("classes assumed to be range(number of classes)", "classes are the values that occur "
+                           "in labels, here {values}, not range(number of classes).")
 SPLIT_MISTAKES = [BOOLEAN_MASKS, NOT_WHOLE, OVERLAPPING, REPEATED, MISSING, SWAPPED, ROUNDED_DOWN, ROUNDED_UP,
                   NOT_STRATIFIED, CLASSES_AS_RANGE]
 
@@ -335,7 +353,7 @@ class SplitCheck(Check):
         n = len(labels)
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             return (f"should return a tuple (train_indices, test_indices), but it returned {type_name(got)}",
-                    None)
+                    NOTHING_RETURNED.diagnosis if got is None else None)
         names = ("train_indices", "test_indices")
         for name, part in zip(names, got):
             if not isinstance(part, np.ndarray):
@@ -400,7 +418,7 @@ SPLIT = SplitCheck(
     params=("labels", "test_fraction", "seed"),
     reference=_split_reference,
     groups=[
-        Group("a 3-class and a 10-class label vector", _visible_split, visible=True),
+        Group("a 3-class and a 10-class label vector (seed by position and by name)", _visible_split, visible=True),
         Group("randomized labels, shuffled order", _random_split, weight=2.0),
         Group("a class too small to spare a test image", _tiny_class),
         Group("labels that are not 0..K-1", _odd_values),

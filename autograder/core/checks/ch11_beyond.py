@@ -35,17 +35,20 @@ STEM = "11-beyond"
 
 
 def _conv_cost(in_shape, filters, kernel, stride=1, padding=0, *, bias=True, depth=True, madd=2,
-               use_stride=True, use_padding=True, square=False):
+               use_stride=True, use_padding=True, square=False, true_division=False, plus_one=1):
     """The reference (all flags default) and its mistakes (one flag changed)."""
     c, h, w = (int(v) for v in in_shape)
     s = int(stride) if use_stride else 1
     p = int(padding) if use_padding else 0
-    h_out = ref.conv_output_size(h, int(kernel), s, p)
-    w_out = ref.conv_output_size(h if square else w, int(kernel), s, p)
-    taps = (c if depth else 1) * int(kernel) ** 2
+    k = int(kernel)
+    if true_division:  # (H + 2P - k) / S + 1, never floored: a float, a fraction when S does not divide evenly
+        h_out, w_out = ((size + 2 * p - k) / s + 1 for size in (h, h if square else w))
+    else:
+        h_out, w_out = (ref.conv_output_size(size, k, s, p) - 1 + plus_one for size in (h, h if square else w))
+    taps = (c if depth else 1) * k ** 2
     params = int(filters) * (taps + (1 if bias else 0))
     flops = madd * taps * int(filters) * h_out * w_out
-    return (int(params), int(flops))
+    return (int(params), float(flops) if true_division else int(flops))
 
 
 def _conv_reference(in_shape, filters, kernel, stride=1, padding=0):
@@ -73,6 +76,7 @@ def _visible_conv(rng) -> list[Case]:
         Case(((3, 32, 32), 1, 5), note="the syllabus's layer: one 5×5×3 filter on 32×32×3 → 76 params, 117,600 FLOPs"),
         Case(((3, 32, 32), 2, 5), note="two such filters"),
         Case(((8, 14, 14), 16, 5), note="ShapesCNN's conv2 on pool1's 14×14×8 volume"),
+        Case(((3, 32, 32), 8, 5, 1, 2), note="stride and padding given by position: 8 5×5 filters, 'same' padding 2"),
     ]
 
 
@@ -96,7 +100,8 @@ CONV_COST = Check(
     params=("in_shape", "filters", "kernel", "stride", "padding"),
     reference=_conv_reference,
     groups=[
-        Group("the syllabus's 5×5×3 filters on 32×32×3, and ShapesCNN's conv2", _visible_conv, visible=True),
+        Group("the syllabus's 5×5×3 filters on 32×32×3, ShapesCNN's conv2, and 'same' padding", _visible_conv,
+              visible=True),
         Group("random layers, stride 1, no padding (C ≥ 2, H ≠ W)", _basic_conv),
         Group("random layers with stride 2 or 3", _stride_conv),
         Group("random layers with zero padding 1 or 2", _padding_conv),
@@ -111,19 +116,27 @@ CONV_COST = Check(
         Mistake("multiply-adds counted once", "your FLOPs are exactly half the expected value. This course "
                 "counts a multiply-add as 2 FLOPs (one multiplication and one addition): "
                 "flops = 2 · C·k·k · filters · H'·W'.", lambda *a, **k: _conv_cost(*a, **k, madd=1)),
-        Mistake("output size wrong: stride ignored", "your output size ignores the stride. With stride S "
-                "the filter visits every S-th position: H' = (H + 2P − k) // S + 1.",
+        Mistake("output size wrong: stride ignored", "your output size ignores the stride. With stride S the "
+                "filter visits every S-th position: H' = ⌊(H + 2P − k) / S⌋ + 1.",
                 lambda *a, **k: _conv_cost(*a, **k, use_stride=False)),
-        Mistake("output size wrong: padding ignored", "your output size ignores the zero padding. Padding P "
-                "adds P rows on each side: H' = (H + 2P − k) // S + 1.",
+        Mistake("output size wrong: padding ignored", "your output size ignores the zero padding. Padding P adds "
+                "P rows on each side: H' = ⌊(H + 2P − k) / S⌋ + 1.",
                 lambda *a, **k: _conv_cost(*a, **k, use_padding=False)),
-        Mistake("output size wrong: stride and padding ignored", "your FLOPs use H − k + 1 output rows. "
-                "With stride S and padding P the output has H' = (H + 2P − k) // S + 1 rows (and the same "
-                "formula with W for the columns); the cost scales with H'·W'.",
+        Mistake("output size wrong: stride and padding ignored", "your FLOPs use H − k + 1 output rows. With "
+                "stride S and padding P the output has H' = ⌊(H + 2P − k) / S⌋ + 1 rows (and the same formula "
+                "with W for the columns); the cost scales with H'·W'.",
                 lambda *a, **k: _conv_cost(*a, **k, use_stride=False, use_padding=False)),
         Mistake("output size wrong: H used for both sides", "you computed the output width from H. The input "
                 "need not be square: H' comes from H and W' from W.",
                 lambda *a, **k: _conv_cost(*a, **k, square=True)),
+        Mistake("output size not floored (true division)", "your FLOPs are a float, computed from an output size "
+                "that is not a whole number when the stride does not divide H + 2P − k evenly. A filter only "
+                "visits whole positions: H' = ⌊(H + 2P − k) / S⌋ + 1. Look at the division in your output size "
+                "and keep it whole.", lambda *a, **k: _conv_cost(*a, **k, true_division=True)),
+        Mistake("output size off by one (+ 1 missing)", "your FLOPs use one output row and one output column too "
+                "few. Counting the positions of a window: the first one is at 0, and each step of S adds one, so "
+                "H' = ⌊(H + 2P − k) / S⌋ + 1. Look at the end of your output-size formula.",
+                lambda *a, **k: _conv_cost(*a, **k, plus_one=0)),
     ],
     summary="params = F·(C·k·k + 1); flops = 2·C·k·k·F·H'·W', H' = (H + 2P − k)//S + 1",
 )
@@ -191,9 +204,9 @@ L2 = Check(
         Group("dicts of weight arrays only (any shapes)", _weights_only_l2),
     ],
     mistakes=[
-        Mistake("biases included", "you added up the squares of every array, biases too. Weight decay "
-                "penalises only the weights (keys ending in `_w`): a bias shifts a neuron's output and does "
-                "not make the model more wiggly. Skip keys that do not end in '_w'.", _l2_with_biases),
+        Mistake("biases included", "you added up the squares of every array, biases too. Weight decay penalises "
+                "only the weights (keys ending in `_w`): a bias shifts a neuron's output and does not make the "
+                "model more wiggly. Look at which keys your sum includes.", _l2_with_biases),
         Mistake("missing the ½", "your penalty is exactly twice the expected value. The course's L2 term is "
                 "½·λ·Σw² (the ½ cancels the 2 of the derivative, so its gradient is λ·w): multiply by 0.5.",
                 lambda p, lam: 2 * _l2_reference(p, lam)),
@@ -203,8 +216,8 @@ L2 = Check(
         Mistake("norm instead of squared norm", "you used the length ‖w‖ = sqrt(Σw²) of each array; the "
                 "penalty uses its square Σw², with no square root.",
                 lambda p, lam: float(0.5 * lam * sum(np.sqrt(np.sum(w ** 2)) for w in _weights(p)))),
-        Mistake("mean instead of sum", "you averaged the squared weights. The penalty adds them all up: "
-                "np.sum(w ** 2) for every weight array, then ½·λ times the total.",
+        Mistake("mean instead of sum", "you averaged the squared weights. The penalty adds them all up, over "
+                "every weight array, then takes ½·λ times the total.",
                 lambda p, lam: float(0.5 * lam * sum(np.mean(w ** 2) for w in _weights(p)))),
         Mistake("λ forgotten", "your value does not depend on λ: multiply the sum of squares by ½·λ.",
                 lambda p, lam: _l2_reference(p, 1.0)),
@@ -249,6 +262,9 @@ def _visible_bn(rng) -> list[Case]:
         Case((x, np.ones(3), np.zeros(3)), note="γ = 1, β = 0: every channel of the output has mean 0 and variance ≈ 1"),
         Case((x, np.array([2.0, 0.5, -1.0]), np.array([0.0, 1.0, -3.0])), note="γ and β per channel"),
         Case((x, np.ones(3), np.zeros(3)), {"eps": 0.5}, note="eps = 0.5: it is added to the variance, under the root"),
+        Case((rng.normal(loc=[[[[3.0]], [[-1.0]], [[0.5]]]], scale=[[[[2.0]], [[0.2]], [[5.0]]]], size=(16, 3, 6, 6)),
+              np.ones(3), np.zeros(3)), note="16 images of 3 channels with different means and spreads, as the "
+                                              "next cell normalises"),
     ]
 
 
@@ -277,7 +293,8 @@ BATCHNORM = Check(
     params=("x", "gamma", "beta"),
     reference=_bn_reference,
     groups=[
-        Group("a small (2, 3, 2, 4) batch: γ = 1 and β = 0, per-channel γ and β, a larger eps", _visible_bn,
+        Group("a small (2, 3, 2, 4) batch: γ = 1 and β = 0, per-channel γ and β, a larger eps; a (16, 3, 6, 6) batch",
+              _visible_bn,
               visible=True),
         Group("random batches (N ≥ 2, H, W ≥ 2), one with a larger eps", _random_bn, weight=2.0),
         Group("one image (N = 1)", _single_bn),
@@ -296,8 +313,9 @@ BATCHNORM = Check(
                 "every (channel, row, column). A convolutional batch norm shares one mean per channel over "
                 "the batch *and* the positions: axis=(0, 2, 3).",
                 lambda x, g, b, eps=1e-5: _bn_np(x, g, b, eps, axes=(0,))),
-        Mistake("statistics over every element", "you used one mean and variance for the whole batch. "
-                "Each channel gets its own: axis=(0, 2, 3) with keepdims=True.",
+        Mistake("statistics over every element", "you used one mean and variance for the whole batch. Each "
+                "channel gets its own, taken over the batch and every position, and kept as a channel axis so "
+                "that it broadcasts back.",
                 lambda x, g, b, eps=1e-5: _bn_np(x, g, b, eps, axes=(0, 1, 2, 3))),
         Mistake("unbiased variance", "you divided by M − 1 (ddof=1, or torch.var's default). Batch norm "
                 "normalises with the biased variance: divide by M = N·H·W (np.var's default, ddof=0).",
