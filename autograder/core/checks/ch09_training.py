@@ -360,21 +360,8 @@ def _epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
 def _train_reference(x_train, y_train, lr, epochs, batch_size, seed):
     """Softmax regression with torch (float64): zeros init, plain SGD on the mean loss of each
     mini-batch, epoch ``e`` visiting the images in the order ``np.random.default_rng(seed + e).permutation(n)``
-    cut into consecutive batches (the order the docstring fixes)."""
-    x = torch.as_tensor(np.asarray(x_train, dtype=np.float64))
-    y = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
-    w = torch.zeros(x.shape[1], NUM_CLASSES, dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(NUM_CLASSES, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.SGD([w, b], lr=lr)
-    for epoch in range(epochs):
-        order = torch.as_tensor(_epoch_order(len(x), seed, epoch))
-        for start in range(0, len(x), batch_size):
-            batch = order[start:start + batch_size]
-            loss = torch.nn.functional.cross_entropy(x[batch] @ w + b, y[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-    return {"w": w.detach().numpy(), "b": b.detach().numpy()}
+    cut into consecutive batches (the order the docstring fixes). See :func:`_sgd_variant`."""
+    return _sgd_variant(x_train, y_train, lr, epochs, batch_size, seed)
 
 
 # ---- the process: what the loop does, replayed on a tiny dataset and compared step for step
@@ -402,47 +389,40 @@ def _process_random(rng) -> list[Case]:
     return cases
 
 
-def _sgd_numpy(x_train, y_train, lr, epochs, batch_size, seed, *, order="seeded", mean=True, sign=-1.0,
-               skip_partial=False, extra_epochs=0):
-    """Mini-batch SGD for softmax regression in NumPy, with the switches the mistakes below flip."""
-    x, y = np.asarray(x_train, dtype=np.float64), np.asarray(y_train)
-    n, d = x.shape
-    w, b = np.zeros((d, NUM_CLASSES)), np.zeros(NUM_CLASSES)
-    shared = np.random.default_rng(seed)
-    if order == "legacy":
-        np_state = np.random.RandomState(seed)
+def _sgd_variant(x_train, y_train, lr, epochs, batch_size, seed, *, order="seeded", mean=True, sign=-1.0,
+                 skip_partial=False, extra_epochs=0):
+    """The reference loop (torch, float64) with the switches the mistakes below flip: the batch order,
+    the loss averaged or summed over a batch, the sign of the step, the last shorter batch skipped,
+    and epochs added or removed. With the defaults it is :func:`_train_reference`."""
+    x = torch.as_tensor(np.asarray(x_train, dtype=np.float64))
+    y = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+    n = len(x)
+    w = torch.zeros(x.shape[1], NUM_CLASSES, dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(NUM_CLASSES, dtype=torch.float64, requires_grad=True)
+    shared, legacy = np.random.default_rng(seed), np.random.RandomState(seed)
+    orders = {"seeded": lambda epoch: _epoch_order(n, seed, epoch), "one generator": lambda _: shared.permutation(n),
+              "same every epoch": lambda _: _epoch_order(n, seed, 0), "legacy": lambda _: legacy.permutation(n),
+              "unshuffled": lambda _: np.arange(n)}
     for epoch in range(epochs + extra_epochs):
-        if order == "seeded":
-            perm = _epoch_order(n, seed, epoch)
-        elif order == "one generator":
-            perm = shared.permutation(n)
-        elif order == "same every epoch":
-            perm = _epoch_order(n, seed, 0)
-        elif order == "legacy":
-            perm = np_state.permutation(n)
-        else:
-            perm = np.arange(n)
-        stop = n - batch_size + 1 if skip_partial else n
-        for start in range(0, stop, batch_size):
-            index = perm[start:start + batch_size]
-            scores = x[index] @ w + b
-            probs = np.exp(scores - scores.max(axis=1, keepdims=True))
-            probs /= probs.sum(axis=1, keepdims=True)
-            probs[np.arange(len(index)), y[index]] -= 1.0
-            dscores = probs / len(index) if mean else probs
-            w = w + sign * lr * (x[index].T @ dscores)
-            b = b + sign * lr * dscores.sum(axis=0)
-    return {"w": w, "b": b}
+        visit = torch.as_tensor(orders[order](epoch))
+        for start in range(0, n - batch_size + 1 if skip_partial else n, batch_size):
+            batch = visit[start:start + batch_size]
+            loss = torch.nn.functional.cross_entropy(x[batch] @ w + b, y[batch], reduction="mean" if mean else "sum")
+            grad_w, grad_b = torch.autograd.grad(loss, (w, b))
+            with torch.no_grad():
+                w += sign * lr * grad_w
+                b += sign * lr * grad_b
+    return {"w": w.detach().numpy(), "b": b.detach().numpy()}
 
 
 def _only_full_batches(x_train, y_train, lr, epochs, batch_size, seed):
     if len(x_train) % batch_size == 0 or batch_size > len(x_train):
         raise NotApplicable  # no shorter last batch to skip (a larger batch is the held-out group's business)
-    return _sgd_numpy(x_train, y_train, lr, epochs, batch_size, seed, skip_partial=True)
+    return _sgd_variant(x_train, y_train, lr, epochs, batch_size, seed, skip_partial=True)
 
 
 def _one_epoch_off(x_train, y_train, lr, epochs, batch_size, seed):
-    return _sgd_numpy(x_train, y_train, lr, epochs, batch_size, seed, extra_epochs=-1)
+    return _sgd_variant(x_train, y_train, lr, epochs, batch_size, seed, extra_epochs=-1)
 
 
 def _closed_form(x_train, y_train, lr, epochs, batch_size, seed):
@@ -459,17 +439,17 @@ def _untrained(x_train, y_train, lr, epochs, batch_size, seed):
 
 
 def _order_model(order: str):
-    return lambda *args: _sgd_numpy(*args, order=order)
+    return lambda *args: _sgd_variant(*args, order=order)
 
 
 SUMMED = Mistake("gradient summed over the batch, not averaged",
                  "every step is batch_size times too long: the loss of a batch is the mean of its examples' "
                  "losses, so the gradient of the scores carries a factor 1 / B (B, the number of images in the "
                  "batch, is smaller for the last one). Look at where dL/ds is formed.",
-                 apply=lambda *args: _sgd_numpy(*args, mean=False))
+                 apply=lambda *args: _sgd_variant(*args, mean=False))
 ASCENT = Mistake("gradient ascent (wrong sign)",
                  "the parameters moved uphill, along the gradient: each step must go against it. Look at the "
-                 "sign of the update of w and of b.", apply=lambda *args: _sgd_numpy(*args, sign=1.0))
+                 "sign of the update of w and of b.", apply=lambda *args: _sgd_variant(*args, sign=1.0))
 ORDER_NOT_SEEDED = "batch order not the one the docstring fixes"
 ORDER_EXPLAIN = ("the arithmetic of each step is right, but the mini-batches came in another order than the "
                  "docstring fixes: epoch e (counted from 0) visits the images in the order epoch_batches(n, "
