@@ -9,13 +9,14 @@ import sys
 # What a terminal would act on rather than show: C0 controls but newline and tab, DEL, C1 controls
 # (ESC starts colour codes, cursor moves and title changes; CR overwrites a line), and the Unicode
 # bidirectional overrides that make a name read backwards. Student ids and file names are the
-# students' own text: they reach the terminal only through :func:`printable`.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# students' own text: they reach the terminal only through :func:`printable`. A CR right before a
+# newline is a line ending (CSV's), not an overwrite: it is kept.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]|\r(?!\n)")
 
 
 def printable(text: str) -> str:
     """``text`` with every control character written as an escape (``\\x1b``, ``\\u202e``): what a
-    terminal shows as it is. Newlines and tabs are kept."""
+    terminal shows as it is. Newlines, tabs and CR-LF line endings are kept."""
     return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode("ascii"), text)
 
 
