@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import solution_notebook, with_cell
+from conftest import alternating_seeds, solution_notebook, with_cell
 
 from autograder.core import bank, checks
 from autograder.core.checks import Case, Returned
@@ -39,8 +39,7 @@ def _define(source: str, name: str):
     return namespace[name]
 
 
-@pytest.mark.parametrize("right", CORRECT)
-@pytest.mark.parametrize("seed", [11, 2024])
+@pytest.mark.parametrize(("right", "seed"), alternating_seeds(bank.every_correct(), lambda r: f"{r.check_id}:{r.name}"))
 def test_correct_answer_written_differently_keeps_full_marks(right, seed):
     result = _grade(right.check_id, right.source, seed)
     feedback = "\n".join(group.message + "\n" + group.diagnosis for group in result.groups if not group.passed)
