@@ -164,20 +164,25 @@ def _report(text: str) -> dict:
     return json.loads(text.strip().splitlines()[-1])
 
 
-def test_check_in_a_kernel_loads_only_the_kernel_side():
-    """In a real Jupyter kernel, ``from autograder import check`` and a real check load nothing else."""
+def _in_a_fresh_kernel(code: str):
+    """Run ``code`` in a new real Jupyter kernel (started in the repository) and return what it reported."""
     from jupyter_client.manager import start_new_kernel
 
     manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
     try:
         output = []
-        reply = client.execute_interactive(CHECK_IN_A_KERNEL, timeout=300,
+        reply = client.execute_interactive(code, timeout=300,
                                            output_hook=lambda message: output.append(message["content"]))
         assert reply["content"]["status"] == "ok", reply["content"]
-        report = _report("".join(part.get("text", "") for part in output))
+        return _report("".join(part.get("text", "") for part in output))
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
+
+
+def test_check_in_a_kernel_loads_only_the_kernel_side():
+    """In a real Jupyter kernel, ``from autograder import check`` and a real check load nothing else."""
+    report = _in_a_fresh_kernel(CHECK_IN_A_KERNEL)
     assert report["passed"]
     loaded = [name for name in report["loaded"] if name.startswith(NOT_IN_A_KERNEL)]
     assert not loaded, f"check() in a kernel loaded {loaded}"
@@ -229,20 +234,8 @@ def _solution(stem: str, function: str) -> str:
 def test_a_passing_check_in_a_kernel_loads_no_torch():
     """In a fresh kernel, a passing ``check()`` (the reference solution, one exercise of every chapter)
     judges the visible cases with the expected values shipped with the package: torch is never loaded."""
-    from jupyter_client.manager import start_new_kernel
-
     solutions = [(f"{stem}.{function}", _solution(stem, function)) for stem, function in NO_TORCH.items()]
-    code = f"SOLUTIONS = {solutions!r}\n" + CHECKS_WITHOUT_TORCH
-    manager, client = start_new_kernel(kernel_name="python3", cwd=str(ROOT))
-    try:
-        output = []
-        reply = client.execute_interactive(code, timeout=300,
-                                           output_hook=lambda message: output.append(message["content"]))
-        assert reply["content"]["status"] == "ok", reply["content"]
-        report = _report("".join(part.get("text", "") for part in output))
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
+    report = _in_a_fresh_kernel(f"SOLUTIONS = {solutions!r}\n" + CHECKS_WITHOUT_TORCH)
     assert [check_id for check_id, _, _ in report] == [check_id for check_id, _ in solutions]
     assert all(passed for _, passed, _ in report), report
     loaded = [check_id for check_id, _, torch in report if torch]
