@@ -19,9 +19,9 @@ process, so the sandbox is included. The scores of (2) and (3) must agree.
 Then a profile of where our time goes, measured in this process on the same submissions:
 the sandbox (child start-up and imports, running the cells), the student's calls (student code
 and the round trip), the reference computation (PyTorch), comparing and diagnosing, and the
-coordinator's writes (gradebook, ``autograded/`` copy, feedback, results file); plus what a
-pre-imported sandbox child could save (the cost of importing NumPy and IPython in a fresh
-``python -I``).
+coordinator's writes (gradebook, ``autograded/`` copy, feedback, results file); plus a
+sandbox started cold (a fresh ``python -I`` importing NumPy and IPython) against one forked from
+the warm template, which the grader uses (``AUTOGRADER_WARM_SANDBOX=0`` turns it off).
 
 The last line printed is JSON with every number; the target is at least 10x nbgrader's
 throughput with two workers.
@@ -153,21 +153,29 @@ def profile(course: Path, count: int) -> dict:
     return {key: round(value, 4) for key, value in per.items()}
 
 
-def child_imports() -> dict:
-    """What a fresh sandbox child pays before running any student code (median of 5 runs)."""
-    def median(code: str) -> float:
-        times = []
-        for _ in range(5):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-I", "-c", code], check=True)
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+def sandbox_starts(count: int = 10) -> dict:
+    """What starting a sandbox costs before any student code runs, in this process: a cold child (a
+    fresh ``python -I`` that imports NumPy and IPython) against one forked from the warm template
+    (median of ``count`` each, taken in turn; running a cell that imports NumPy included)."""
+    from autograder.sandbox import Limits, Sandbox, host
 
-    bare = median("pass")
-    loaded = median("import numpy, IPython.core.interactiveshell; "
-                    "IPython.core.interactiveshell.InteractiveShell.instance()")
-    return {"python -I start": round(bare, 4), "python -I + numpy + IPython shell": round(loaded, 4),
-            "a pre-imported child would save": round(loaded - bare, 4)}
+    def once(warm: bool) -> float:
+        os.environ["AUTOGRADER_WARM_SANDBOX"] = "1" if warm else "0"
+        start = time.perf_counter()
+        with Sandbox(Limits()) as box:
+            box.run_cells([{"id": "imports", "source": "import numpy as np"}], 60)
+            assert box.warm == (warm and box.mode in host.WARM_MODES)
+        return time.perf_counter() - start
+
+    once(True)  # the template's own start (once per grader process)
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    for _ in range(count):
+        for name, spent in times.items():
+            spent.append(once(name == "warm"))
+    os.environ.pop("AUTOGRADER_WARM_SANDBOX", None)
+    cold, warm = (statistics.median(times[name]) for name in ("cold", "warm"))
+    return {"cold start (fresh python -I)": round(cold, 4), "warm start (forked from the template)": round(warm, 4),
+            "cold / warm": round(cold / warm, 2)}
 
 
 # ---------------------------------------------------------------------- main
@@ -227,8 +235,8 @@ def main() -> int:
         breakdown = profile(courses["workers1"], min(n, 10))
         for key, value in breakdown.items():
             print(f"  {key:<52}{value:8.3f}")
-        imports = child_imports()
-        print("sandbox child start-up (median of 5):")
+        imports = sandbox_starts()
+        print("sandbox start, to the first cell run (median of 10, seconds):")
         for key, value in imports.items():
             print(f"  {key:<52}{value:8.3f}")
         startup, _ = run([sys.executable, "-m", "autograder", "grade", STEM, "--course", str(courses["workers1"])])

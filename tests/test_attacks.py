@@ -296,7 +296,7 @@ def attacks() -> list[Attack]:
                verdict="passed"),
         Attack("fills-the-disk", one(filled(conv_output_size=(
             "import os\n" + SIZE + "    errors = []\n    try:\n        with open('big', 'wb') as f:\n"
-            "            f.write(b'x' * 100_000_000)\n    except OSError as error:\n"
+            "            f.write(b'x' * 20_000_000)\n    except OSError as error:\n"
             "        errors.append(error.strerror)\n    try:\n        for i in range(10):\n"
             "            with open(f'part{i}', 'wb') as f:\n                f.write(b'x' * 10_000_000)\n"
             "    except OSError as error:\n        errors.append(error.strerror)\n"

@@ -217,3 +217,29 @@ def test_numbers_inside_lists_tuples_and_dicts_are_compared_too(before, after, s
         assert problem is None
     else:
         assert problem == f"{said}: the function must not modify its inputs", problem
+
+
+def test_reference_and_mistake_values_are_computed_once_and_handed_out_as_copies():
+    """A check's reference value (and a mistake model's) on the same inputs is computed once per process;
+    what the judge does to the value it got does not reach the next use, and two mistakes with the same
+    name but different models are never confused."""
+    from autograder.core.checks.base import Check, Group, Mistake
+
+    calls = []
+
+    def reference(x):
+        calls.append("reference")
+        return x * 2.0
+
+    twice = Mistake("same name", "", lambda x: x * 3.0)
+    other = Mistake("same name", "", lambda x: x * 4.0)
+    made = Check("99-memo.double", ("x",), reference, [Group("g", lambda rng: [], 1.0)], [twice, other])
+    case = Case((np.arange(3.0),))
+    first = made.expected(case)
+    first += 100  # the judge's own copy
+    assert np.array_equal(made.expected(Case((np.arange(3.0),))), [0.0, 2.0, 4.0])
+    assert calls == ["reference"]
+    assert np.array_equal(made.model(twice, case)[0], [0.0, 3.0, 6.0])
+    assert np.array_equal(made.model(other, case)[0], [0.0, 4.0, 8.0])
+    made.expected(Case((np.arange(4.0),)))  # other inputs: computed
+    assert calls == ["reference", "reference"]

@@ -9,6 +9,9 @@ directory's copy (``<course>/source/<stem>/<stem>.ipynb``) is written by
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from pathlib import Path
 
 import nbformat
@@ -33,9 +36,18 @@ def sources() -> list[Path]:
 
 
 def read_source(path: Path) -> nbformat.NotebookNode:
-    """The chapter's source as a notebook: narrative, solutions and hidden tests included."""
+    """The chapter's source as a notebook: narrative, solutions and hidden tests included (a copy of
+    the one parsed when the file last changed: parsing MyST takes a good part of a second)."""
+    stat = Path(path).stat()
+    return copy.deepcopy(_parsed(str(Path(path).resolve()), stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: str, mtime_ns: int, size: int) -> nbformat.NotebookNode:
+    """``read_source``'s notebook, parsed once per version of the file (its time and size)."""
     import jupytext  # not at the top: Sphinx imports this module (through .sphinx) in every build
 
+    path = Path(path)
     notebook = jupytext.read(path)
     notebook.metadata = nbformat.NotebookNode(
         kernelspec=KERNELSPEC, language_info={"name": "python"},

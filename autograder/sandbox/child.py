@@ -429,13 +429,24 @@ def _load_codec(source, path):
     return module
 
 
-def main():
-    results_fd = int(sys.argv[1])
-    config = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+def _codec():
+    """The source of ``core/codec.py`` and its path (read before the file system is narrowed)."""
     codec_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core", "codec.py")
     with open(codec_path) as handle:
         codec_source = handle.read()
     _HARNESS_FILES.update({codec_path, os.path.abspath(__file__)})
+    return codec_source, codec_path
+
+
+def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--template":
+        template(int(sys.argv[2]))
+        return
+    serve(int(sys.argv[1]), json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}, *_codec())
+
+
+def serve(results_fd, config, codec_source, codec_path):
+    """Isolate this process as ``config`` says, then answer the grader's requests until stdin ends."""
     try:
         achieved = isolate(config, results_fd)
     except Exception as error:  # report it to the grader, which decides what to do
@@ -446,7 +457,7 @@ def main():
     forbidden = list(config.get("forbidden", []))
     sys.meta_path.insert(0, ForbiddenImports(forbidden))
     try:  # can the isolated process run what grading needs?
-        codec = _load_codec(codec_source, codec_path)
+        codec = sys.modules.get("_grading_codec") or _load_codec(codec_source, codec_path)
         import IPython.core.interactiveshell  # noqa: F401
     except Exception as error:
         results.write(json.dumps({"op": "setup-error", "message": (
@@ -532,6 +543,103 @@ def main():
                                 "message": f"returned a value that cannot be read ({type(error).__name__})"})
                 continue
             reply(request, {"ok": True, "value": encoded, "forbidden_used": used()})
+
+
+# ---------------------------------------------------------------------- the warm template
+
+
+def template(control_fd):
+    """Serve as the warm template of a grader process: import what every sandbox needs once, then fork
+    one fresh child per sandbox, which isolates itself and serves exactly as a child started cold.
+
+    The template itself is not isolated and runs no student code; it talks only to the grader, over
+    the socket ``control_fd`` (one JSON message per packet; a ``fork`` brings the child's stdin and
+    results pipe as passed file descriptors). Requests:
+        {"op": "fork", "config": {...}, "cwd": ..., "env": {...}, "limits": [[name, value], ...]}
+            -> {"pid": N}  (the child's pid, in the grader's PID namespace; it leads its own session)
+        {"op": "wait", "pid": N, "timeout": seconds}  -> {"code": returncode or null}
+    A returncode is the exit status, or minus the signal that ended the child. The template exits
+    when the grader closes the socket.
+    """
+    import socket
+
+    source, path = _codec()
+    _load_codec(source, path)
+    import IPython.core.interactiveshell  # noqa: F401
+    import traitlets.config  # noqa: F401
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        pass
+    control = socket.socket(fileno=control_fd)
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
+        except OSError:
+            return
+        if not data:
+            return
+        request = json.loads(data)
+        if request.get("op") == "fork" and len(fds) == 2:
+            pid = os.fork()
+            if pid == 0:
+                control.close()
+                _become_sandbox(request, *fds)
+                sys.argv[1:] = ["3", json.dumps(request["config"])]  # as a cold child's
+                serve(3, request["config"], source, path)
+                os._exit(0)
+            for fd in fds:
+                os.close(fd)
+            reply = {"pid": pid}
+        elif request.get("op") == "wait":
+            reply = {"code": _wait(int(request["pid"]), float(request.get("timeout", 0)))}
+        else:
+            reply = {"error": "unknown request"}
+        control.send(json.dumps(reply).encode())
+
+
+def _become_sandbox(request, stdin_fd, results_fd):
+    """In a freshly forked child: the descriptors, session, directory, environment and limits that
+    the grader gives a cold child (stdin, results pipe on fd 3, nothing else open)."""
+    import resource
+
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(stdin_fd, 0)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.dup2(results_fd, 3)
+    os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None
+    for name, value in request["limits"]:
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError, AttributeError):  # not every system has every limit
+            pass
+
+
+def _wait(pid, timeout):
+    """The returncode of the template's child ``pid`` once it has ended (collecting it), or None if it
+    is still running after ``timeout`` seconds."""
+    import select
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return -9
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        select.select([], [], [], min(remaining, 0.01))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import threading
 import zlib
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -139,6 +140,51 @@ class Verdict:
 
     def text(self) -> str:
         return self.message + (f"\n  Likely cause: {self.diagnosis}" if self.diagnosis else "")
+
+
+# --------------------------------------------------------------------------- values computed once
+
+_MEMORY: dict = {}  # (check id, ids of what computes, digest of the inputs) -> (what computes, value)
+_MEMORY_LOCK = threading.Lock()
+MEMORY_ENTRIES = 2048  # the most values kept (the oldest go first)
+MEMORY_ELEMENTS = 1 << 20  # values with more array elements than this are not kept
+
+
+def _remembered(check_id: str, source, case: Case, compute: Callable[[], Any]):
+    """``compute()``, the value of ``source`` (a check's reference, or a mistake) on ``case``, computed
+    once per process for the same inputs: both are pure functions of them. Regrading a check (with
+    stand-ins), judging many submissions on the same cases, and diagnosing each failing call then
+    cost nothing more. An entry holds ``source`` itself and is used only for an equal one; copies go
+    in and out, so nothing the judge does to a value reaches the next use."""
+    from ..expected import Unshippable, case_digest  # (a sibling package that imports this module)
+
+    try:
+        # (a bound method is made anew at each access: known by its function and its object)
+        key = (check_id, id(getattr(source, "__func__", source)), id(getattr(source, "__self__", None)),
+               case_digest(case))
+    except Unshippable:  # inputs that cannot be digested (not plain data): computed every time
+        return compute()
+    with _MEMORY_LOCK:
+        kept = _MEMORY.get(key)
+        if kept is not None and kept[0] == source:
+            return copy.deepcopy(kept[1])
+    value = compute()
+    if _elements(value) <= MEMORY_ELEMENTS:
+        with _MEMORY_LOCK:
+            _MEMORY[key] = (source, copy.deepcopy(value))
+            while len(_MEMORY) > MEMORY_ENTRIES:
+                del _MEMORY[next(iter(_MEMORY))]
+    return value
+
+
+def _elements(value) -> int:
+    if isinstance(value, np.ndarray):
+        return value.size
+    if isinstance(value, (tuple, list)):
+        return sum(_elements(item) for item in value)
+    if isinstance(value, dict):
+        return sum(_elements(item) for item in value.values())
+    return 1
 
 
 # --------------------------------------------------------------------------- visible cases, re-drawn
@@ -510,7 +556,7 @@ class Check:
             value = lookup(self, case)
             if value is not MISSING:
                 return value
-        return self.reference(*case.args, **case.kwargs)
+        return _remembered(self.id, self.reference, case, lambda: self.reference(*case.args, **case.kwargs))
 
     def judge(self, case: Case, got, evidence=()) -> Verdict:
         """Judge what the student's call gave on ``case``: a :class:`Returned` (the value and the inputs as
@@ -592,14 +638,17 @@ class Check:
         into its inputs is harmless."""
         if mistake.apply is None:
             return None, NOT_APPLICABLE
-        args, kwargs = copy.deepcopy((case.args, case.kwargs))
-        try:
-            with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
-                return mistake.apply(*args, **kwargs), None
-        except NotApplicable:
-            return None, NOT_APPLICABLE
-        except Exception as error:
-            return None, type(error).__name__
+
+        def run():
+            args, kwargs = copy.deepcopy((case.args, case.kwargs))
+            try:
+                with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
+                    return mistake.apply(*args, **kwargs), None
+            except NotApplicable:
+                return None, NOT_APPLICABLE
+            except Exception as error:
+                return None, type(error).__name__
+        return _remembered(self.id, mistake, case, run)
 
     def matches(self, wrong, got) -> bool:
         """Whether the grader cannot tell the student's (selected) value from a mistake's."""
