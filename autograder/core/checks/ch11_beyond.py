@@ -1,6 +1,6 @@
 """Checks for chapter 11, Beyond.
 
-Three exercises on the topics the source left out:
+Eight exercises on the topics the source left out:
 
 - ``conv_params_and_flops``: the parameter count and the floating-point operations of one
   convolutional layer (bias included; a multiply-add counts as 2 FLOPs);
@@ -8,6 +8,16 @@ Three exercises on the topics the source left out:
   dict (names ending in ``_w``; biases excluded);
 - ``batchnorm_forward``: batch normalisation of an NCHW batch in training mode (per-channel
   mean and biased variance over N, H and W), graded against ``torch.nn.functional.batch_norm``.
+- ``batchnorm_forward_with_running``: training and test mode with running statistics, PyTorch's
+  conventions (momentum weighs the new batch; the running variance takes the unbiased variance),
+  returning new running arrays; graded against ``F.batch_norm`` run on copies of them;
+- ``batchnorm_backward``: (dx, dgamma, dbeta), graded against autograd through ``F.batch_norm``;
+  its mistakes are the same autograd with the mean and/or the variance detached, and so on;
+- ``dropout_forward`` / ``dropout_backward``: inverted dropout with a boolean mask drawn by a fixed
+  recipe (``default_rng(seed).random(x.shape) >= p``); a statistical group judges a large batch by
+  what any dropout must do, so a correct dropout drawn another way earns it and is told the recipe;
+- ``choose_fix``: reasoning, judged by effect: the grader retrains the failing run of the case
+  (:mod:`autograder.core.reference.debugging`) with the chosen fix and measures its last loss.
 
 Groups are built so that each mistake in the library passes or fails a group whatever the
 seed: the "basic" conv group always has stride 1 and padding 0, the "stride" group stride ≥ 2
@@ -15,7 +25,11 @@ and padding 0, the "padding" group stride 1 and padding ≥ 1; every input has d
 H ≠ W. Random parameter dicts always hold biases that are not zero, except in the "weights
 only" group. Batch-norm groups: "one image" always has N = 1 (where per-image statistics are
 right), "1×1 maps" always has H = W = 1 and N ≥ 2 (where statistics over N alone are right),
-and W never equals C (so γ broadcast along the last axis raises).
+and W never equals C (so γ broadcast along the last axis raises). Running statistics: momentum is
+never 0.5 (where the flipped convention agrees), the test-mode groups have running statistics far
+from the batch's, and every training case has M = N·H·W ≥ 2. Dropout: hidden p is never 0.5 (where
+"p as the keep probability" and "mask inverted" agree) except in the visible group; the p = 0 and
+test-mode groups pass every mistake that only concerns the scale or the draw.
 """
 
 from __future__ import annotations
