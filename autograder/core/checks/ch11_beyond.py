@@ -1,6 +1,6 @@
 """Checks for chapter 11, Beyond.
 
-Three exercises on the topics the source left out:
+Eight exercises on the topics the source left out:
 
 - ``conv_params_and_flops``: the parameter count and the floating-point operations of one
   convolutional layer (bias included; a multiply-add counts as 2 FLOPs);
@@ -8,6 +8,16 @@ Three exercises on the topics the source left out:
   dict (names ending in ``_w``; biases excluded);
 - ``batchnorm_forward``: batch normalisation of an NCHW batch in training mode (per-channel
   mean and biased variance over N, H and W), graded against ``torch.nn.functional.batch_norm``.
+- ``batchnorm_forward_with_running``: training and test mode with running statistics, PyTorch's
+  conventions (momentum weighs the new batch; the running variance takes the unbiased variance),
+  returning new running arrays; graded against ``F.batch_norm`` run on copies of them;
+- ``batchnorm_backward``: (dx, dgamma, dbeta), graded against autograd through ``F.batch_norm``;
+  its mistakes are the same autograd with the mean and/or the variance detached, and so on;
+- ``dropout_forward`` / ``dropout_backward``: inverted dropout with a boolean mask drawn by a fixed
+  recipe (``default_rng(seed).random(x.shape) >= p``); a statistical group judges a large batch by
+  what any dropout must do, so a correct dropout drawn another way earns it and is told the recipe;
+- ``choose_fix``: reasoning, judged by effect: the grader retrains the failing run of the case
+  (:mod:`autograder.core.reference.debugging`) with the chosen fix and measures its last loss.
 
 Groups are built so that each mistake in the library passes or fails a group whatever the
 seed: the "basic" conv group always has stride 1 and padding 0, the "stride" group stride ≥ 2
@@ -15,18 +25,35 @@ and padding 0, the "padding" group stride 1 and padding ≥ 1; every input has d
 H ≠ W. Random parameter dicts always hold biases that are not zero, except in the "weights
 only" group. Batch-norm groups: "one image" always has N = 1 (where per-image statistics are
 right), "1×1 maps" always has H = W = 1 and N ≥ 2 (where statistics over N alone are right),
-and W never equals C (so γ broadcast along the last axis raises).
+and W never equals C (so γ broadcast along the last axis raises). Running statistics: momentum is
+never 0.5 (where the flipped convention agrees), the test-mode groups have running statistics far
+from the batch's, and every training case has M = N·H·W ≥ 2. Dropout: hidden p is never 0.5 (where
+"p as the keep probability" and "mask inverted" agree) except in the visible group; the p = 0 and
+test-mode groups pass every mistake that only concerns the scale or the draw.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import reference as ref
 from ..reference import functional as F
 from ..reference import torch
-from .base import Case, Check, Group, Mistake
-from .cases import ramp
+from .base import (
+    FORBIDDEN,
+    NOTHING_RETURNED,
+    Case,
+    Check,
+    Diagnosis,
+    Finding,
+    Group,
+    Mistake,
+    compare,
+    type_name,
+)
+from .cases import away_from_zero, ramp
 
 STEM = "11-beyond"
 
@@ -333,4 +360,561 @@ BATCHNORM = Check(
 )
 
 
-CHECKS = [CONV_COST, L2, BATCHNORM]
+# ---------------------------------------------------------------------- batchnorm_forward_with_running
+
+
+def _bn_running_reference(x, gamma, beta, running_mean, running_var, momentum=0.1, train=True, eps=1e-5):
+    """torch's batch_norm, which updates the running tensors it is given in place (on copies here)."""
+    mean, var = ref.to_tensor(running_mean), ref.to_tensor(running_var)
+    out = F.batch_norm(ref.to_tensor(x), mean, var, weight=ref.to_tensor(gamma), bias=ref.to_tensor(beta),
+                       training=bool(train), momentum=float(momentum), eps=float(eps))
+    return ref.to_numpy(out), ref.to_numpy(mean), ref.to_numpy(var)
+
+
+def _running_variant(x, gamma, beta, running_mean, running_var, momentum=0.1, train=True, eps=1e-5, *,
+                     running_ddof=1, flipped=False, update_in_test=False, batch_in_test=False,
+                     running_in_train=False, frozen=False, out_ddof=0, replaced=False):
+    """The mistakes, one switch each: the statistics each mode normalises with and how it updates them."""
+    x = np.asarray(x, dtype=np.float64)
+    old_mean, old_var = (np.array(v, dtype=np.float64) for v in (running_mean, running_var))
+    batch_mean = np.mean(x, axis=(0, 2, 3))
+    centred_sq = np.sum((x - batch_mean[:, None, None]) ** 2, axis=(0, 2, 3))
+    count = x.size / x.shape[1]  # M = N·H·W values per channel
+    batch_stats = (batch_mean, centred_sq / (count - out_ddof))
+    use_batch = (train and not running_in_train) or (not train and batch_in_test)
+    mean, var = batch_stats if use_batch else (old_mean, old_var)
+    per_channel = (1, len(mean), 1, 1)
+    out = (np.reshape(gamma, per_channel) * (x - mean.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + eps)
+           + np.reshape(beta, per_channel))
+    if (not train and not update_in_test) or (train and frozen):
+        return out, old_mean, old_var
+    weight_new = 1.0 if replaced else (1.0 - momentum if flipped else momentum)
+    new_var_batch = centred_sq / (count - running_ddof)
+    return (out, (1 - weight_new) * old_mean + weight_new * batch_mean,
+            (1 - weight_new) * old_var + weight_new * new_var_batch)
+
+
+def _variant(**switches):
+    return lambda *args, **kwargs: _running_variant(*args, **kwargs, **switches)
+
+
+def _running_case(rng, n, c, h, w, train=True, momentum=None, note="") -> Case:
+    x, gamma, beta = _bn_case(rng, n, c, h, w).args
+    c = len(gamma)
+    mean = rng.uniform(-2.0, 2.0, size=c)
+    var = rng.uniform(0.3, 4.0, size=c)
+    kwargs = {"train": train} if momentum is None else {"momentum": momentum, "train": train}
+    return Case((x, gamma, beta, mean, var), kwargs, note=note)
+
+
+def _momentum(rng) -> float:
+    return float(rng.choice([0.05, 0.1, 0.2, 0.3]))
+
+
+def _visible_running(rng) -> list[Case]:
+    x = ramp((2, 3, 2, 4)) % 7
+    fresh = (x, np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))
+    return [
+        Case(fresh, note="training mode, running mean 0 and variance 1 as BatchNorm2d starts: momentum 0.1 of "
+                         "the way towards the batch's mean and unbiased variance"),
+        Case(fresh, {"momentum": 0.3}, note="momentum 0.3"),
+        _running_case(rng, 4, 3, 3, 5, train=False, note="test mode: normalise with the running statistics, "
+                                                         "return them unchanged"),
+        _running_case(rng, 1, 2, 3, 4, momentum=0.2, note="one image (N = 1): the statistics of its 12 pixels "
+                                                           "per channel; the unbiased variance divides by 11"),
+    ]
+
+
+def _train_running(rng) -> list[Case]:
+    return [_running_case(rng, int(rng.integers(2, 6)), int(rng.integers(2, 5)), int(rng.integers(2, 6)),
+                          int(rng.integers(2, 6)), momentum=_momentum(rng), note="training mode")
+            for _ in range(2)]
+
+
+def _test_running(rng) -> list[Case]:
+    return [_running_case(rng, int(rng.integers(2, 6)), int(rng.integers(2, 5)), int(rng.integers(2, 6)),
+                          int(rng.integers(2, 6)), train=False, momentum=_momentum(rng), note="test mode")
+            for _ in range(2)]
+
+
+def _one_image_running(rng) -> list[Case]:
+    return [_running_case(rng, 1, int(rng.integers(2, 5)), int(rng.integers(2, 5)), int(rng.integers(2, 5)),
+                          momentum=_momentum(rng), note="training mode, one image (N = 1)")]
+
+
+BN_RUNNING = Check(
+    id=f"{STEM}.batchnorm_forward_with_running",
+    params=("x", "gamma", "beta", "running_mean", "running_var"),
+    reference=_bn_running_reference,
+    groups=[
+        Group("a (2, 3, 2, 4) batch from fresh running statistics (momentum 0.1 and 0.3), test mode, one image",
+              _visible_running, visible=True),
+        Group("training mode: random batches and momenta", _train_running, weight=2.0),
+        Group("test mode (train=False)", _test_running),
+        Group("training mode on one image (N = 1)", _one_image_running),
+    ],
+    mistakes=[
+        Mistake("running variance biased", "the running variance must be updated with the *unbiased* variance "
+                "of the batch (divide by M − 1, M = N·H·W), as PyTorch does, although the batch itself is "
+                "normalised with the biased one (divide by M). Look at the variance you blend into running_var.",
+                _variant(running_ddof=0)),
+        Mistake("momentum convention flipped", "your new running values keep `momentum` of the old ones. In "
+                "PyTorch's convention momentum is the weight of the *new* batch statistic: "
+                "new = (1 − momentum)·old + momentum·batch.", _variant(flipped=True)),
+        Mistake("momentum ignored (running statistics replaced)", "the running statistics became the batch's "
+                "own. They are a moving average: only a fraction `momentum` of the batch statistic goes in.",
+                _variant(replaced=True)),
+        Mistake("running statistics not updated in training mode", "training mode returns the running mean and "
+                "variance as they came in. Each training batch moves them a step towards its own statistics.",
+                _variant(frozen=True)),
+        Mistake("running statistics updated in test mode", "in test mode (train=False) the running statistics "
+                "are only read: return them unchanged. Updating them there lets the test data change the model.",
+                _variant(update_in_test=True)),
+        Mistake("batch statistics used in test mode", "in test mode the output is normalised with the running "
+                "mean and variance, not with the statistics of the test batch (a prediction must not depend on "
+                "which other images share its batch).", _variant(batch_in_test=True)),
+        Mistake("running statistics used in training mode", "in training mode the output is normalised with "
+                "the statistics of the current batch; the running ones are only updated there.",
+                _variant(running_in_train=True)),
+        Mistake("unbiased variance in the normalisation", "the batch is normalised with its biased variance "
+                "(divide by M = N·H·W); only the running variance gets the unbiased one.",
+                _variant(out_ddof=1)),
+    ],
+    summary=("train: batch statistics, biased variance for the output, running = (1 − m)·running + m·batch "
+             "(unbiased variance); test: running statistics, returned unchanged"),
+)
+
+
+# ---------------------------------------------------------------------- batchnorm_backward
+
+
+def _bn_backward_variant(dout, x, gamma, eps=1e-5, *, fixed_mean=False, fixed_var=False, ddof=0,
+                         gamma_in_dx=True):
+    """autograd through batch norm written out, with switches for the mistakes: statistics held
+    constant (detached), the unbiased variance, or γ left out of dx."""
+    def forward(x, g, b):
+        mean = x.mean(dim=(0, 2, 3), keepdim=True)
+        mean = mean.detach() if fixed_mean else mean
+        var = ((x - mean) ** 2).sum(dim=(0, 2, 3), keepdim=True) / (x.numel() // x.shape[1] - ddof)
+        var = var.detach() if fixed_var else var
+        return g.reshape(1, -1, 1, 1) * (x - mean) / torch.sqrt(var + eps) + b.reshape(1, -1, 1, 1)
+    beta = np.zeros(len(gamma))
+    dx, dgamma, dbeta = ref.vjp(forward, (x, gamma if gamma_in_dx else np.ones(len(gamma)), beta), dout)
+    if not gamma_in_dx:
+        dgamma = ref.vjp(forward, (x, gamma, beta), dout)[1]
+    return dx, dgamma, dbeta  # (the mistake's gradients)
+
+
+def _bn_backward_reference(dout, x, gamma, eps=1e-5):
+    def forward(x, g, b):
+        return F.batch_norm(x, None, None, weight=g, bias=b, training=True, eps=float(eps))
+    dx, dgamma, dbeta = ref.vjp(forward, (x, gamma, np.zeros(len(gamma))), dout)
+    return dx, dgamma, dbeta  # like x, gamma and beta
+
+
+def _x_hat(x, eps):
+    x = np.asarray(x, dtype=np.float64)
+    return ref.to_numpy(F.batch_norm(ref.to_tensor(x), None, None, training=True, eps=float(eps)))
+
+
+def _sums_over(axes, raw_x=False):
+    """dgamma and dbeta summed over ``axes`` (the right ones are (0, 2, 3)); with ``raw_x``, dgamma from x."""
+    def wrong(dout, x, gamma, eps=1e-5):
+        dx = _bn_backward_reference(dout, x, gamma, eps)[0]
+        factor = np.asarray(x, dtype=np.float64) if raw_x else _x_hat(x, eps)
+        return dx, np.sum(dout * factor, axis=axes), np.sum(dout, axis=axes)
+    return wrong
+
+
+def upstream(rng, shape) -> np.ndarray:
+    """An upstream gradient with no zero entries (|dout| in [0.25, 2], both signs)."""
+    return away_from_zero(rng, shape, 0.25, 2.0) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def _backward_case(rng, n, c, h, w, eps=None, note="") -> Case:
+    x, gamma, _ = _bn_case(rng, n, c, h, w).args
+    kwargs = {} if eps is None else {"eps": eps}
+    return Case((upstream(rng, x.shape), x, gamma), kwargs, note=note)
+
+
+def _visible_bn_backward(rng) -> list[Case]:
+    x = ramp((2, 3, 2, 4)) % 7
+    return [Case((np.ones_like(x), x, np.ones(3)), note="dout of ones: every output moves together, so dx = 0, "
+                 "dgamma = 0 and dbeta = N·H·W = 16"),
+            Case((np.cos(ramp(x.shape)), x, np.array([2.0, 0.5, -1.0])), note="a wavy dout, γ per channel"),
+            _backward_case(rng, 4, 3, 3, 5, note="a random (4, 3, 3, 5) batch"),
+            _backward_case(rng, 2, 2, 3, 3, eps=0.5, note="eps = 0.5")]
+
+
+def _random_bn_backward(rng) -> list[Case]:
+    cases = [_backward_case(rng, int(rng.integers(2, 6)), int(rng.integers(2, 5)), int(rng.integers(2, 6)),
+                            int(rng.integers(2, 6))) for _ in range(2)]
+    cases.append(_backward_case(rng, int(rng.integers(2, 6)), int(rng.integers(2, 5)), int(rng.integers(2, 5)),
+                                int(rng.integers(2, 5)), eps=float(rng.choice([0.1, 0.5])), note="a larger eps"))
+    return cases
+
+
+def _single_bn_backward(rng) -> list[Case]:
+    return [_backward_case(rng, 1, int(rng.integers(2, 5)), int(rng.integers(3, 6)), int(rng.integers(3, 6)),
+                           note="one image (N = 1)") for _ in range(2)]
+
+
+def _pixel_bn_backward(rng) -> list[Case]:
+    return [_backward_case(rng, int(rng.integers(3, 9)), int(rng.integers(2, 5)), 1, 1,
+                           note="1×1 maps (H = W = 1)") for _ in range(2)]
+
+
+BN_BACKWARD = Check(
+    id=f"{STEM}.batchnorm_backward",
+    params=("dout", "x", "gamma"),
+    reference=_bn_backward_reference,
+    groups=[
+        Group("a (2, 3, 2, 4) batch under dout of ones and a wavy dout, a random batch, eps = 0.5",
+              _visible_bn_backward, visible=True),
+        Group("random batches (N ≥ 2), one with a larger eps", _random_bn_backward, weight=2.0),
+        Group("one image (N = 1)", _single_bn_backward),
+        Group("1×1 activation maps (H = W = 1)", _pixel_bn_backward),
+    ],
+    mistakes=[
+        Mistake("mean and variance treated as constants in dx", "your dx is γ·dout/√(var + eps), the gradient "
+                "as if μ and σ² did not depend on x. They do: every x of a channel moves its mean and its "
+                "variance, and through them every output of that channel. The two extra terms subtract the mean "
+                "of dout and the mean of dout·x̂ (per channel, over N, H, W).",
+                lambda *a, **k: _bn_backward_variant(*a, **k, fixed_mean=True, fixed_var=True)),
+        Mistake("variance term missing in dx", "you subtracted the mean of dout, but not x̂ times the mean of "
+                "dout·x̂: that term is what x changes through the variance.",
+                lambda *a, **k: _bn_backward_variant(*a, **k, fixed_var=True)),
+        Mistake("mean term missing in dx", "the term that flows through the variance is there, but the mean of "
+                "dout (per channel, over N, H, W) is not subtracted: that is what x changes through μ.",
+                lambda *a, **k: _bn_backward_variant(*a, **k, fixed_mean=True)),
+        Mistake("γ left out of dx", "dx is γ/√(var + eps) times the bracket: the output was scaled by γ, so "
+                "its gradient is too.", lambda *a, **k: _bn_backward_variant(*a, **k, gamma_in_dx=False)),
+        Mistake("unbiased variance", "the forward pass normalises with the biased variance (divide by M = N·H·W); "
+                "your gradients use M − 1.", lambda *a, **k: _bn_backward_variant(*a, **k, ddof=1)),
+        Mistake("dgamma and dbeta summed over the batch only", "dgamma and dbeta have one value per channel, "
+                "shape (C,): γ_c and β_c touch every image and every position of channel c, so their gradients "
+                "sum over N, H and W (axes 0, 2 and 3).", _sums_over(0)),
+        Mistake("dgamma and dbeta summed over the positions only", "you kept one value per image, shape (N, C). "
+                "The same γ and β serve every image: sum over the batch axis too.", _sums_over((2, 3))),
+        Mistake("dgamma from x instead of x̂", "γ multiplies the *normalised* input x̂ = (x − μ)/√(var + eps), so "
+                "dgamma sums dout·x̂, not dout·x.", _sums_over((0, 2, 3), raw_x=True)),
+    ],
+    forbidden=FORBIDDEN,
+    summary="dbeta = Σ dout, dgamma = Σ dout·x̂ (over N, H, W); dx = γ/√(var+ε)·(dout − mean(dout) − x̂·mean(dout·x̂))",
+)
+
+
+# ---------------------------------------------------------------------- dropout_forward and dropout_backward
+
+
+def _kept(shape, p, seed):
+    """The docstring's recipe: unit kept where its uniform draw is at least p."""
+    draws = np.random.default_rng(seed).random(tuple(shape))
+    return np.greater_equal(draws, p)
+
+
+def _dropout_reference(x, p, train=True, seed=0):
+    shape = np.shape(x)
+    if not train:
+        kept = np.ones(shape, dtype=bool)
+        return ref.to_numpy(F.dropout(ref.to_tensor(x), float(p), training=False)), kept
+    kept = _kept(shape, p, seed)
+    return ref.to_numpy(ref.to_tensor(x) * ref.to_tensor(kept) / (1.0 - p)), kept
+
+
+def _dropout_variant(x, p, train=True, seed=0, *, scale="inverted", drop_at_test=False, keep_below=False,
+                     mask_scaled=False, mask_floats=False):
+    x = np.asarray(x, dtype=np.float64)
+    draws = np.random.default_rng(seed).random(x.shape)
+    kept = draws < p if keep_below else draws >= p
+    train_like = train or drop_at_test
+    if not train_like:
+        kept = np.ones(x.shape, dtype=bool)
+    factor = {"inverted": 1 / (1 - p), "none": 1.0, "keep": 1 / p if p else np.inf}[scale] if train_like else 1.0
+    if not train and scale == "classic":
+        factor = 1.0 - p
+    if train and scale == "classic":
+        factor = 1.0
+    out = x * kept * factor
+    if mask_scaled:
+        return out, kept / (1 - p)
+    return out, kept.astype(np.float64) if mask_floats else kept
+
+
+def _drop(**switches):
+    return lambda *args, **kwargs: _dropout_variant(*args, **kwargs, **switches)
+
+
+def _dropout_case(rng, shape, p, train=True, note="") -> Case:
+    x = rng.standard_normal(shape) + 0.5
+    return Case((x, p), {"train": train, "seed": int(rng.integers(0, 10_000))}, note=note)
+
+
+def _p(rng) -> float:
+    return float(rng.choice([0.2, 0.25, 0.3, 0.4, 0.6, 0.7]))
+
+
+def _visible_dropout(rng) -> list[Case]:
+    x = ramp((2, 3, 4, 4)) / 10 + 1.0
+    return [Case((x, 0.5), {"train": True, "seed": 0}, note="p = 0.5, seed 0: about half the units dropped, the "
+                 "others doubled"),
+            Case((x, 0.2), {"train": True, "seed": 1}, note="p = 0.2: survivors scaled by 1/0.8 = 1.25"),
+            Case((x, 0.5), {"train": False, "seed": 0}, note="test mode: nothing dropped, nothing scaled"),
+            Case((x, 0.0), {"train": True, "seed": 2}, note="p = 0: nothing dropped")]
+
+
+def _random_dropout(rng) -> list[Case]:
+    return [_dropout_case(rng, tuple(int(v) for v in rng.integers(2, 6, size=4)), _p(rng), note="training mode")
+            for _ in range(2)]
+
+
+def _test_dropout(rng) -> list[Case]:
+    return [_dropout_case(rng, tuple(int(v) for v in rng.integers(2, 6, size=4)), _p(rng), train=False,
+                          note="test mode") for _ in range(2)]
+
+
+def _p_zero_dropout(rng) -> list[Case]:
+    return [_dropout_case(rng, (int(rng.integers(2, 6)), int(rng.integers(2, 6))), 0.0, note="p = 0")]
+
+
+@dataclass(frozen=True)
+class Statistical(Case):
+    """A large batch judged by what dropout must do, whatever the generator: see :class:`DropoutCheck`."""
+
+
+def _statistical_dropout(rng) -> list[Case]:
+    x = rng.uniform(0.5, 1.5, size=(16, 8, 8, 8))
+    return [Statistical((x, _p(rng)), {"train": True, "seed": int(rng.integers(0, 10_000))},
+                        note="16,384 units: about a fraction p dropped, the rest scaled by 1/(1 − p)")]
+
+
+NOT_RESCALED = Mistake("survivors not rescaled by 1/(1 − p)", "in inverted dropout the units that survive are "
+                       "divided by 1 − p during training, so that the expected output equals the input and "
+                       "test mode can leave everything alone.", _drop(scale="none"))
+CLASSIC = Mistake("classic dropout (scaled at test time)", "you scaled by 1 − p at test time instead of by "
+                  "1/(1 − p) in training. Inverted dropout does the scaling in training, so that test mode is the "
+                  "identity.", _drop(scale="classic"))
+DROPPED_AT_TEST = Mistake("units dropped in test mode", "with train=False nothing is dropped and nothing is "
+                          "scaled: the output is the input and the mask is all True.", _drop(drop_at_test=True))
+KEEP_PROBABILITY = Mistake("p used as the keep probability", "p is the probability of *dropping* a unit (as in "
+                           "PyTorch); you kept units with probability p and divided by p.",
+                           _drop(keep_below=True, scale="keep"))
+MASK_INVERTED = Mistake("mask inverted", "you kept the units whose draw is below p, which drops a fraction 1 − p. "
+                        "The recipe keeps a unit where its draw is at least p.", _drop(keep_below=True))
+MASK_SCALED = Mistake("mask holds the scale", "the mask is a boolean array (True where a unit is kept); the "
+                      "factor 1/(1 − p) belongs in the output, not in the mask.", _drop(mask_scaled=True))
+MASK_FLOATS = Mistake("mask of floats, not booleans", "the mask should be a boolean array, True where a unit is "
+                      "kept (compare the draws with p, and return that comparison).", _drop(mask_floats=True))
+OTHER_DRAW = Mistake("mask not drawn as the recipe says", "your output is a correct dropout of x, but with another "
+                     "mask than the recipe's. For the grader to reproduce it, draw exactly as the docstring says: "
+                     "one generator np.random.default_rng(seed), one call .random(x.shape), and keep where the "
+                     "draw is at least p (not np.random.seed, not rand, not binomial, not `< 1 − p`).")
+
+
+def _looks_like_dropout(x, p, got) -> bool:
+    """Whether ``got`` is (out, mask) with a boolean mask of x's shape and out = x·mask/(1 − p)."""
+    out, mask = got
+    mask = np.asarray(mask)
+    return (mask.shape == np.shape(x) and mask.dtype == bool
+            and np.allclose(out, np.where(mask, x / (1 - p), 0.0), rtol=1e-6, atol=1e-9))
+
+
+def _other_draw_hint(case: Case, got) -> Diagnosis | None:
+    x, p = case.args
+    return OTHER_DRAW.diagnosis if case.kwargs.get("train", True) and _looks_like_dropout(x, p, got) else None
+
+
+DROP_TOLERANCE = 0.02  # 16,384 draws: the dropped fraction's standard deviation is below 0.004
+
+
+@dataclass
+class DropoutCheck(Check):
+    """Compares with the recipe's mask, except on :class:`Statistical` cases, which are judged by what
+    a dropout does with any random generator: a boolean mask, the survivors scaled by 1/(1 − p), and a
+    dropped fraction within :data:`DROP_TOLERANCE` of p. A correct dropout drawn another way earns
+    that group and is told which recipe the other groups reproduce."""
+
+    def assess(self, case: Case, got) -> Finding:
+        if not isinstance(case, Statistical):
+            return super().assess(case, got)
+        problem = compare(tuple(np.shape(a) for a in self.expected(case)), tuple(np.shape(a) for a in got)) \
+            if isinstance(got, (tuple, list)) and len(got) == 2 else f"should return (out, mask), got {type_name(got)}"
+        if problem:
+            return Finding(problem, NOTHING_RETURNED.diagnosis if got is None else None)
+        x, p = case.args
+        out, mask = (np.asarray(a) for a in got)
+        if mask.dtype != bool:
+            why = MASK_SCALED if np.allclose(np.unique(mask), [0.0, 1 / (1 - p)]) else MASK_FLOATS
+            return Finding(f"the mask has dtype {mask.dtype}; it should be a boolean array", why.diagnosis)
+        if not _looks_like_dropout(x, p, (out, mask)):
+            rescaled = np.allclose(out, np.where(mask, x, 0.0))
+            return Finding("out is not x·mask/(1 − p)", NOT_RESCALED.diagnosis if rescaled else None)
+        dropped = 1.0 - float(mask.mean())
+        if abs(dropped - p) > DROP_TOLERANCE:
+            why = MASK_INVERTED if abs(dropped - (1 - p)) <= DROP_TOLERANCE else None
+            return Finding(f"a fraction {dropped:.3f} of the units was dropped; with p = {p} it should be about {p}",
+                           why.diagnosis if why else None)
+        return Finding(None, note=f"dropped fraction {dropped:.3f} for p = {p}")
+
+
+DROPOUT = DropoutCheck(
+    id=f"{STEM}.dropout_forward",
+    params=("x", "p"),
+    reference=_dropout_reference,
+    groups=[
+        Group("a (2, 3, 4, 4) batch: p = 0.5 and 0.2 in training, test mode, p = 0", _visible_dropout, visible=True),
+        Group("training mode: random batches, p and seeds (the recipe's mask)", _random_dropout, weight=2.0),
+        Group("test mode (train=False)", _test_dropout),
+        Group("p = 0: nothing dropped", _p_zero_dropout),
+        Group("a large batch: the fraction dropped and the scale, whatever the generator", _statistical_dropout),
+    ],
+    mistakes=[NOT_RESCALED, CLASSIC, DROPPED_AT_TEST, KEEP_PROBABILITY, MASK_INVERTED, MASK_SCALED, MASK_FLOATS,
+              OTHER_DRAW],
+    hints=[_other_draw_hint],
+    summary=("train: mask = default_rng(seed).random(x.shape) >= p, out = x·mask/(1 − p); "
+             "test: out = x, mask all True"),
+)
+
+
+def _dropout_backward_reference(dout, mask, p, train=True):
+    factor = ref.to_tensor(mask) / (1.0 - p) if train else 1.0
+    return ref.vjp(lambda z: z * factor, (np.zeros(np.shape(dout)),), dout)[0]
+
+
+def _backward_variant(dout, mask, p, train=True, *, factor=None, always=False, inverted=False, no_dout=False):
+    if not (train or always):
+        return np.array(dout, dtype=np.float64)
+    kept = np.logical_not(mask) if inverted else np.asarray(mask, dtype=bool)
+    scale = 1 / (1 - p) if factor is None else factor(p)
+    return kept * scale * (1.0 if no_dout else np.asarray(dout, dtype=np.float64))
+
+
+def _back(**switches):
+    return lambda *args, **kwargs: _backward_variant(*args, **kwargs, **switches)
+
+
+def _dropout_backward_case(rng, shape, p, train=True, note="") -> Case:
+    kept = rng.random(shape) >= p if train else np.ones(shape, dtype=bool)
+    return Case((upstream(rng, shape), kept, p), {"train": train}, note=note)
+
+
+def _visible_dropout_backward(rng) -> list[Case]:
+    dout = np.cos(ramp((2, 3, 4, 4)))
+    return [Case((dout, _kept(dout.shape, 0.5, 0), 0.5), {"train": True}, note="the mask dropout_forward draws "
+                 "with p = 0.5 and seed 0"),
+            Case((dout, _kept(dout.shape, 0.2, 1), 0.2), {"train": True}, note="p = 0.2, seed 1"),
+            Case((dout, np.ones(dout.shape, dtype=bool), 0.5), {"train": False}, note="test mode (mask all True)")]
+
+
+DROPOUT_BACKWARD = Check(
+    id=f"{STEM}.dropout_backward",
+    params=("dout", "mask", "p"),
+    reference=_dropout_backward_reference,
+    groups=[
+        Group("dout on a (2, 3, 4, 4) batch: p = 0.5 and 0.2 in training, and test mode", _visible_dropout_backward,
+              visible=True),
+        Group("training mode: random shapes, p and masks",
+              lambda rng: [_dropout_backward_case(rng, tuple(int(v) for v in rng.integers(2, 6, size=4)), _p(rng),
+                                                  note="training mode") for _ in range(2)], weight=2.0),
+        Group("test mode (train=False, mask all True)",
+              lambda rng: [_dropout_backward_case(rng, tuple(int(v) for v in rng.integers(2, 6, size=4)), _p(rng),
+                                                  train=False, note="test mode")]),
+        Group("p = 0 in training (mask all True)",
+              lambda rng: [_dropout_backward_case(rng, (int(rng.integers(2, 6)), 7), 0.0, note="p = 0")]),
+    ],
+    mistakes=[
+        Mistake("gradient not rescaled by 1/(1 − p)", "the forward pass divided the survivors by 1 − p, so their "
+                "gradient is divided by 1 − p too.", _back(factor=lambda p: 1.0)),
+        Mistake("multiplied by 1 − p instead of divided", "the forward pass *divides* the survivors by 1 − p; the "
+                "gradient carries the same factor 1/(1 − p).", _back(factor=lambda p: 1.0 - p)),
+        Mistake("scaled in test mode", "with train=False the forward pass is the identity, so dx = dout: no "
+                "mask and no 1/(1 − p).", _back(always=True)),
+        Mistake("mask inverted", "the gradient flows through the units that were *kept* (True in the mask) and "
+                "is 0 where a unit was dropped; yours is the other way round.", _back(inverted=True)),
+        Mistake("returned the mask without dout", "mask/(1 − p) is only the local derivative; the chain rule "
+                "multiplies it by the upstream gradient dout.", _back(no_dout=True)),
+    ],
+    summary="train: dx = dout·mask/(1 − p); test: dx = dout",
+)
+
+
+# ---------------------------------------------------------------------- choose_fix (reasoning)
+
+FIXES = ("lower_lr", "higher_lr", "he_init", "dropout")  # as in autograder.core.reference.debugging
+KIND_NOTES = {"diverging": "a run whose loss blew up", "slow": "a run whose loss creeps down",
+              "vanishing": "a run whose loss does not move"}
+
+
+@dataclass(frozen=True)
+class FailedRun(Case):
+    """One failing training run: ``args`` is (report,), and ``kind`` and ``seed`` rebuild the very run
+    (:func:`autograder.core.reference.training_run`) so that the student's fix can be applied to it."""
+
+    kind: str = ""
+    seed: int = 0
+
+
+def _failed_run(rng, kind) -> FailedRun:
+    seed = int(rng.integers(0, 2**31))
+    return FailedRun((ref.training_run(kind, seed),), kind=kind, seed=seed, note=KIND_NOTES[kind])
+
+
+def _fix_reference(report):
+    """A rule that reads the report the way the narrative does (the check judges by effect, not by it)."""
+    losses, norms = np.asarray(report["losses"]), np.asarray(report["grad_norms"])
+    if not np.isfinite(losses).all() or np.nanmax(losses) > 2 * losses[0]:
+        return "lower_lr"
+    return "he_init" if norms.max() < 1e-4 else "higher_lr"
+
+
+NOT_A_FIX = Mistake("not one of the fixes", f"return one of the strings {', '.join(map(repr, FIXES))}.")
+FIX_MISSES = {
+    "diverging": Mistake("a divergence left uncured", "this run's loss jumped by orders of magnitude within the "
+                         "first steps (or became NaN) and then stayed at chance: the steps overshoot and kill the "
+                         "ReLUs. Look at how the first losses compare with each other before choosing."),
+    "slow": Mistake("slow learning left uncured", "this run's loss falls steadily but slowly, and its gradients "
+                    "have an ordinary size (around 1): nothing is broken, the steps are just short."),
+    "vanishing": Mistake("vanishing gradients left uncured", "this run's loss hardly moves from ln 4 ≈ 1.39 and "
+                         "every layer's gradient norm is about a million times smaller than a healthy one: the "
+                         "signal dies on its way through the layers. A different step size cannot wake it."),
+}
+
+
+class FixCheck(Check):
+    """Judges a chosen fix by its effect: the run of the case is trained again with the fix, and the
+    choice passes when the last training loss falls below the cure threshold."""
+
+    def assess(self, case: Case, got) -> Finding:
+        if not isinstance(got, str) or got not in FIXES:
+            return Finding(f"should return one of {FIXES}, but it returned {type_name(got)}",
+                           (NOTHING_RETURNED if got is None else NOT_A_FIX).diagnosis)
+        from ..reference import debugging  # loaded by now: the case's report came from it
+
+        cured, run = debugging.cures(case.kind, case.seed, got)
+        before = float(case.args[0]["losses"][-1])
+        after = float(run["losses"][-1])
+        if cured:
+            return Finding(None, note=f"with {got!r} the last training loss is {after:.3f} (it was {before:.3g})")
+        return Finding(f"{got!r} was applied to this very run and its last training loss is {after:.3g} (it was "
+                       f"{before:.3g}); a fix that works brings it below {debugging.CURED_BELOW}",
+                       FIX_MISSES[case.kind].diagnosis)
+
+
+CHOOSE_FIX = FixCheck(
+    id=f"{STEM}.choose_fix",
+    params=("report",),
+    reference=_fix_reference,
+    groups=[
+        Group("one run of each kind: a loss that blows up, one that creeps, one that does not move",
+              lambda rng: [_failed_run(rng, kind) for kind in ("diverging", "slow", "vanishing")], visible=True),
+        Group("a new diverging run", lambda rng: [_failed_run(rng, "diverging")]),
+        Group("a new slow run", lambda rng: [_failed_run(rng, "slow")]),
+        Group("a new run with vanishing gradients", lambda rng: [_failed_run(rng, "vanishing")]),
+    ],
+    mistakes=[NOT_A_FIX, *FIX_MISSES.values()],
+    summary="the fix that, applied to the very run, brings its last training loss below 0.3",
+)
+
+
+CHECKS = [CONV_COST, L2, BATCHNORM, BN_RUNNING, BN_BACKWARD, DROPOUT, DROPOUT_BACKWARD, CHOOSE_FIX]
+

@@ -19,6 +19,7 @@ import sys
 
 # Each public name and the submodule that defines it.
 _WHERE = {
+    "debugging": ("cures", "training_run"),
     "device": ("DTYPE", "ENV_VAR", "get_device", "to_index_tensor", "to_numpy", "to_tensor"),
     "grads": ("avg_pool2d_backward", "conv2d_backward", "linear_backward", "max_pool2d_backward", "mse_backward",
               "relu_backward", "softmax_cross_entropy_backward", "vjp"),
@@ -42,6 +43,7 @@ __all__ = [
     "conv2d_backward",
     "conv_output_size",
     "cross_entropy_loss",
+    "cures",
     "flatten",
     "get_device",
     "im2col",
@@ -64,6 +66,7 @@ __all__ = [
     "to_index_tensor",
     "to_numpy",
     "to_tensor",
+    "training_run",
     "vjp",
 ]
 
