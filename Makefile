@@ -15,11 +15,13 @@ book: venv
 book-instructor: venv
 	$(BIN)/python -m autograder book --instructor
 
-## test: the same set-up, then the whole test suite (browser tests need /usr/bin/chromium)
+## test: the same set-up, then the whole test suite (browser tests need /usr/bin/chromium), in
+##       TEST_WORKERS processes (pytest-xdist; tests that build the book share one of them)
+TEST_WORKERS ?= 2
 test: book
 	@[ -x /usr/bin/chromium ] || echo "*** SKIPPED: the browser tests of the book need Chromium at /usr/bin/chromium" \
 	  "(apt-get install chromium); with CI=true they fail instead ***"
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## venv: create .venv if missing and install requirements.txt (skipped when unchanged)
 venv:

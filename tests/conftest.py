@@ -81,3 +81,20 @@ def course_dir(tmp_path_factory) -> Path:
     result = cli("init", str(directory))
     assert result.returncode == 0, result.stderr
     return directory
+
+
+# How `make test`'s workers (pytest-xdist, `--dist loadgroup`) share the tests. The tests that build or
+# change the repository's own products (the book in _build/, chapters/) or read them while another test
+# may be rewriting them all run in one worker, one after the other; so do the tests of any other file
+# (its module fixtures, a course or a batch, are made once); only the many independent gradings of the
+# banks are handed to whichever worker is free.
+REPOSITORY_PRODUCTS = {"test_book.py", "test_browser.py", "test_build.py", "test_quality.py", "test_exercises.py",
+                       "test_students.py"}
+INDEPENDENT = {"test_bank.py", "test_verdicts.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        name = item.path.name
+        if name not in INDEPENDENT:
+            item.add_marker(pytest.mark.xdist_group("repository-products" if name in REPOSITORY_PRODUCTS else name))
