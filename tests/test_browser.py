@@ -101,7 +101,8 @@ FACTS_JS = """() => {
     animations: Array.from(document.querySelectorAll('.animation')).map(a => ({
       icons: Array.from(a.querySelectorAll('button i')).filter(i => {
         const glyph = getComputedStyle(i, '::before');
-        return /^"\\?.+"$/.test(glyph.content) && /Font Awesome/.test(glyph.fontFamily) && i.offsetWidth > 0;
+        return !['none', 'normal', '""'].includes(glyph.content) && /Font Awesome/.test(glyph.fontFamily) &&
+          i.offsetWidth > 0;
       }).length,
       buttons: a.querySelectorAll('button').length, frame: img(a.querySelector('img'))})),
     iconFont: Array.from(document.fonts).some(f => /Font Awesome 6 Free/.test(f.family) && f.status === 'loaded'),

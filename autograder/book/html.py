@@ -11,7 +11,8 @@ into ``_build/published`` when that is not all of them. Each:
 3. copy the JavaScript the pages with formulas load (MathJax 3) from ``vendor/node_modules``
    (``npm ci`` from the committed ``vendor/package-lock.json`` when missing) into
    ``<html>/_vendor/``. It sits outside ``_static/`` because Jupyter Book adds every ``.js`` under
-   ``_static/`` to every page; ``_config.yml`` points ``mathjax_path`` there. No page loads a
+   ``_static/`` to every page; ``_config.yml`` points ``mathjax_path`` there (MathJax's startup
+   component, which loads the components ``mathjax3_config`` names). No page loads a
    widget manager: explorers are precomputed (``autograder/kernel/explorer.py``), and the build
    stops on any widget left in an output (``autograder/book/clean.py``);
 4. make each page's download button give the right notebook (the student notebook; in the
@@ -50,11 +51,11 @@ VENDOR_DIR = "_vendor"  # under the HTML root
 
 # What the pages load, per folder under <html>/_vendor/: (package folder in node_modules, globs).
 VENDOR_FILES = {
-    # tex-mml-chtml.js loads the rest on demand: TeX extensions (autoload), CHTML fonts, the menu
-    # and its accessibility tools (assistive MathML, speech).
-    "mathjax": ("mathjax", ["LICENSE", "package.json", "es5/tex-mml-chtml.js", "es5/input/tex/extensions/**/*.js",
-                            "es5/output/chtml/fonts/woff-v2/*.woff", "es5/ui/*.js", "es5/a11y/*.js",
-                            "es5/sre/**/*"]),
+    # startup.js loads the components _config.yml names (TeX input, CHTML output, assistive MathML for
+    # screen readers; no menu) and the rest on demand: TeX extensions (autoload) and CHTML fonts.
+    "mathjax": ("mathjax", ["LICENSE", "package.json", "es5/startup.js", "es5/core.js", "es5/input/tex.js",
+                            "es5/input/tex/extensions/**/*.js", "es5/output/chtml.js", "es5/output/chtml/fonts/tex.js",
+                            "es5/output/chtml/fonts/woff-v2/*.woff", "es5/a11y/assistive-mml.js"]),
 }
 # A reference the published HTML must not make: a script, stylesheet, font or preload from the web.
 EXTERNAL_ASSET = re.compile(
