@@ -7,7 +7,7 @@ STAMP := $(VENV)/.requirements.sha256
 .PHONY: book book-instructor test venv lint clean
 
 ## book: create/update .venv, regenerate every derived file, build the book into _build/html
-##       (works offline: MathJax, RequireJS and the widget manager are vendored from vendor/, npm)
+##       (works offline: MathJax is vendored from vendor/, npm; no page needs a widget manager)
 book: venv
 	$(BIN)/python -m autograder book
 

@@ -18,7 +18,7 @@ import yaml
 from conftest import ASSIGNMENTS, ROOT, solution_notebook
 from test_build import solution_lines
 
-from autograder.book import derive, execute, html, sources
+from autograder.book import clean, derive, execute, html, images, sources
 from autograder.grader.spec import read_spec
 
 HTML = ROOT / "_build" / "html"
@@ -125,32 +125,24 @@ def test_stylesheets_fetch_no_fonts_or_imports_from_the_web(built):
     assert not offenders, offenders
 
 
-def _pages_with_widgets() -> list[str]:
-    """The stems of the pages that embed widget state (ipywidgets cells, progress bars)."""
-    return [path.stem for path in sorted(sources.PAGES.glob("*.ipynb"))
-            if nbformat.read(path, as_version=4).metadata.get("widgets")]
-
-
 def test_vendored_javascript_is_where_the_pages_point(built):
-    """MathJax, RequireJS and the widget manager come from _vendor/, outside _static/ (Jupyter Book
-    would add every .js under _static/ to every page); the widget manager only on pages with widgets."""
-    for path in ("_vendor/mathjax/tex-mml-chtml.js", "_vendor/requirejs/require.js",
-                 "_vendor/html-manager/embed-amd.js", "_vendor/html-manager/widgets-setup.js"):
-        assert (built / path).stat().st_size > 1000, path
-    for name in ("tex-mml-chtml.js", "require.js", "embed-amd.js"):
-        assert not list((built / "_static").rglob(name)), name
-    with_widgets = _pages_with_widgets()
-    for stem in sorted(path.stem for path in sources.sources()):
-        page = (built / "book" / f"{stem}.html").read_text()
-        if stem in with_widgets:
-            for path in ("_vendor/requirejs/require.js", "_vendor/html-manager/embed-amd.js"):
-                assert f'src="../_static/../{path}' in page, (stem, path)
-            assert page.index("require.js") < page.index("widgets-setup.js") < page.index("embed-amd.js")
-        else:
-            assert "html-manager" not in page and "require.js" not in page, f"{stem} loads the widget manager"
-    assert 'src="../_static/../_vendor/mathjax/tex-mml-chtml.js' in (built / "book" / "02-convolution.html").read_text()
+    """MathJax comes from _vendor/, outside _static/ (Jupyter Book would add every .js under _static/ to
+    every page), on the pages with formulas only; no page loads a widget manager (none embeds widget state)."""
+    for component in ("startup.js", "core.js", "input/tex.js", "output/chtml.js", "a11y/assistive-mml.js"):
+        assert (built / "_vendor/mathjax" / component).stat().st_size > 1000, component
+    assert not list((built / "_static").rglob("startup.js")) and not list((built / "_vendor").rglob("menu.js"))
+    assert sorted(path.name for path in (built / "_vendor").iterdir()) == ["mathjax"]
+    for page in sources.PAGES.glob("*.ipynb"):
+        assert "widgets" not in nbformat.read(page, as_version=4).metadata, f"{page.name} embeds widget state"
+    for page in _pages(built):
+        text = page.read_text()
+        for name in ("require.js", "embed-amd.js", "html-manager", "@jupyter-widgets"):
+            assert name not in text, f"{page.relative_to(built)} loads the widget manager ({name})"
+        assert ("_vendor/mathjax/startup.js" in text) == ('class="math' in text), page.relative_to(built)
+    assert 'src="../_static/../_vendor/mathjax/startup.js' in (built / "book" / "02-convolution.html").read_text()
     pinned = json.loads((ROOT / "vendor" / "package.json").read_text())["dependencies"]
     locked = json.loads((ROOT / "vendor" / "package-lock.json").read_text())["packages"]
+    assert set(pinned) == {"mathjax"} and set(locked) == {"", "node_modules/mathjax"}
     for name, version in pinned.items():
         assert locked[f"node_modules/{name}"]["version"] == version, name
         assert json.loads(_shipped_package_json(built, name).read_text())["version"] == version, name
@@ -339,6 +331,9 @@ def test_the_book_serves_its_own_fixes_and_the_search_page_alone_loads_the_pages
 
     for name in ("cnn-book.js", "cnn-book.css", "cnn-search.js"):
         assert (built / "_static" / name).read_bytes() == (sphinx.STATIC / name).read_bytes(), name
+    # the theme's 1.5 MB Font Awesome script is left out: its stylesheet's webfont draws the icons
+    assert (built / "_static" / sphinx.FONTAWESOME_JS).read_text() == sphinx.NO_ICON_SCRIPT
+    assert list((built / "_static").rglob("fa-solid-900.woff2"))
     for page in [*(built / "book").glob("*.html"), built / "genindex.html"]:
         text = page.read_text()
         assert "_static/cnn-book.js" in text and "_static/cnn-book.css" in text, page.name
@@ -475,3 +470,120 @@ def test_students_get_a_live_explorer_and_the_book_a_precomputed_one():
     assert report["calls"][:2] == [2, 4], report  # drawn at 2, then again at 4 when the slider moved
     assert sorted(report["calls"][2:]) == [1, 2, 5]  # the book's frames: its values and the initial one
     assert report["description"] == "size" and report["range"] == [1, 5]
+
+
+# ---------------------------------------------------------------------- clean and light pages
+
+
+def _stray_page() -> nbformat.NotebookNode:
+    """A page whose cells show, in order, each kind of stray output, then three clean cells."""
+    new_cell, out = nbformat.v4.new_code_cell, nbformat.v4.new_output
+    stream = lambda text, name="stdout": out("stream", name=name, text=text)
+    result = lambda data: out("execute_result", data=data, execution_count=1)
+    widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2, "version_minor": 0}}
+    cells = [
+        new_cell("# a title\nnp.mean", outputs=[result({"text/plain": "<function mean at 0x7f3a2c1e8b80>"})]),
+        new_cell("model.apply", outputs=[result({"text/plain": "<bound method Net.forward of Net()>"})]),
+        new_cell("x = torch.tensor(1.0)", outputs=[stream("/home/u/x.py:3: UserWarning: something\n", "stderr")]),
+        new_cell("print(path)", outputs=[stream("saved to /tmp/tmpa1b2c3/figure.png\n")]),
+        new_cell("print(path)", outputs=[stream("cache in /var/folders/xy/T/abc\n")]),
+        new_cell("for i in tqdm(range(15)): pass", outputs=[stream("100%|##########| 15/15 [00:02<00:00, 7.01it/s]\n")]),
+        new_cell("for i in tqdm(range(15)): pass", outputs=[out("display_data", data={
+            **widget, "text/plain": "NumPy CNN:   0%|          | 0/15 [00:00<?, ?it/s]"})]),
+        new_cell("train()", outputs=[stream("trained in 7.0 s; test accuracy 0.973\n")]),
+        new_cell("run()", outputs=[stream("Cell executed in 1.25 s\n")]),
+        new_cell("run()", outputs=[stream("the epoch took 1.2 s\n")]),
+        new_cell("slider", outputs=[out("display_data", data={**widget, "text/plain": "IntSlider(value=3)"})]),
+        new_cell("obj", outputs=[result({"text/plain": "<__main__.Net object at 0x7f3a2c1e8b80>"})]),
+        new_cell("import warnings; warnings.warn('careful')", outputs=[stream("careful\n", "stderr")]),
+        # clean: a timing that is the lesson (milliseconds of each method), a figure, an HTML table
+        new_cell("for name, value in seconds.items(): ...", outputs=[stream("im2col + matmul     1.92 ms\n")]),
+        new_cell("plt.show()", outputs=[out("display_data", data={"image/png": "iVBORw0KGgo=",
+                                                                     "text/plain": "<Figure size 640x480 with 1 Axes>"})]),
+        new_cell("HTML(table)", outputs=[result({"text/html": '<table><tr><td><img src="data:image/png;base64,'
+                                                 'ab/tmp/it/s"></td><td>0.97</td></tr></table>',
+                                                 "text/plain": "<IPython.core.display.HTML object>"})]),
+    ]
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Page"), *cells])
+
+
+def test_the_scan_names_the_page_and_the_cell_of_every_stray_output():
+    found = clean.stray_outputs(_stray_page(), "05-going-deeper")
+    expected = [(2, "# a title", "a function's repr"), (3, "model.apply", "a function's repr"),
+                (4, "x = torch.tensor(1.0)", "a warning"), (5, "print(path)", "a temporary path"),
+                (6, "print(path)", "a temporary path"), (7, "for i in tqdm", "a progress bar"),
+                (8, "for i in tqdm", "a progress bar (a Jupyter widget)"), (9, "train()", "a timing of the build"),
+                (10, "run()", "a timing of the build"), (11, "run()", "a timing of the build"),
+                (12, "slider", "a Jupyter widget"), (13, "obj", "an object's repr"),
+                (14, "import warnings", "output on stderr")]
+    assert len(found) == len(expected), "\n".join(found)
+    for line, (number, first_line, what) in zip(found, expected):
+        assert "\n" not in line
+        assert line.startswith(f"05-going-deeper, code cell {number} ({first_line}"), line
+        assert f"shows {what}" in line, line
+
+
+def test_a_page_with_a_stray_output_stops_the_build(monkeypatch, tmp_path):
+    """build_pages scans every executed page and stops with one line per cell (here, from the cache)."""
+    page = derive.page_input(solution_notebook("00-why-cnns"))
+    executed = copy.deepcopy(page)
+    code = [cell for cell in executed.cells if cell.cell_type == "code"]
+    code[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="x.py:1: DeprecationWarning: old\n")]
+    monkeypatch.setattr(execute, "CACHE", tmp_path)
+    monkeypatch.setattr(execute, "sources", lambda: [sources.SOLUTIONS / "00-why-cnns.md"])
+    monkeypatch.setattr(execute, "write_student_notebooks", lambda *args, **kwargs: None)
+    monkeypatch.setattr(execute, "write_expected", lambda *args, **kwargs: None)
+    monkeypatch.setattr(execute, "write_if_changed", lambda *args: None)
+    key = execute.cache_key(page, execute._code_fingerprint())
+    (tmp_path / f"00-why-cnns.{key}.ipynb").write_text(sources.dumps(executed))
+    with pytest.raises(sources.BuildError) as error:
+        execute.build_pages(log=lambda message: None)
+    index = executed.cells.index(code[0])
+    assert str(error.value).startswith(f"00-why-cnns, code cell {index + 1} (")
+    assert "shows a warning: 'x.py:1: DeprecationWarning: old'" in str(error.value)
+
+
+def test_the_built_pages_show_nothing_stray(built):
+    pages = sorted(sources.PAGES.glob("*.ipynb"))
+    assert len(pages) == len(sources.sources())
+    found = [line for page in pages for line in clean.stray_outputs(nbformat.read(page, as_version=4), page.stem)]
+    assert not found, "\n".join(found)
+
+
+def test_figures_are_stored_smaller_only_when_they_look_the_same():
+    import base64
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from PIL import Image
+
+    matplotlib.use("agg")
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot(np.sin(np.linspace(0, 6, 50)), color="tab:red")
+    ax.set_title("a plot")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    plot = buffer.getvalue()
+    smaller = images.smaller_png(plot)
+    assert len(smaller) < 0.8 * len(plot) and Image.open(io.BytesIO(smaller)).mode == "P"
+    assert images.close_enough(Image.open(io.BytesIO(smaller)).convert("RGB"), Image.open(io.BytesIO(plot)).convert("RGB"))
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8))
+    kept = images.smaller_png(_png_bytes(noise.convert("RGBA")))  # too many colours: RGB, lossless
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(kept)).convert("RGB")), np.asarray(noise))
+    clear = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    assert images.smaller_png(_png_bytes(clear)) == _png_bytes(clear)  # transparency: kept as it is
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plt.show()", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(plot).decode()})])])
+    assert images.shrink_figures(notebook) == len(plot) - len(smaller)
+    assert base64.b64decode(notebook.cells[0].outputs[0]["data"]["image/png"]) == smaller
+
+
+def _png_bytes(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

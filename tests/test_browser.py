@@ -25,7 +25,7 @@ import pytest
 from conftest import ASSIGNMENTS, ROOT
 from test_build import MARKERS, solution_lines
 
-from autograder.book import publish, sources
+from autograder.book import sources
 
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -99,8 +99,13 @@ FACTS_JS = """() => {
         tag: c.tagName.toLowerCase(), type: c.type,
         label: (c.labels && c.labels.length) ? c.labels[0].innerText.trim() : ''}))})),
     animations: Array.from(document.querySelectorAll('.animation')).map(a => ({
-      icons: a.querySelectorAll('button svg').length, buttons: a.querySelectorAll('button').length,
-      frame: img(a.querySelector('img'))})),
+      icons: Array.from(a.querySelectorAll('button i')).filter(i => {
+        const glyph = getComputedStyle(i, '::before');
+        return !['none', 'normal', '""'].includes(glyph.content) && /Font Awesome/.test(glyph.fontFamily) &&
+          i.offsetWidth > 0;
+      }).length,
+      buttons: a.querySelectorAll('button').length, frame: img(a.querySelector('img'))})),
+    iconFont: Array.from(document.fonts).some(f => /Font Awesome 6 Free/.test(f.family) && f.status === 'loaded'),
     download: (document.querySelector('a.btn-download-source-button') || {}).href || null,
     downloadAs: document.querySelector('a.btn-download-source-button')
       ? document.querySelector('a.btn-download-source-button').getAttribute('download') : null,
@@ -259,27 +264,10 @@ def test_every_image_is_loaded(visits, name):
     assert not broken, f"{name}: images that did not load: {broken}"
 
 
-@pytest.mark.parametrize("stem", STEMS)
-def test_widgets_render_from_their_embedded_state(visits, stem):
-    """Every widget view is drawn by the vendored widget manager; a widget cell's view shows its
-    controls and its output (a plot, or text). Other views (tqdm's progress bars) just render."""
-    page = nbformat.read(sources.PAGES / f"{stem}.ipynb", as_version=4)
-    views = [(publish.is_widget_cell(cell), output["data"][WIDGET_VIEW]["model_id"]) for cell in page.cells
-             for output in cell.get("outputs", []) if WIDGET_VIEW in output.get("data", {})]
-    interactive = {model for tagged, model in views if tagged}
-    facts = visits[f"book/{stem}.html"].facts
-    assert facts["widgetViews"] == len(views)
-    for widget in facts["widgets"]:
-        assert widget is not None, f"{stem}: a widget view was not rendered"
-        if widget["model"] in interactive:
-            assert widget["height"] > 100 and widget["controls"] >= 1, f"{stem}: an empty widget: {widget}"
-            assert all(image["ok"] for image in widget["images"]), f"{stem}: {widget}"
-            assert widget["images"] or widget["text"] > 20, f"{stem}: a widget without output: {widget}"
-    assert {widget["model"] for widget in facts["widgets"]} >= interactive
-
-
-def test_some_page_has_an_interactive_widget(visits):
-    assert sum(visit.facts["widgetViews"] for visit in visits.values()) >= 1
+def test_no_page_embeds_a_widget(visits):
+    """Explorers are precomputed frames with the book's own script: no page has a widget view (the build
+    stops on one, autograder/book/clean.py), so none needs a widget manager."""
+    assert not [name for name, visit in visits.items() if visit.facts["widgetViews"]]
 
 
 def test_animations_have_their_frames_and_buttons(visits):
@@ -288,7 +276,8 @@ def test_animations_have_their_frames_and_buttons(visits):
     for animation in animations:
         assert animation["frame"]["ok"] and animation["frame"]["alt"], animation
         assert animation["buttons"] >= 6 and animation["icons"] == animation["buttons"], \
-            f"animation buttons without their icons (Font Awesome must come from the book): {animation}"
+            f"animation buttons without their icons (Font Awesome's webfont must come from the book): {animation}"
+    assert all(visit.facts["iconFont"] for visit in visits.values() if visit.facts["animations"])
 
 
 def test_search_finds_the_convolution_chapter(context):
@@ -325,19 +314,30 @@ def _weight(visit: Visit) -> int:
     return sum(Path(path).stat().st_size for path in visit.loaded if Path(path).is_file())
 
 
-def test_pages_without_widgets_load_no_widget_manager(visits, capsys):
-    """The widget manager and its icon fonts load only on pages that embed widget state; prints the
-    median page weight (the chapters and the front page)."""
+MAX_MEDIAN_WEIGHT = 3 * 2**20  # bytes: the median page (the chapters and the front page) loads at most this
+ICON_SCRIPT = "_static/scripts/fontawesome.js"  # the theme's Font Awesome SVG script, replaced by one line
+
+
+def test_pages_are_light(visits, capsys):
+    """No page loads a widget manager or the theme's 1.5 MB icon script (its webfont draws the icons);
+    MathJax loads on the pages with formulas only; the median page weighs at most 3 MiB (printed)."""
     import statistics
 
     for name, visit in visits.items():
-        manager = [path for path in visit.loaded if WIDGET_MANAGER in path]
-        if visit.facts["widgetViews"] == 0:
-            assert not manager, f"{name} has no widget but loads the widget manager: {manager}"
-    chapters = [_weight(visit) for name, visit in visits.items() if name.startswith("book/") or name == "index.html"]
-    assert all(weight > 0 for weight in chapters)
+        manager = [path for path in visit.loaded if WIDGET_MANAGER in path or "require.js" in path]
+        assert not manager, f"{name} loads the widget manager: {manager}"
+        icons = [Path(path) for path in visit.loaded if path.endswith(ICON_SCRIPT)]
+        assert all(path.stat().st_size < 1000 for path in icons), f"{name} loads the theme's icon script"
+        mathjax = [path for path in visit.loaded if "_vendor/mathjax/" in path]
+        assert bool(mathjax) == (visit.facts["math"] > 0), f"{name}: {visit.facts['math']} formulas, MathJax {mathjax[:1]}"
+    chapters = {name: _weight(visit) for name, visit in visits.items() if name.startswith("book/") or name == "index.html"}
+    assert all(weight > 0 for weight in chapters.values())
+    median = statistics.median(chapters.values())
     with capsys.disabled():
-        print(f"\nmedian page weight: {statistics.median(chapters) / 2**20:.2f} MiB over {len(chapters)} pages")
+        print(f"\nmedian page weight: {median / 2**20:.2f} MiB over {len(chapters)} pages; heaviest: "
+              + ", ".join(f"{name} {weight / 2**20:.2f}" for name, weight in
+                          sorted(chapters.items(), key=lambda item: -item[1])[:3]))
+    assert median <= MAX_MEDIAN_WEIGHT, f"median page weight {median / 2**20:.2f} MiB: {chapters}"
 
 
 EXPLORER_CHAPTERS = [stem for stem in STEMS if "explorer.interact(" in (sources.SOLUTIONS / f"{stem}.md").read_text()]

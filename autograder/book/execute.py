@@ -22,8 +22,10 @@ from ..core.digest import digest_files, digest_folders
 from ..kernel.exercises import ENV as EXERCISES_ENV
 from ..kernel.explorer import ENV as EXPLORER_ENV
 from .chapters import write_student_notebooks
-from .expected import write_expected
+from .clean import stray_outputs
 from .derive import instructor_version, page_input, page_version, student_version
+from .expected import write_expected
+from .images import shrink_figures
 from .publish import EXPLORER_CALL, is_widget_cell
 from .sources import (
     CACHE,
@@ -41,10 +43,18 @@ from .sources import (
 
 WIDGET_TIMEOUT = 30  # seconds for a widget cell (see _execute_once)
 KERNEL_FOLDERS = ("core", "kernel")  # what a page's kernel can import from the package
+# Run by each page's kernel before the page: progress bars are for students running a notebook, not
+# for the book. tqdm.auto's notebook bars ignore TQDM_DISABLE (they pass disable=False), so the page
+# kernels get the plain bars, which TQDM_DISABLE turns off (autograder/book/clean.py stops the build
+# on any bar left). Part of the cache key, with how the figures are stored (FIGURES).
+KERNEL_SETUP = "import tqdm.auto, tqdm.std; tqdm.auto.tqdm, tqdm.auto.trange = tqdm.std.tqdm, tqdm.std.trange"
+FIGURES = "images.smaller_png 1"  # change it when autograder/book/images.py stores figures differently
 
 
 def _code_fingerprint() -> str:
-    return digest_folders(*KERNEL_FOLDERS, digest=digest_files([ROOT / "requirements.txt"], ROOT)).hexdigest()
+    digest = digest_files([ROOT / "requirements.txt"], ROOT)
+    digest.update(f"{KERNEL_SETUP}\n{FIGURES}".encode())
+    return digest_folders(*KERNEL_FOLDERS, digest=digest).hexdigest()
 
 
 def cache_key(notebook: nbformat.NotebookNode, fingerprint: str) -> str:
@@ -109,7 +119,8 @@ def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> n
 
     client = NotebookClient(notebook, timeout=timeout, timeout_func=cell_timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(PAGES)}},
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])  # no loopback-TCP warning
+                            extra_arguments=["--IPKernelApp.log_level=ERROR",  # no loopback-TCP warning
+                                             f"--IPKernelApp.exec_lines={KERNEL_SETUP}"])
     try:
         client.execute()
     except CellExecutionError as error:
@@ -123,9 +134,10 @@ def _execute_job(args):
         os.environ[name] = str(threads)  # the kernel inherits this: parallel pages share the cores
     os.environ[EXERCISES_ENV] = str(SOLUTIONS)  # exercises.load gives the reference solutions
     os.environ[EXPLORER_ENV] = "1"  # explorers precompute their frames (autograder/kernel/explorer.py)
-    os.environ["TQDM_DISABLE"] = "1"  # progress bars are for students running a notebook, not for the book
+    os.environ["TQDM_DISABLE"] = "1"  # progress bars are for students running a notebook (see KERNEL_SETUP)
     started = time.monotonic()
     notebook = execute(nbformat.reads(text, as_version=4), stem)
+    shrink_figures(notebook)  # the cached page keeps the smaller figures (autograder/book/images.py)
     return stem, dumps(notebook), time.monotonic() - started
 
 
@@ -175,6 +187,7 @@ def build_pages(check: bool = False, jobs: int | None = None, log=print, instruc
     for stem, key in inputs.items():
         executed = with_outputs(pages[stem], nbformat.reads((CACHE / f"{stem}.{key}.ipynb").read_text(),
                                                             as_version=4))
+        problems += stray_outputs(executed, stem)  # one line per cell: clean pages (autograder/book/clean.py)
         try:
             write_if_changed(PAGES / f"{stem}.ipynb", dumps(page_version(executed, stem)))
             if instructor:

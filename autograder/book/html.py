@@ -8,11 +8,13 @@ into ``_build/published`` when that is not all of them. Each:
 
 1. derive and execute the pages (:func:`autograder.book.execute.build_pages`, cached);
 2. run ``jupyter-book build --warningiserror --nitpick --keep-going``;
-3. copy the JavaScript the pages load (MathJax 3, RequireJS, the Jupyter widgets HTML manager)
-   from ``vendor/node_modules`` (``npm ci`` from the committed ``vendor/package-lock.json`` when
-   missing) into ``<html>/_vendor/``. It sits outside ``_static/`` because Jupyter Book adds every
-   ``.js`` under ``_static/`` to every page; ``_config.yml`` points ``mathjax_path`` and
-   ``nb_ipywidgets_js`` there;
+3. copy the JavaScript the pages with formulas load (MathJax 3) from ``vendor/node_modules``
+   (``npm ci`` from the committed ``vendor/package-lock.json`` when missing) into
+   ``<html>/_vendor/``. It sits outside ``_static/`` because Jupyter Book adds every ``.js`` under
+   ``_static/`` to every page; ``_config.yml`` points ``mathjax_path`` there (MathJax's startup
+   component, which loads the components ``mathjax3_config`` names). No page loads a
+   widget manager: explorers are precomputed (``autograder/kernel/explorer.py``), and the build
+   stops on any widget left in an output (``autograder/book/clean.py``);
 4. make each page's download button give the right notebook (the student notebook; in the
    instructor edition, the chapter's source with solutions and hidden tests), and refuse to
    finish if any page still loads a script, a stylesheet or a font from the web.
@@ -49,18 +51,12 @@ VENDOR_DIR = "_vendor"  # under the HTML root
 
 # What the pages load, per folder under <html>/_vendor/: (package folder in node_modules, globs).
 VENDOR_FILES = {
-    # tex-mml-chtml.js loads the rest on demand: TeX extensions (autoload), CHTML fonts, the menu
-    # and its accessibility tools (assistive MathML, speech).
-    "mathjax": ("mathjax", ["LICENSE", "package.json", "es5/tex-mml-chtml.js", "es5/input/tex/extensions/**/*.js",
-                            "es5/output/chtml/fonts/woff-v2/*.woff", "es5/ui/*.js", "es5/a11y/*.js",
-                            "es5/sre/**/*"]),
-    "requirejs": ("requirejs", ["package.json", "require.js"]),  # package.json: name, version, licence
-    # embed-amd.js renders embedded widget state; the .woff2 files are its Font Awesome icons (its
-    # stylesheet also names .eot/.svg/.ttf/.woff versions, which browsers that read woff2 never load).
-    "html-manager": ("@jupyter-widgets/html-manager", ["package.json", "dist/embed-amd.js", "dist/*.woff2"]),
+    # startup.js loads the components _config.yml names (TeX input, CHTML output, assistive MathML for
+    # screen readers; no menu) and the rest on demand: TeX extensions (autoload) and CHTML fonts.
+    "mathjax": ("mathjax", ["LICENSE", "package.json", "es5/startup.js", "es5/core.js", "es5/input/tex.js",
+                            "es5/input/tex/extensions/**/*.js", "es5/output/chtml.js", "es5/output/chtml/fonts/tex.js",
+                            "es5/output/chtml/fonts/woff-v2/*.woff", "es5/a11y/assistive-mml.js"]),
 }
-# Written for this book, copied next to the files above (see the comments in each).
-OWN_FILES = {"html-manager/widgets-setup.js": VENDOR / "src" / "widgets-setup.js"}
 # A reference the published HTML must not make: a script, stylesheet, font or preload from the web.
 EXTERNAL_ASSET = re.compile(
     r"<(?:script\b[^>]*\bsrc|link\b[^>]*\bhref|img\b[^>]*\bsrc|iframe\b[^>]*\bsrc|source\b[^>]*\bsrc)"
@@ -70,20 +66,35 @@ EXTERNAL_ASSET = re.compile(
 # ---------------------------------------------------------------------- vendored JavaScript
 
 
+def installed_as_locked(modules: Path, lock: Path) -> bool:
+    """Whether every package of the lock file is in ``modules`` at its locked version (packages the lock
+    no longer names may be there too: they are never copied into the book)."""
+    import json
+
+    locked = json.loads(lock.read_text()).get("packages", {})
+    for path, entry in locked.items():
+        if not path:
+            continue
+        manifest = VENDOR / path / "package.json"
+        if not manifest.is_file() or json.loads(manifest.read_text()).get("version") != entry.get("version"):
+            return False
+    return (modules / ".installed-from-lock.sha256").exists()
+
+
 def node_modules(log=print) -> Path:
-    """``vendor/node_modules``, installed with ``npm ci`` from the committed lock file when missing."""
+    """``vendor/node_modules``, installed with ``npm ci`` from the committed lock file when a package of the
+    lock is missing or at another version."""
     modules = VENDOR / "node_modules"
     lock = VENDOR / "package-lock.json"
     stamp = modules / ".installed-from-lock.sha256"
     want = hashlib.sha256(lock.read_bytes()).hexdigest()
-    have = stamp.read_text().strip() if stamp.exists() else ""
-    if have == want and all((modules / package).is_dir() for package, _ in VENDOR_FILES.values()):
+    if installed_as_locked(modules, lock):
         return modules
     npm = shutil.which("npm")
     if npm is None:
         raise BuildError("npm is needed (once) to fetch the book's JavaScript from the npm registry: install Node.js "
                      "and npm (Debian: apt-get install npm), then run `make book` again")
-    log("vendor: npm ci (MathJax, RequireJS, the widget manager; once per vendor/package-lock.json)")
+    log("vendor: npm ci (MathJax; once per vendor/package-lock.json)")
     completed = subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
                                cwd=VENDOR, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
@@ -109,7 +120,7 @@ def vendor_files(log=print) -> dict[str, Path]:
                 if relative.parts[0] in ("es5", "dist"):  # _vendor/mathjax/tex-mml-chtml.js, not .../es5/...
                     relative = Path(*relative.parts[1:])
                 files[f"{target}/{relative.as_posix()}"] = path
-    return files | OWN_FILES
+    return files
 
 
 def sync_tree(files: dict[str, Path], target: Path) -> int:
@@ -196,10 +207,6 @@ def build_book(check: bool = False, log=print, instructor: bool = False, extra_a
     from .execute import build_pages
 
     vendored = vendor_files(log)  # before the long part: fail early without npm
-    # The widget manager sometimes resolves its icon fonts against the page's folder instead of its
-    # own (seen in a fresh clone's book, page 10, in Chromium): serve them from there too.
-    fonts = {f"book/@jupyter-widgets/{path.name}": path for key, path in vendored.items()
-             if key.startswith("html-manager/") and path.suffix == ".woff2"}
     build_pages(check=check, log=log, instructor=instructor, force=force)
     every = toc_stems()
     if chapters is not None and set(every) <= set(chapters) | {every[0]}:
@@ -209,12 +216,12 @@ def build_book(check: bool = False, log=print, instructor: bool = False, extra_a
         built = _jupyter_book(project, log, extra_args)
         html = INSTRUCTOR_HTML if instructor else PUBLISHED_HTML
         files = {path.relative_to(built).as_posix(): path for path in built.rglob("*") if path.is_file()}
-        copied = sync_tree(files | fonts | {f"{VENDOR_DIR}/{key}": value for key, value in vendored.items()}, html)
+        copied = sync_tree(files | {f"{VENDOR_DIR}/{key}": value for key, value in vendored.items()}, html)
         log(f"{'instructor edition' if instructor else 'book'}: {copied} file(s) updated in {html.relative_to(ROOT)}")
     else:
         html = _jupyter_book(ROOT, log, extra_args)
         sync_tree(vendored, html / VENDOR_DIR)
-        sync_tree({Path(key).name: path for key, path in fonts.items()}, html / "book" / "@jupyter-widgets")
+        sync_tree({}, html / "book" / "@jupyter-widgets")  # the widget manager's fonts, from older builds
     finish_html(html, instructor=instructor, log=log)
     return html
 

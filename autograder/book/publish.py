@@ -11,6 +11,7 @@ import re
 
 import nbformat
 
+from .clean import cell_label
 from .sources import BuildError
 
 WIDGET_TAG = "widget"  # tags a cell that shows an ipywidget (see docs/architecture.md)
@@ -24,9 +25,6 @@ CDN_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>\s*", re.IGNORECA
 IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
 EXPLORER = re.compile(r"<div class=\"cnn-explorer\"")  # the book's explorer (autograder/kernel/explorer.py)
 EXPLORER_CALL = re.compile(r"^\s*explorer\.interact\(", re.MULTILINE)
-# Under an ipywidgets cell that is not an explorer (it cannot respond without a kernel).
-FROZEN_WIDGET = (":::{note}\nIn the book this explorer stays at its first setting: its controls respond in Jupyter, "
-                 "when you run the chapter's notebook. The figure below shows the settings worth comparing.\n:::")
 
 
 def figure_outputs(cell) -> list:
@@ -85,7 +83,7 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
       animations too. One figure per cell.
     - A widget cell (tagged ``widget``) and an explorer (``explorer.interact``) are followed by a
       code cell that draws their static counterpart, a captioned figure (for print). An explorer
-      responds in the book; an ipywidgets cell that is not one gets a note that it does not.
+      responds in the book; a raw ipywidget cannot be shown there (:mod:`.clean` stops the build).
       An ``explorer.interact`` cell whose output is not the book's explorer (its frames were not
       drawn) is an error.
     - The chapter opens with ``## Learning objectives``, closes with ``## Summary`` (and
@@ -98,12 +96,10 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
     problems: list[str] = []
     cells = page.cells
     figures = 0
-    frozen = []  # ipywidgets cells, each followed in the book by a note that it does not respond there
     for index, cell in enumerate(cells):
         if cell.cell_type != "code":
             continue
-        first_line = cell.source.strip().splitlines()[0][:50] if cell.source.strip() else "empty"
-        where = f"code cell {index + 1} ({first_line})"
+        where = cell_label(index, cell)
         for output in cell.outputs:
             html = output.get("data", {}).get("text/html")
             if html is not None:
@@ -117,9 +113,7 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
             if following is None or not figure_outputs(following):
                 problems.append(f"{where} is a widget cell but the next code cell draws no figure: follow every "
                                 "widget with a code cell that draws its static counterpart")
-            if not explorer:
-                frozen.append(cell)
-            continue
+            continue  # a raw ipywidget stops the build (autograder/book/clean.py): the book has no widget manager
         shown = figure_outputs(cell)
         if not shown:
             continue
@@ -158,7 +152,5 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
     for cell in cells:
         if cell.cell_type != "markdown" or cell.source.strip():
             published.append(cell)
-        if any(cell is widget for widget in frozen):
-            published.append(nbformat.v4.new_markdown_cell(FROZEN_WIDGET, id=f"{cell.get('id', 'widget')}-frozen"[:64]))
     page.cells = published
     return page

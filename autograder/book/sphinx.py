@@ -9,7 +9,8 @@ captions do), loads each script once and serves the explorers' script and styles
 (``static/cnn-explorer.js``, ``static/cnn-explorer.css``; see :mod:`autograder.kernel.explorer`)
 from ``_static/``, with the book's own fixes (``static/cnn-book.js``, ``static/cnn-book.css``: the
 theme's ☰ and contents buttons, figures legible and full size on a click, code that wraps, equations
-that scroll, dark-mode check results, downloads that save the notebook), and gives the search page
+that scroll, dark-mode check results, downloads that save the notebook), replaces the theme's Font
+Awesome script by one line (its stylesheet's webfont draws the icons), and gives the search page
 the pages' text for its snippets (``static/cnn-search.js``). It imports nothing heavy at import time,
 since Sphinx imports it in every build.
 """
@@ -114,6 +115,12 @@ def _wide_figures(app, doctree, docname) -> None:
 
 
 SEARCH_PAGES = "cnn-search-pages.js"  # written into _static/ when the build finishes (see _finish_static)
+# pydata-sphinx-theme loads Font Awesome's 1.5 MB script on every page, which redraws each icon (<i class="fa-...">)
+# as an SVG. Its stylesheet already draws the same icons with the Font Awesome webfont it ships (the theme's and
+# matplotlib's animation buttons included), so the build replaces the script with this line (_finish_static).
+FONTAWESOME_JS = "scripts/fontawesome.js"
+NO_ICON_SCRIPT = ("/* The book draws Font Awesome icons with the webfont of the theme's stylesheet; the theme's SVG "
+                  "script is left out to keep pages light (autograder/book/sphinx.py). */\n")
 
 
 def _search_page_scripts(app, pagename, templatename, context, doctree) -> None:
@@ -145,7 +152,8 @@ def page_text_html(page_html: str) -> str:
 
 
 def _finish_static(app, exception) -> None:
-    """Our files in ``_static/`` as they are now, and the pages' text for the search page.
+    """Our files in ``_static/`` as they are now, no icon script (:data:`NO_ICON_SCRIPT`), and the pages'
+    text for the search page.
 
     Sphinx's search shows a snippet of each result's page, which it fetches; a browser refuses that
     for a book opened from ``file://``. The build writes every page's text into one script that the
@@ -159,6 +167,9 @@ def _finish_static(app, exception) -> None:
         copy = out / "_static" / source.name
         if source.is_file() and (not copy.exists() or copy.read_bytes() != source.read_bytes()):
             copy.write_bytes(source.read_bytes())
+    icons = out / "_static" / FONTAWESOME_JS
+    if icons.exists() and icons.read_text(errors="replace") != NO_ICON_SCRIPT:
+        icons.write_text(NO_ICON_SCRIPT)
     pages = {}
     for path in sorted(out.rglob("*.html")):
         relative = path.relative_to(out).as_posix()
