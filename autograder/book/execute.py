@@ -84,11 +84,12 @@ def with_outputs(page: nbformat.NotebookNode, executed: nbformat.NotebookNode) -
     return page
 
 
-def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 180, attempts: int = 3) -> nbformat.NotebookNode:
+def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900, attempts: int = 2) -> nbformat.NotebookNode:
     """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell.
 
-    A kernel that stalls or dies (rare, under heavy load) gets one fresh retry; an error raised by
-    a cell is reported at once.
+    A kernel that dies, or a cell that runs past ``timeout`` seconds (a safety net for a cell that
+    hangs: the slowest cell takes under a minute on an idle machine, and several times that with the
+    cores busy), gets one fresh retry; an error raised by a cell is reported at once.
     """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
