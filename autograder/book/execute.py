@@ -88,8 +88,8 @@ def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900, atte
     """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell.
 
     A kernel that dies, or a cell that runs past ``timeout`` seconds (a safety net for a cell that
-    hangs: the slowest cell takes under a minute on an idle machine, and several times that with the
-    cores busy), gets one fresh retry; an error raised by a cell is reported at once.
+    hangs, set well above what the slowest cell takes with both cores busy), gets one fresh retry; an
+    error raised by a cell is reported at once.
     """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
