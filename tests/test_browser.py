@@ -41,6 +41,7 @@ LOADED: dict[int, list[str]] = {}  # per browser context: every local file a pag
 WIDGET_MANAGER = "_vendor/html-manager/"  # the widget manager and its icon fonts
 
 DESKTOP, PHONE = 1366, 390  # the widths the book is read at (px)
+BROWSER_WAIT_MS = 300_000  # the most any wait for the page may take (a hung page fails; a slow one passes)
 # The pictures the book's script (autograder/book/static/cnn-book.js) keeps legible and opens full size.
 FIGURES = "article .cell_output img, article figure img, article img.cnn-explorer-frame"
 # Code cells (exercise templates and their docstrings included) and text outputs.
@@ -141,7 +142,7 @@ def _open(context, url: str) -> tuple:
         page.wait_for_function(
             """n => document.querySelectorAll('.widget-subarea').length >= n &&
                     Array.from(document.querySelectorAll('.widget-subarea img')).every(i => i.complete)""",
-            arg=views, timeout=30_000)
+            arg=views)
     page.wait_for_function("() => Array.from(document.images).every(i => i.complete)")
     # the book's script (when the page has it) has sized every figure; the figure tests say if it has not
     if page.locator('script[src*="cnn-book.js"]').count():
@@ -191,6 +192,9 @@ def context():
 def _offline_context(browser, width: int):
     """A browser context ``width`` px wide in which every request that leaves the book is aborted and counted."""
     context = browser.new_context(viewport={"width": width, "height": 900}, service_workers="block")
+    # every wait is for something the page must do; with the cores busy it may take minutes, not seconds
+    context.set_default_timeout(BROWSER_WAIT_MS)
+    context.set_default_navigation_timeout(BROWSER_WAIT_MS)
     external: list[str] = []
     loaded: list[str] = []
 
@@ -282,7 +286,7 @@ def test_animations_have_their_frames_and_buttons(visits):
 
 def test_search_finds_the_convolution_chapter(context):
     page, visit = _open(context, (HTML / "search.html").as_uri() + "?q=receptive+field")
-    page.wait_for_selector("#search-results ul.search li", timeout=30_000)
+    page.wait_for_selector("#search-results ul.search li")
     links = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
     page.close()
     assert any(link.split("?")[0].endswith("book/02-convolution.html") for link in links), links
@@ -567,7 +571,7 @@ def test_search_results_show_snippets(context):
     """Offline (file://) each search result shows a snippet of its page, with the words searched for."""
     page, visit = _open(context, (HTML / "search.html").as_uri() + "?q=receptive+field")
     try:
-        page.wait_for_selector("#search-results ul.search li p.context", timeout=30_000)
+        page.wait_for_selector("#search-results ul.search li p.context")
         snippets = page.eval_on_selector_all("#search-results ul.search li p.context",
                                              "ps => ps.map(p => p.innerText)")
     finally:
