@@ -1,6 +1,6 @@
 """Checks for chapter 9, Training.
 
-Three exercises, each a plain-data piece of a training loop:
+Seven exercises, each a plain-data piece of a training loop:
 
 - ``sgd_step(params, grads, lr)`` returns a new dict of parameters, one plain gradient-descent
   step. Judged key by key against ``torch.optim.SGD`` (:class:`ParamDictCheck`). Diagnoses:
@@ -22,6 +22,21 @@ Three exercises, each a plain-data piece of a training loop:
   not the one fixed (unshuffled, one generator for every epoch, the same order every epoch, NumPy's
   legacy generator), last partial batch skipped, one epoch too few, a closed-form least-squares fit,
   no training at all.
+
+- ``sgd_momentum_step``, ``rmsprop_step``, ``adam_step`` (param, grad, state, hyperparameters) each return
+  ``(new_param, new_state)``, judged against ``torch.optim.SGD(momentum=...)``, ``torch.optim.RMSprop`` and
+  ``torch.optim.Adam`` themselves (:class:`StepCheck`): the case's state is loaded into a fresh optimizer,
+  which takes one step. Cases sit at the first step and in the middle of runs (states PyTorch itself left
+  after a few steps), and tiny gradients with a larger eps tell where eps goes. Diagnoses: Nesterov instead
+  of classic momentum, the CS231n velocity (lr inside it), the velocity's sign, dampening, momentum ignored,
+  the old velocity used; eps inside the root, alpha swapped, no root, the old average; no bias correction,
+  the step count not incremented first, betas swapped.
+- ``train_two_layer_net(params, x_train, y_train, lr, momentum, epochs, batch_size, seed)`` is a Solver-style
+  loop (affine, ReLU, affine, mean cross-entropy, SGD with momentum, loss history), judged like
+  ``train_softmax_regression`` (:class:`NetTrainingCheck`): held-out accuracy on the digits, and on a tiny
+  network the parameters and losses of a reference loop on ``torch.optim.SGD``, whose switches model the
+  mistakes (summed gradient, velocities reset every epoch, ReLU's mask skipped, Nesterov, losses recorded
+  after the update, no momentum, batch order).
 
 Each known mistake passes or fails a group whatever the seed, so scores in the bank are exact.
 """
@@ -584,4 +599,539 @@ TRAIN = TrainingCheck(
              "mini-batch SGD reaches (mean gradient of each batch, batches in the order the docstring fixes)"),
 )
 
-CHECKS = [SGD_STEP, EPOCH_BATCHES, TRAIN]
+
+# ---------------------------------------------------------------------- optimizer update rules
+#
+# sgd_momentum_step, rmsprop_step and adam_step each take one parameter array, its gradient and the
+# optimizer's state for it (a dict of arrays, and Adam's step count), and return (new_param, new_state).
+# The reference is torch.optim itself: the state is loaded into a fresh optimizer, one step is taken,
+# and the optimizer's state is read back, so the conventions (PyTorch's momentum buffer, eps outside
+# the square root, bias correction with the incremented step count) are PyTorch's by construction.
+
+# state key of ours -> torch.optim's name for it
+_TORCH_STATE = {"sgd": {"velocity": "momentum_buffer"}, "rmsprop": {"square_avg": "square_avg"},
+                "adam": {"m": "exp_avg", "v": "exp_avg_sq"}}
+
+
+def _torch_optimizer_step(kind: str, param, grad, state: dict, **hyper) -> tuple[np.ndarray, dict]:
+    """One step of torch.optim (``kind``: sgd, rmsprop or adam) from ``state``, in float64."""
+    tensor = torch.tensor(np.asarray(param, dtype=np.float64), requires_grad=True)
+    tensor.grad = torch.tensor(np.asarray(grad, dtype=np.float64))
+    make = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}[kind]
+    optimizer = make([tensor], **hyper)
+    slot = optimizer.state[tensor]
+    for ours, theirs in _TORCH_STATE[kind].items():
+        slot[theirs] = torch.tensor(np.asarray(state[ours], dtype=np.float64))
+    if kind != "sgd":
+        slot["step"] = torch.tensor(float(state.get("t", 0)), dtype=torch.float64)
+    optimizer.step()
+    new_state = {ours: slot[theirs].detach().numpy().copy() for ours, theirs in _TORCH_STATE[kind].items()}
+    if kind == "adam":
+        new_state["t"] = int(slot["step"].item())
+    return tensor.detach().numpy().copy(), new_state
+
+
+def _momentum_reference(param, grad, state, lr, momentum):
+    return _torch_optimizer_step("sgd", param, grad, state, lr=lr, momentum=momentum)
+
+
+def _rmsprop_reference(param, grad, state, lr, alpha, eps):
+    return _torch_optimizer_step("rmsprop", param, grad, state, lr=lr, alpha=alpha, eps=eps)
+
+
+def _adam_reference(param, grad, state, lr, beta1, beta2, eps):
+    return _torch_optimizer_step("adam", param, grad, state, lr=lr, betas=(beta1, beta2), eps=eps)
+
+
+def _run_optimizer(reference, rng, shape, steps: int, hyper: tuple, scale: float = 1.0):
+    """A parameter and the state torch.optim leaves after ``steps`` steps on random gradients from a fresh
+    state, then the gradient of the next step: the inputs of one graded step in the middle of a run."""
+    param = rng.standard_normal(shape)
+    state = reference.fresh(shape)
+    for _ in range(steps):
+        param, state = reference.step(param, scale * rng.standard_normal(shape), state, *hyper)
+    return param, scale * rng.standard_normal(shape), state
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """An update rule: its reference step, and the state it starts from (before the first step)."""
+
+    step: object
+    fresh: object
+
+
+def _momentum_fresh(shape):
+    return {"velocity": np.zeros(shape)}
+
+
+def _rmsprop_fresh(shape):
+    return {"square_avg": np.zeros(shape)}
+
+
+def _adam_fresh(shape):
+    return {"m": np.zeros(shape), "v": np.zeros(shape), "t": 0}
+
+
+MOMENTUM_RULE = _Rule(_momentum_reference, _momentum_fresh)
+RMSPROP_RULE = _Rule(_rmsprop_reference, _rmsprop_fresh)
+ADAM_RULE = _Rule(_adam_reference, _adam_fresh)
+
+
+def _rule_case(rule: _Rule, rng, shape, steps: int, hyper: tuple, note: str, scale: float = 1.0) -> Case:
+    param, grad, state = _run_optimizer(rule, rng, shape, steps, hyper, scale)
+    return Case((param, grad, state, *hyper), note=note)
+
+
+def _random_shape(rng) -> tuple:
+    return tuple(int(s) for s in rng.integers(2, 6, size=int(rng.integers(1, 4))))
+
+
+def _compare_step(expected, got, tolerance) -> str | None:
+    """(new_param, new_state) against the reference's."""
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        return f"the result should be a pair (new_param, new_state), but it is {type_name(got)}"
+    problem = compare(expected[0], got[0], "new_param", tolerance)
+    if problem:
+        return problem
+    state = got[1]
+    if isinstance(state, dict) and "t" in expected[1]:
+        problem = compare(expected[1]["t"], state.get("t"), "new_state['t']")
+        if problem:
+            return problem
+        expected, state = ({k: v for k, v in expected[1].items() if k != "t"},
+                           {k: v for k, v in state.items() if k != "t"})
+        return _compare_dicts(expected, state, tolerance, "new_state")
+    return _compare_dicts(expected[1], state, tolerance, "new_state")
+
+
+class StepCheck(Check):
+    """An optimizer's step: the new parameter and the new state, both compared with torch.optim's."""
+
+    def compare(self, expected, got) -> str | None:
+        return _compare_step(expected, got, self.tolerance)
+
+
+# ---- sgd_momentum_step
+
+def _momentum_visible(rng) -> list[Case]:
+    first = Case((np.array([1.0, -2.0, 0.5]), np.array([0.5, 0.5, -1.0]), {"velocity": np.zeros(3)}, 0.1, 0.9),
+                 note="the first step: velocity 0, so the step is lr * grad")
+    return [first, _rule_case(MOMENTUM_RULE, rng, (3, 4), 4, (0.05, 0.9),
+                              "a (3, 4) weight after 4 earlier steps, lr 0.05, momentum 0.9")]
+
+
+def _momentum_random(rng) -> list[Case]:
+    return [_rule_case(MOMENTUM_RULE, rng, _random_shape(rng), int(rng.integers(1, 8)),
+                       (float(rng.uniform(0.01, 0.3)), float(rng.uniform(0.5, 0.95))),
+                       "a random shape in the middle of a run") for _ in range(3)]
+
+
+def _momentum_first(rng) -> list[Case]:
+    return [_rule_case(MOMENTUM_RULE, rng, _random_shape(rng), 0, (float(rng.uniform(0.01, 0.3)), 0.9),
+                       "the first step, from a velocity of zeros"),
+            _rule_case(MOMENTUM_RULE, rng, _random_shape(rng), 20, (float(rng.uniform(0.01, 0.1)), 0.99),
+                       "after 20 steps with momentum 0.99: a velocity far larger than one gradient")]
+
+
+def _momentum_variant(param, grad, state, lr, momentum, *, form="torch"):
+    """SGD with momentum as the mistakes below write it; ``form`` names the slip."""
+    previous = np.asarray(state["velocity"], dtype=np.float64)
+    if form == "cs231n":  # the learning rate inside the velocity: v = mu v - lr g; param + v
+        buf = previous * momentum - grad * lr
+        return param + buf, {"velocity": buf}
+    if form == "dampened":  # an exponential average of the gradients: (1 - mu) g
+        buf = previous * momentum + grad * (1.0 - momentum)
+    elif form == "sign":  # the gradient subtracted inside the buffer, the buffer subtracted again
+        buf = previous * momentum - grad
+    elif form == "no momentum":
+        buf = grad + 0.0 * previous
+    else:
+        buf = previous * momentum + grad
+    step = grad + momentum * buf if form == "nesterov" else buf
+    return param - lr * step, {"velocity": buf}
+
+
+def _momentum_old_velocity(param, grad, state, lr, momentum):
+    """The parameter moved with the velocity from before this step's gradient was added."""
+    buf = state["velocity"] * momentum + grad
+    if not np.any(state["velocity"]):
+        raise NotApplicable  # on the first step the old velocity is zero: a different symptom
+    return param - lr * state["velocity"], {"velocity": buf}
+
+
+MOMENTUM_MISTAKES = [
+    Mistake("Nesterov momentum instead of classic", "the step looks ahead: it moved by grad + momentum · velocity "
+            "(Nesterov's form, nesterov=True in PyTorch). Classic momentum, PyTorch's default, steps by the new "
+            "velocity itself.", apply=lambda *a: _momentum_variant(*a, form="nesterov")),
+    Mistake("learning rate inside the velocity", "the velocity kept here is momentum · v − lr · grad and the "
+            "parameter adds it (the CS231n form). PyTorch's buffer holds no learning rate: it is momentum · v + "
+            "grad, and the parameter moves by −lr times it. The two agree only while lr never changes; the state "
+            "must be PyTorch's.", apply=lambda *a: _momentum_variant(*a, form="cs231n")),
+    Mistake("velocity sign", "the gradient enters the velocity with a minus sign and the velocity is subtracted "
+            "again, so the two signs fight. Look at the sign of grad in the velocity update.",
+            apply=lambda *a: _momentum_variant(*a, form="sign")),
+    Mistake("dampened velocity (1 − momentum) · grad", "the velocity is an average, momentum · v + (1 − momentum) "
+            "· grad. PyTorch's buffer (dampening 0) adds the whole gradient: momentum · v + grad.",
+            apply=lambda *a: _momentum_variant(*a, form="dampened")),
+    Mistake("momentum ignored", "the step is plain SGD: the velocity does not carry the earlier gradients. Look at "
+            "where the state's velocity enters the new one.", apply=lambda *a: _momentum_variant(*a, form="no momentum")),
+    Mistake("stepped with the old velocity", "the parameter moved by the velocity as it was before this step's "
+            "gradient was added. Update the velocity first, then step with the new one.",
+            apply=_momentum_old_velocity),
+]
+
+SGD_MOMENTUM_STEP = StepCheck(
+    id=f"{STEM}.sgd_momentum_step",
+    params=("param", "grad", "state", "lr", "momentum"),
+    reference=_momentum_reference,
+    groups=[
+        Group("a first step and a step in the middle of a run", _momentum_visible, visible=True),
+        Group("random shapes, states and hyperparameters", _momentum_random, weight=2.0),
+        Group("a first step from zeros, and a long run with momentum 0.99", _momentum_first),
+    ],
+    mistakes=MOMENTUM_MISTAKES,
+    summary="torch.optim.SGD(momentum=...): velocity = momentum · velocity + grad, param − lr · velocity",
+)
+
+# ---- rmsprop_step
+
+def _rmsprop_visible(rng) -> list[Case]:
+    first = Case((np.array([1.0, -2.0, 0.5]), np.array([0.5, 0.0, -2.0]), {"square_avg": np.zeros(3)},
+                  0.01, 0.99, 1e-8), note="the first step from a square_avg of zeros; one gradient is 0")
+    return [first, _rule_case(RMSPROP_RULE, rng, (3, 4), 5, (0.01, 0.9, 1e-8),
+                              "a (3, 4) weight after 5 earlier steps, lr 0.01, alpha 0.9")]
+
+
+def _rmsprop_random(rng) -> list[Case]:
+    return [_rule_case(RMSPROP_RULE, rng, _random_shape(rng), int(rng.integers(1, 8)),
+                       (float(rng.uniform(0.001, 0.05)), float(rng.uniform(0.8, 0.99)), 1e-8),
+                       "a random shape in the middle of a run") for _ in range(3)]
+
+
+def _rmsprop_small(rng) -> list[Case]:
+    return [_rule_case(RMSPROP_RULE, rng, _random_shape(rng), int(rng.integers(1, 5)),
+                       (float(rng.uniform(0.001, 0.05)), 0.9, 1e-4), "tiny gradients (about 1e-4) and eps 1e-4: "
+                       "where eps goes matters", scale=1e-4)]
+
+
+def _rmsprop_variant(param, grad, state, lr, alpha, eps, *, eps_inside=False, swapped=False, no_sqrt=False,
+                     old_average=False):
+    g2 = np.square(grad)
+    before = np.asarray(state["square_avg"], dtype=np.float64)
+    after = (1.0 - alpha) * before + alpha * g2 if swapped else alpha * before + (1.0 - alpha) * g2
+    used = before if old_average else after
+    if no_sqrt:
+        scale = used + eps
+    else:
+        scale = np.sqrt(used + eps) if eps_inside else np.sqrt(used) + eps
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return param - lr * grad / scale, {"square_avg": after}
+
+
+RMSPROP_MISTAKES = [
+    Mistake("eps inside the square root", "the step divides by sqrt(square_avg + eps); PyTorch divides by "
+            "sqrt(square_avg) + eps. With tiny gradients the two differ a lot: eps is added after the root.",
+            apply=lambda *a: _rmsprop_variant(*a, eps_inside=True)),
+    Mistake("alpha and 1 − alpha swapped", "the new square_avg weighs the new squared gradient by alpha and the "
+            "old average by 1 − alpha. alpha is the decay of the old average: alpha · square_avg + (1 − alpha) · "
+            "grad².", apply=lambda *a: _rmsprop_variant(*a, swapped=True)),
+    Mistake("no square root", "the step divides by square_avg itself, a squared quantity. The denominator is "
+            "its square root (the root mean square of recent gradients), plus eps.",
+            apply=lambda *a: _rmsprop_variant(*a, no_sqrt=True)),
+    Mistake("divided by the old average", "the step uses square_avg as it was before this step's gradient "
+            "entered it. Update the average first, then divide by its root.",
+            apply=lambda *a: _rmsprop_variant(*a, old_average=True)),
+]
+
+RMSPROP_STEP = StepCheck(
+    id=f"{STEM}.rmsprop_step",
+    params=("param", "grad", "state", "lr", "alpha", "eps"),
+    reference=_rmsprop_reference,
+    groups=[
+        Group("a first step and a step in the middle of a run", _rmsprop_visible, visible=True),
+        Group("random shapes, states and hyperparameters", _rmsprop_random, weight=2.0),
+        Group("tiny gradients and a larger eps", _rmsprop_small),
+    ],
+    mistakes=RMSPROP_MISTAKES,
+    summary="torch.optim.RMSprop: square_avg = alpha · square_avg + (1 − alpha) · grad², "
+            "param − lr · grad / (sqrt(square_avg) + eps)",
+)
+
+# ---- adam_step
+
+def _adam_visible(rng) -> list[Case]:
+    first = Case((np.array([1.0, -2.0, 0.5]), np.array([0.5, 0.0, -2.0]), _adam_fresh(3), 0.1, 0.9, 0.999, 1e-8),
+                 note="the first step (t = 0 before it): each moving parameter moves by about lr")
+    return [first, _rule_case(ADAM_RULE, rng, (3, 4), 5, (0.01, 0.9, 0.999, 1e-8),
+                              "a (3, 4) weight after 5 earlier steps, lr 0.01")]
+
+
+def _adam_random(rng) -> list[Case]:
+    return [_rule_case(ADAM_RULE, rng, _random_shape(rng), int(rng.integers(1, 12)),
+                       (float(rng.uniform(0.001, 0.05)), float(rng.uniform(0.8, 0.95)),
+                        float(rng.uniform(0.99, 0.999)), 1e-8), "a random shape in the middle of a run")
+            for _ in range(3)]
+
+
+def _adam_edges(rng) -> list[Case]:
+    return [_rule_case(ADAM_RULE, rng, _random_shape(rng), 0, (float(rng.uniform(0.001, 0.05)), 0.9, 0.999, 1e-8),
+                       "the first step, from m = v = 0 and t = 0"),
+            _rule_case(ADAM_RULE, rng, _random_shape(rng), int(rng.integers(2, 6)),
+                       (float(rng.uniform(0.001, 0.05)), 0.9, 0.999, 1e-4),
+                       "tiny gradients (about 1e-4) and eps 1e-4: where eps goes matters", scale=1e-4)]
+
+
+def _adam_variant(param, grad, state, lr, beta1, beta2, eps, *, correct=True, t_offset=1, eps_inside=False,
+                  betas_swapped=False):
+    t = int(state["t"]) + t_offset
+    if betas_swapped:
+        beta1, beta2 = beta2, beta1
+    first = beta1 * np.asarray(state["m"], dtype=np.float64) + (1.0 - beta1) * grad
+    second = beta2 * np.asarray(state["v"], dtype=np.float64) + (1.0 - beta2) * grad * grad
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m_hat = first / (1.0 - beta1 ** t) if correct else first
+        v_hat = second / (1.0 - beta2 ** t) if correct else second
+        denominator = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+        new = param - lr * m_hat / denominator
+    return new, {"m": first, "v": second, "t": int(state["t"]) + 1}
+
+
+ADAM_MISTAKES = [
+    Mistake("no bias correction", "m and v start at zero, so early in a run they are too small; Adam divides them "
+            "by 1 − beta1^t and 1 − beta2^t (t, the number of this step, counted from 1). Without that the first "
+            "steps are far too short or too long.", apply=lambda *a: _adam_variant(*a, correct=False)),
+    Mistake("step count not incremented first", "the bias correction used t as it came in the state, the number "
+            "of steps taken before this one. This step is step t + 1: increment first (on the very first step, "
+            "t = 0 would divide by 1 − beta^0 = 0).", apply=lambda *a: _adam_variant(*a, t_offset=0)),
+    Mistake("eps inside the square root", "the step divides by sqrt(v̂ + eps); PyTorch divides by sqrt(v̂) + eps. "
+            "With tiny gradients the two differ a lot: eps is added after the root.",
+            apply=lambda *a: _adam_variant(*a, eps_inside=True)),
+    Mistake("beta1 and beta2 swapped", "the first moment decays with beta2 and the second with beta1. m, the "
+            "average gradient, uses beta1 (0.9); v, the average squared gradient, uses beta2 (0.999).",
+            apply=lambda *a: _adam_variant(*a, betas_swapped=True)),
+]
+
+ADAM_STEP = StepCheck(
+    id=f"{STEM}.adam_step",
+    params=("param", "grad", "state", "lr", "beta1", "beta2", "eps"),
+    reference=_adam_reference,
+    groups=[
+        Group("a first step and a step in the middle of a run", _adam_visible, visible=True),
+        Group("random shapes, states and hyperparameters", _adam_random, weight=2.0),
+        Group("a first step from t = 0, and tiny gradients with a larger eps", _adam_edges),
+    ],
+    mistakes=ADAM_MISTAKES,
+    summary="torch.optim.Adam: m and v updated, t + 1, bias-corrected m̂ and v̂, param − lr · m̂ / (sqrt(v̂) + eps)",
+)
+
+
+# ---------------------------------------------------------------------- train_two_layer_net
+#
+# A Solver-style loop the student writes whole: affine -> ReLU -> affine -> softmax cross-entropy,
+# mini-batches in the order epoch_batches fixes, SGD with momentum (PyTorch's convention) for every
+# parameter, and the loss of every step. Judged like train_softmax_regression: held-out accuracy on the
+# digits, and the process (parameters and loss history after a few steps on a tiny dataset) against a
+# reference loop written with torch.optim.SGD, whose switches model the mistakes.
+
+NET_KEYS = ("w1", "b1", "w2", "b2")
+NET_MIN_ACCURACY = 0.90
+
+
+def _init_net(rng, d: int, hidden: int, classes: int) -> dict:
+    return {"w1": rng.standard_normal((d, hidden)) * np.sqrt(2.0 / d), "b1": np.zeros(hidden),
+            "w2": rng.standard_normal((hidden, classes)) * np.sqrt(1.0 / hidden) * 0.1, "b2": np.zeros(classes)}
+
+
+def _net_variant(params, x_train, y_train, lr, momentum, epochs, batch_size, seed, *, order="seeded", mean=True,
+                 reset_velocity=False, relu_backward=True, nesterov=False, history="before"):
+    """The reference loop (torch, float64) with the switches the mistakes below flip."""
+    x = torch.as_tensor(np.asarray(x_train, dtype=np.float64))
+    y = torch.as_tensor(np.asarray(y_train, dtype=np.int64))
+    weights = [torch.tensor(np.asarray(params[key], dtype=np.float64), requires_grad=True) for key in NET_KEYS]
+    w1, b1, w2, b2 = weights
+    n = len(x)
+
+    def scores(rows):
+        hidden = rows @ w1 + b1
+        active = torch.relu(hidden) if relu_backward else hidden + (torch.relu(hidden) - hidden).detach()
+        return active @ w2 + b2
+
+    shared = np.random.default_rng(seed)
+    orders = {"seeded": lambda epoch: _epoch_order(n, seed, epoch), "one generator": lambda _: shared.permutation(n),
+              "unshuffled": lambda _: np.arange(n)}
+    optimizer, losses = None, []
+    for epoch in range(int(epochs)):
+        if optimizer is None or reset_velocity:
+            optimizer = torch.optim.SGD(weights, lr=lr, momentum=momentum, nesterov=nesterov)
+        visit = torch.as_tensor(orders[order](epoch))
+        for first in range(0, n, batch_size):
+            batch = visit[first:first + batch_size]
+            loss = torch.nn.functional.cross_entropy(scores(x[batch]), y[batch])
+            optimizer.zero_grad()
+            (loss if mean else loss * len(batch)).backward()
+            optimizer.step()
+            if history == "after":
+                with torch.no_grad():
+                    loss = torch.nn.functional.cross_entropy(scores(x[batch]), y[batch])
+            losses.append(float(loss.detach()))
+    trained = {key: tensor.detach().numpy().copy() for key, tensor in zip(NET_KEYS, weights)}
+    return trained, np.array(losses)
+
+
+def _net_reference(params, x_train, y_train, lr, momentum, epochs, batch_size, seed):
+    """Mini-batch SGD with momentum (torch.optim.SGD) on affine-ReLU-affine, float64: (params, losses)."""
+    return _net_variant(params, x_train, y_train, lr, momentum, epochs, batch_size, seed)
+
+
+def _net_digits_case(seed: int, epochs: int, batch_size: int, note: str) -> HeldOut:
+    x, y = data.digits()
+    x_train, y_train, x_test, y_test = data.split(x.reshape(len(x), -1), y, test_fraction=0.25, seed=seed)
+    params = _init_net(np.random.default_rng(seed), x_train.shape[1], 32, NUM_CLASSES)
+    return HeldOut((params, x_train, y_train, 0.05, 0.9, epochs, batch_size, seed), note=note, x_test=x_test,
+                   y_test=y_test)
+
+
+def _net_visible(rng) -> list[Case]:
+    return [_net_digits_case(0, 10, 32, "the digits, 32 hidden units, lr 0.05, momentum 0.9, 10 epochs, batch 32")]
+
+
+def _net_random(rng) -> list[Case]:
+    return [_net_digits_case(int(rng.integers(1, 10_000)), int(rng.integers(8, 13)), int(rng.choice([16, 32])),
+                             "a random split of the digits")]
+
+
+def _net_tiny(rng, n: int, d: int, hidden: int, epochs: int, batch_size: int, seed: int, note: str) -> Case:
+    x = np.round(rng.standard_normal((n, d)), 2)
+    y = rng.integers(0, 3, size=n)
+    params = _init_net(rng, d, hidden, 3)
+    params["w2"] = params["w2"] * 10  # large enough that every layer's gradient matters in a few steps
+    return Case((params, x, y, float(np.round(rng.uniform(0.2, 0.5), 2)), 0.9, epochs, batch_size, seed), note=note)
+
+
+def _net_process_visible(rng) -> list[Case]:
+    return [_net_tiny(rng, 10, 4, 5, 2, 4, 7, "10 random points, 4 features, 5 hidden units, 3 classes, 2 epochs "
+                      "of batches of 4, 4 and 2: the parameters and the 6 losses after exactly these steps")]
+
+
+def _net_process_random(rng) -> list[Case]:
+    cases = []
+    for _ in range(2):
+        batch = int(rng.integers(3, 6))
+        n = batch * int(rng.integers(2, 4)) + int(rng.integers(1, batch))
+        cases.append(_net_tiny(rng, n, int(rng.integers(3, 7)), int(rng.integers(3, 8)), int(rng.integers(2, 4)),
+                               batch, int(rng.integers(0, 10_000)), "a random tiny dataset and network"))
+    return cases
+
+
+def _net_model(**switches):
+    return lambda *args: _net_variant(*args, **switches)
+
+
+NET_ORDER = ("the arithmetic of each step is right, but the batches came in another order than the docstring fixes: "
+             "epoch e visits the images in the order np.random.default_rng(seed + e).permutation(N) gives. ")
+NET_PROCESS_MISTAKES = [
+    Mistake("gradient summed over the batch, not averaged", "every step is B times too long (B, the batch size): "
+            "the loss is the mean over the batch, so dL/dscores carries a factor 1 / B.", apply=_net_model(mean=False)),
+    Mistake("velocity reset every epoch", "the velocities start again from zero at every epoch. They start at zero "
+            "once, before the first step, and carry over from one epoch to the next.",
+            apply=_net_model(reset_velocity=True)),
+    Mistake("ReLU's backward step skipped", "the gradient reached the first layer without passing through ReLU's "
+            "mask: where the hidden pre-activation is negative, ReLU's output does not depend on it, so its "
+            "gradient is 0 there.", apply=_net_model(relu_backward=False)),
+    Mistake("Nesterov momentum instead of classic", "the steps look ahead (grad + momentum · velocity). The loop "
+            "takes PyTorch's classic step, by the new velocity itself, as sgd_momentum_step does.",
+            apply=_net_model(nesterov=True)),
+    Mistake("loss recorded after the update", "each loss in the history was computed with the parameters after "
+            "the step. Record the loss of the forward pass that gave the gradient, before the update.",
+            apply=_net_model(history="after")),
+    Mistake("no momentum", "the steps are plain SGD: no velocity carries the earlier gradients. Every parameter "
+            "has a velocity that sgd_momentum_step updates and returns; keep it for the next step.",
+            apply=lambda *args: _net_variant(*args[:4], 0.0, *args[5:])),
+    Mistake(ORDER_NOT_SEEDED, NET_ORDER + "Here one generator, seeded once, shuffled every epoch.",
+            apply=_net_model(order="one generator")),
+    Mistake(ORDER_NOT_SEEDED, NET_ORDER + "Here the images were not shuffled at all.",
+            apply=_net_model(order="unshuffled")),
+]
+NET_NOT_A_RUN = Mistake("parameters that no run of this loop gives",
+                        "the parameters or losses match neither the reference's trajectory nor a known slip (sum "
+                        "instead of mean, velocity reset, ReLU's mask, batch order). Replay the first step by hand "
+                        "on this small case: forward, mean loss, backward, one momentum step per parameter.")
+NET_CHANCE = Mistake("held-out accuracy too low", "the network did not learn the digits. Look at the sign of the "
+                     "update, at whether each new parameter and velocity is the one used by the next step, and at "
+                     "the backward pass through ReLU and both affine layers.")
+
+
+def _net_problem(got, params: dict, steps: int) -> tuple[str | None, Mistake | None]:
+    if not isinstance(got, (tuple, list)) or len(got) != 2 or not isinstance(got[0], dict):
+        return f"the result should be a pair (params dict, loss history), but it is {type_name(got)}", None
+    trained, history = got
+    for key in NET_KEYS:
+        value = trained.get(key)
+        if not isinstance(value, np.ndarray) or value.shape != params[key].shape:
+            return (f"result[0][{key!r}] should be an array of shape {params[key].shape}, but it is "
+                    f"{type_name(value)}"), None
+        if not np.all(np.isfinite(value)):
+            return f"result[0][{key!r}] contains NaN or infinite values: the training blew up", None
+    history = np.asarray(history) if isinstance(history, (list, tuple)) else history
+    if not isinstance(history, np.ndarray) or history.shape != (steps,):
+        return (f"the loss history should be an array of {steps} numbers, one per step (epochs × batches per "
+                f"epoch), but it is {type_name(history)}"), None
+    return None, None
+
+
+class NetTrainingCheck(Check):
+    """Held-out accuracy for :class:`HeldOut` cases; the exact trajectory for the tiny process cases."""
+
+    def compare(self, expected, got) -> str | None:
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            return f"the result should be a pair (params, loss history), but it is {type_name(got)}"
+        history = np.asarray(got[1]) if isinstance(got[1], (list, tuple)) else got[1]
+        return (_compare_dicts(expected[0], got[0], self.tolerance, "the trained parameters")
+                or compare(expected[1], history, "the loss history", self.tolerance))
+
+    def diagnose_error(self, case: Case, error, evidence=()) -> Diagnosis | None:
+        if error.kind == "timeout":
+            return TOO_SLOW.diagnosis
+        return super().diagnose_error(case, error, evidence)
+
+    def assess(self, case: Case, got) -> Finding:
+        params, x, _, _, _, epochs, batch_size, _ = case.args
+        steps = epochs * -(-len(x) // batch_size)
+        problem, why = _net_problem(got, params, steps)
+        if problem is not None:
+            return Finding(problem, NOTHING_RETURNED.diagnosis if got is None else (why and why.diagnosis))
+        if not isinstance(case, HeldOut):
+            problem = self.compare(self.expected(case), got)
+            if problem is None:
+                return Finding(None)
+            problem = (f"after {epochs} epochs ({steps} steps on batches of {batch_size}) the parameters and losses "
+                       f"should be those of the reference loop, but {problem.removeprefix('the ')}")
+            return Finding(problem, self.diagnose(case, got) or NET_NOT_A_RUN.diagnosis)
+        hidden = np.maximum(case.x_test @ got[0]["w1"] + got[0]["b1"], 0.0)
+        accuracy = float(((hidden @ got[0]["w2"] + got[0]["b2"]).argmax(1) == case.y_test).mean())
+        if accuracy >= NET_MIN_ACCURACY:
+            return Finding(None, note=f"held-out accuracy {accuracy:.3f}")
+        return Finding(f"on {len(case.y_test)} held-out images the accuracy is {accuracy:.3f}; it should be at least "
+                       f"{NET_MIN_ACCURACY:.2f}", NET_CHANCE.diagnosis)
+
+
+TRAIN_NET = NetTrainingCheck(
+    id=f"{STEM}.train_two_layer_net",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES + SOFTMAX_LIBRARIES,
+    params=("params", "x_train", "y_train", "lr", "momentum", "epochs", "batch_size", "seed"),
+    reference=_net_reference,
+    groups=[
+        Group("the digits, fixed split: held-out accuracy", _net_visible, weight=0.5, visible=True),
+        Group("the process: a tiny network, 2 epochs, compared step for step", _net_process_visible, visible=True),
+        Group("a random split of the digits: held-out accuracy", _net_random, weight=0.5),
+        Group("the process: random tiny datasets and networks, compared step for step", _net_process_random,
+              weight=2.0),
+    ],
+    mistakes=[*NET_PROCESS_MISTAKES, NET_NOT_A_RUN, NET_CHANCE, TOO_SLOW],
+    timeout=TIME_BUDGET,
+    summary=(f"at least {NET_MIN_ACCURACY:.0%} held-out accuracy on the digits, and on a tiny network the very "
+             "parameters and losses that mini-batch SGD with PyTorch's momentum reaches"),
+)
+
+CHECKS = [SGD_STEP, EPOCH_BATCHES, TRAIN, SGD_MOMENTUM_STEP, RMSPROP_STEP, ADAM_STEP, TRAIN_NET]
