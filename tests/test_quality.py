@@ -16,6 +16,7 @@ import pytest
 from conftest import ROOT
 
 from autograder.book import publish, sources
+from autograder.core.checks.questions import is_answer
 
 HTML = ROOT / "_build" / "html"
 STEMS = [path.stem for path in sources.sources()]
@@ -66,21 +67,29 @@ def test_summary_comes_last(stem):
     assert len(re.findall(r"^- ", summary, re.MULTILINE)) >= 3, f"{stem}: summarise in at least three points"
 
 
+def _solutions(stem: str, questions: bool) -> list[int]:
+    """The indices of the exercises' solution cells, or (``questions``) of the questions' answer cells."""
+    return [index for index, cell in enumerate(_cells(stem)) if cell.metadata.get("nbgrader", {}).get("solution")
+            and is_answer(cell.metadata["nbgrader"]["grade_id"]) == questions]
+
+
+@pytest.mark.parametrize("kind", ["Exercise", "Question"])
 @pytest.mark.parametrize("stem", STEMS)
-def test_exercises_are_numbered_by_chapter_one_heading_per_exercise(stem):
-    """Each solution cell sits under its own heading "Exercise N.k: title", k = 1, 2, ... in order."""
-    headings = [(index, text) for index, level, text in _headings(stem) if text.startswith("Exercise")]
-    solutions = [index for index, cell in enumerate(_cells(stem))
-                 if cell.metadata.get("nbgrader", {}).get("solution")]
-    assert len(headings) == len(solutions), f"{stem}: {len(headings)} exercise headings, {len(solutions)} exercises"
+def test_exercises_are_numbered_by_chapter_one_heading_per_exercise(stem, kind):
+    """Each solution cell sits under its own heading "Exercise N.k: title", k = 1, 2, ... in order; each
+    question's answer cell under its own "Question N.k: title", numbered on its own."""
+    numbered = re.compile(rf"^{kind} (\d+)\.(\d+): \S")
+    headings = [(index, text) for index, level, text in _headings(stem) if text.startswith(kind)]
+    solutions = _solutions(stem, questions=kind == "Question")
+    assert len(headings) == len(solutions), f"{stem}: {len(headings)} {kind} headings, {len(solutions)} cells"
     for k, ((at, text), solution) in enumerate(zip(headings, solutions, strict=True), start=1):
-        match = EXERCISE.match(text)
+        match = numbered.match(text)
         assert match and (int(match.group(1)), int(match.group(2))) == (_chapter(stem), k), \
-            f"{stem}: expected 'Exercise {_chapter(stem)}.{k}: ...', found {text!r}"
+            f"{stem}: expected '{kind} {_chapter(stem)}.{k}: ...', found {text!r}"
         following = headings[k][0] if k < len(headings) else len(_cells(stem))
-        assert at < solution < following, f"{stem}: Exercise {_chapter(stem)}.{k}'s code is not under its heading"
+        assert at < solution < following, f"{stem}: {kind} {_chapter(stem)}.{k}'s code is not under its heading"
         assert not any(level <= 3 and at < index < solution for index, level, _ in _headings(stem)), \
-            f"{stem}: another heading between 'Exercise {_chapter(stem)}.{k}' and its code"
+            f"{stem}: another heading between '{kind} {_chapter(stem)}.{k}' and its code"
 
 
 @pytest.mark.parametrize("stem", STEMS)
@@ -211,7 +220,7 @@ def test_html_opens_with_objectives_and_closes_with_a_summary(pages, stem):
 @pytest.mark.parametrize("stem", STEMS)
 def test_html_numbers_exercises_by_chapter(pages, stem):
     exercises = [text for text in pages[stem].h3 if text.startswith("Exercise")]
-    spec = [cell for cell in _cells(stem) if cell.metadata.get("nbgrader", {}).get("solution")]
+    spec = _solutions(stem, questions=False)
     assert [EXERCISE.match(text).groups() for text in exercises] == \
         [(str(_chapter(stem)), str(k)) for k in range(1, len(spec) + 1)], exercises
 

@@ -11,6 +11,7 @@ import re
 
 import nbformat
 
+from ..core.checks.questions import is_answer
 from .clean import cell_label
 from .sources import BuildError
 
@@ -60,16 +61,30 @@ def structure_problems(page: nbformat.NotebookNode, stem: str) -> list[str]:
     names = [text for _, text in sections]
     if not names or (names[-1] != "Summary" and names[-2:] != ["Summary", "Further reading"]):
         problems.append("the last section must be `## Summary` (optionally followed by `## Further reading`)")
-    exercises = [(index, text) for index, level, text in headings if text.startswith("Exercise")]
-    solutions = [i for i, cell in enumerate(page.cells) if cell.metadata.get("nbgrader", {}).get("solution")]
+    problems += _numbered(headings, _solution_cells(page, questions=False), "Exercise", chapter)
+    problems += _numbered(headings, _solution_cells(page, questions=True), "Question", chapter)
+    return problems
+
+
+def _solution_cells(page: nbformat.NotebookNode, questions: bool) -> list[int]:
+    """The indices of the exercises' solution cells, or (``questions``) of the questions' answer cells."""
+    return [i for i, cell in enumerate(page.cells) if cell.metadata.get("nbgrader", {}).get("solution")
+            and is_answer(cell.metadata["nbgrader"].get("grade_id", "")) == questions]
+
+
+def _numbered(headings: list, solutions: list[int], kind: str, chapter: int) -> list[str]:
+    """Each solution cell right under its own heading "<kind> N.k: title", k = 1, 2, ... in order."""
+    problems = []
+    exercises = [(index, text) for index, level, text in headings if text.startswith(kind)]
     if len(exercises) != len(solutions):
-        problems.append(f"{len(solutions)} exercise(s) but {len(exercises)} `### Exercise {chapter}.k: ...` heading(s)")
+        problems.append(f"{len(solutions)} {kind.lower()}(s) but {len(exercises)} `### {kind} {chapter}.k: ...` "
+                        "heading(s)")
     for k, ((at, text), solution) in enumerate(zip(exercises, solutions), start=1):
-        match = EXERCISE.match(text)
+        match = re.match(rf"{kind} (\d+)\.(\d+): \S", text)
         if not match or (int(match.group(1)), int(match.group(2))) != (chapter, k):
-            problems.append(f"heading {text!r} should read `Exercise {chapter}.{k}: <title>`")
+            problems.append(f"heading {text!r} should read `{kind} {chapter}.{k}: <title>`")
         elif any(at < index < solution and level <= 3 for index, level, _ in headings) or solution < at:
-            problems.append(f"the code of Exercise {chapter}.{k} is not right under its heading")
+            problems.append(f"the code of {kind} {chapter}.{k} is not right under its heading")
     return problems
 
 

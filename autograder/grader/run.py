@@ -16,6 +16,7 @@ import nbformat
 
 from ..core.checks import Case, Check, Returned
 from ..core.checks.base import forbidden_use
+from ..core.checks.questions import is_answer
 from ..core.results import CallError, ErrorKind
 from ..sandbox import Limits, Sandbox, SandboxError
 from .spec import NotebookSpec, nbgrader_meta
@@ -46,10 +47,17 @@ def caller(function: str) -> str:
 def harness_cell(functions) -> dict:
     """The last cell: for each exercise the submission defined, a caller that returns the value and
     the inputs as the call left them, ``(value, args, kwargs)``. The child decodes fresh inputs for
-    every call, so these are the student's own copies; the judge compares them with what it sent."""
+    every call, so these are the student's own copies; the judge compares them with what it sent.
+
+    A question's answer (``answer_02_1``, :func:`~autograder.core.checks.questions.is_answer`) is a value,
+    not a function: its caller returns the variable's value as the cells left it (None when unset), never
+    calling it."""
     lines = []
     for name in functions:
-        if name.isidentifier():
+        if is_answer(name):
+            lines += [f"def {caller(name)}(*args, **kwargs):",
+                      f"    return globals().get({name!r}), args, kwargs"]
+        elif name.isidentifier():
             lines += [f"if callable(globals().get({name!r})):",
                       f"    def {caller(name)}(*args, **kwargs):",
                       f"        return {name}(*args, **kwargs), args, kwargs"]

@@ -20,6 +20,11 @@ grader reads the check id from the instructor's source notebook, runs the studen
 separate process, and compares in its own process, with the reference on every case.
 
 With ``hidden=True`` (instructor edition only) it also runs the randomized hidden groups.
+
+A question at the end of a chapter (``check("02-convolution.answer_02_1")``) has no function: its
+answer is the value of the variable of that name, fetched from the notebook and never called. Its
+visible check judges the answer's form only and says so; ``hidden=True`` grades it with the answer key
+(:mod:`autograder.core.checks.questions`), which only the instructors' copy of the package holds.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import sys
 from ..core import checks, codec, expected
 from ..core.checks import Returned
 from ..core.checks.base import forbidden_use
+from ..core.checks.questions import FORM_ONLY, is_answer
 from ..core.checks.run import run_check
 from ..core.results import CallError, ErrorKind, GroupResult
 
@@ -94,10 +100,12 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
     function_given = function
     if function is None:
         frame = inspect.stack()[_depth].frame
-        function = frame.f_globals.get(spec.function)
+        function = frame.f_globals.get(spec.function, _UNSET if is_answer(spec.function) else None)
     hidden_groups = sum(not group.visible for group in spec.groups)
     if seed is None and hidden:
         seed = random.SystemRandom().randrange(2**32)
+    if is_answer(spec.function):
+        return _question(spec, function, seed, hidden)
 
     def call(case):
         if not callable(function):
@@ -127,6 +135,30 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
 
     display(feedback)  # the full, friendly report first ...
     raise CheckFailed(feedback)  # ... then a one-line error, so the cell fails (plain nbgrader agrees)
+
+
+_UNSET = object()  # a question's answer variable that no cell has set yet
+
+
+def _question(spec, value, seed: int | None, hidden: bool) -> Feedback:
+    """A question's check: its answer is the variable's value, fetched by name, never called. The visible
+    group judges its form only (:mod:`autograder.core.checks.questions`); ``hidden`` grades it."""
+    def call(case):
+        if value is _UNSET:
+            return CallError(ErrorKind.MISSING, f"no `{spec.function}` is set yet: run its answer cell first")
+        try:  # the same round trip as at grading time
+            return Returned(codec.decode(codec.encode(value)), (), {})
+        except codec.CodecError as error:
+            return CallError(ErrorKind.UNREADABLE, f"is {error}, which cannot be graded; give {spec.wants}")
+
+    groups, _ = run_check(spec, call, seed, include_hidden=hidden)
+    feedback = Feedback(spec.id, groups, 0, "" if hidden else FORM_ONLY)
+    if feedback.passed:
+        return feedback
+    from IPython.display import display
+
+    display(feedback)
+    raise CheckFailed(feedback)
 
 
 def _wrong_dependencies(spec, function, names: dict) -> str:

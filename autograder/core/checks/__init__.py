@@ -1,6 +1,7 @@
 """Per-chapter checks. Chapter ``NN-some-title`` lives in module ``chNN_some_title``.
 
-Each chapter module defines ``CHECKS``, a list of :class:`~autograder.core.checks.base.Check`.
+Each chapter module defines ``CHECKS``, a list of :class:`~autograder.core.checks.base.Check`; the
+questions at the end of each chapter (:mod:`.questions`) are registered with it.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import importlib
 import re
 
+from . import questions
 from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, Returned, Verdict, compare
 
 __all__ = ["FORBIDDEN", "Case", "Check", "Diagnosis", "Finding", "Group", "Mistake", "Returned", "Verdict", "compare",
@@ -27,7 +29,7 @@ def for_chapter(stem: str) -> dict[str, Check]:
         module = importlib.import_module(f"{__name__}.{module_name(stem)}")
     except ModuleNotFoundError:
         raise KeyError(f"no checks are defined for chapter {stem!r}") from None
-    return {check.id: check for check in module.CHECKS}
+    return {check.id: check for check in [*module.CHECKS, *questions.for_chapter(stem)]}
 
 
 def get(check_id: str) -> Check:
