@@ -457,7 +457,7 @@ def attacks() -> list[Attack]:
         # leaks across regrades, tables of answers
         Attack("hidden-exception-leak", one(filled(conv_output_size=(
             SIZE + "    raise ValueError(f'LEAK {size} {kernel} {stride} {padding} ' * 500)\n"))),
-               FULL - size, target="conv_output_size", verdict="error", message="LEAK 32 5 1 0"),
+               FULL - size, target="conv_output_size", verdict="error", message="LEAK "),
         Attack("visible-table", one(_visible_table), FULL - POINTS["conv_single_step"], target="conv_single_step",
                verdict="error", message="KeyError"),
         Attack("visible-size-table", one(_visible_size_table), FULL - POINTS["conv_output_size"],
@@ -831,6 +831,13 @@ def test_a_hidden_exception_shows_its_class_and_no_values(graded):
     for message in messages:
         assert "raised ValueError" in message and len(message) < 600, message
         assert not re.search(r"LEAK \d", message), message
+    # the visible group's message shows its case in full: the case drawn again for this submission
+    submitted = nbformat.read(graded.course / "submitted" / "hidden-exception-leak" / STEM / f"{STEM}.ipynb",
+                              as_version=4)
+    seed = submission_seed(int((graded.course / ".autograder" / "seed").read_text()), "hidden-exception-leak", submitted)
+    check = check_registry.get(f"{STEM}.conv_output_size")
+    size, kernel = check.cases(check.groups[0], seed)[0].args
+    assert f"LEAK {size} {kernel} 1 0" in _checks(data)["conv_output_size"]["message"]
 
 
 def test_every_notebook_has_one_time_budget(graded):
