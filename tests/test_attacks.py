@@ -139,6 +139,19 @@ def _visible_table(ctx):
                                    "    return TABLE[x_slice.tobytes().hex() + w.tobytes().hex()]\n")
 
 
+def _size_table_source() -> str:
+    """conv_output_size answered from a table of the visible cases' answers, keyed by the whole call (sizes
+    and settings only: no float array for a re-draw to move), computed as check() in Jupyter sees them."""
+    check = check_registry.get(f"{STEM}.conv_output_size")
+    table = {(*case.args, case.kwargs.get("stride", 1), case.kwargs.get("padding", 0)): check.expected(case)
+             for group in check.groups if group.visible for case in check.cases(group, None)}
+    return f"TABLE = {table!r}\n" + SIZE + "    return TABLE[size, kernel, stride, padding]\n"
+
+
+def _visible_size_table(ctx):
+    return filled(conv_output_size=_size_table_source())
+
+
 def _other_package_dirs() -> list[str]:
     """Package directories of other Python environments than the sandbox's (the base installation's,
     the system's), and the venv's own forbidden package under its real path (the venv may be a link)."""
@@ -444,9 +457,11 @@ def attacks() -> list[Attack]:
         # leaks across regrades, tables of answers
         Attack("hidden-exception-leak", one(filled(conv_output_size=(
             SIZE + "    raise ValueError(f'LEAK {size} {kernel} {stride} {padding} ' * 500)\n"))),
-               FULL - size, target="conv_output_size", verdict="error", message="LEAK 32 5 1 0"),
+               FULL - size, target="conv_output_size", verdict="error", message="LEAK "),
         Attack("visible-table", one(_visible_table), FULL - POINTS["conv_single_step"], target="conv_single_step",
                verdict="error", message="KeyError"),
+        Attack("visible-size-table", one(_visible_size_table), FULL - POINTS["conv_output_size"],
+               target="conv_output_size", verdict="error", message="KeyError"),
         # values and replies the grader cannot take, code its parser cannot take, slow paths
         Attack("huge-int", one(filled(conv_output_size=SIZE + "    return 2 ** 70\n")), FULL - size,
                target="conv_output_size", verdict="error", message="more than 64 bits"),
@@ -816,6 +831,13 @@ def test_a_hidden_exception_shows_its_class_and_no_values(graded):
     for message in messages:
         assert "raised ValueError" in message and len(message) < 600, message
         assert not re.search(r"LEAK \d", message), message
+    # the visible group's message shows its case in full: the case drawn again for this submission
+    submitted = nbformat.read(graded.course / "submitted" / "hidden-exception-leak" / STEM / f"{STEM}.ipynb",
+                              as_version=4)
+    seed = submission_seed(int((graded.course / ".autograder" / "seed").read_text()), "hidden-exception-leak", submitted)
+    check = check_registry.get(f"{STEM}.conv_output_size")
+    size, kernel = check.cases(check.groups[0], seed)[0].args
+    assert f"LEAK {size} {kernel} 1 0" in _checks(data)["conv_output_size"]["message"]
 
 
 def test_every_notebook_has_one_time_budget(graded):
@@ -858,29 +880,94 @@ def _every_check():
     return [check for stem in ASSIGNMENTS for check in check_registry.for_chapter(stem).values()]
 
 
+def _leaves(value):
+    """Every array, number, string and key inside an input, walking tuples, lists and dicts."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _leaves(item)
+    elif isinstance(value, (tuple, list)):
+        yield type(value)
+        for item in value:
+            yield from _leaves(item)
+    else:
+        yield value
+
+
+def _same_leaf(old, new) -> bool:
+    import numpy as np
+
+    if isinstance(old, np.ndarray) or isinstance(new, np.ndarray):
+        return (isinstance(old, np.ndarray) and isinstance(new, np.ndarray) and old.shape == new.shape
+                and old.dtype == new.dtype and np.array_equal(old, new, equal_nan=old.dtype.kind in "fc"))
+    return type(old) is type(new) and old == new
+
+
+def _same_inputs(before, after) -> bool:
+    old, new = list(_leaves((before.args, before.kwargs))), list(_leaves((after.args, after.kwargs)))
+    return len(old) == len(new) and all(_same_leaf(a, b) for a, b in zip(old, new))
+
+
+def _kind(value):
+    """What a re-draw must keep of a top-level input: its type, and an array's dtype and number of axes."""
+    import numpy as np
+
+    return (np.ndarray, value.dtype, value.ndim) if isinstance(value, np.ndarray) else type(value)
+
+
 def test_visible_groups_are_drawn_again_at_grading():
-    """At grading (a seed) every visible group keeps its shapes, dtypes and notes, with new numbers in its
-    float arrays; in Jupyter (no seed) the cases are the notebook's. Visible groups without a float array
-    do not change: they are listed (for the chapters' authors), not failed."""
+    """In Jupyter (no seed) a visible group's cases are the notebook's; at grading (a seed) every visible
+    group's inputs change with the seed, reproducibly, into cases of the same kinds (the same number of
+    cases, arguments and keywords, types, dtypes and numbers of axes, a note wherever the notebook has
+    one). Groups left to the default re-draw (new numbers in float and pixel arrays) also keep their shapes,
+    their notes, which values are finite and the signs. Walks arrays inside tuples, lists and dicts.
+
+    The one kind of group exempt: a function that takes no input (a designed filter), whose cases hold
+    nothing a table could be keyed by."""
     import numpy as np
 
     unchanged = []
     for check in _every_check():
         for group in (g for g in check.groups if g.visible):
-            shown, graded_, again = check.cases(group, None), check.cases(group, 7), check.cases(group, 7)
-            assert [c.note for c in shown] == [c.note for c in graded_]
-            changed = False
-            for before, after, same in zip(shown, graded_, again):
-                for old, new, repeat in zip(before.args + tuple(before.kwargs.values()),
-                                            after.args + tuple(after.kwargs.values()),
-                                            same.args + tuple(same.kwargs.values())):
-                    if isinstance(old, np.ndarray):
-                        assert new.shape == old.shape and new.dtype == old.dtype
-                        assert np.array_equal(new, repeat, equal_nan=True)  # deterministic per seed
-                        finite = np.isfinite(old)
-                        assert np.array_equal(finite, np.isfinite(new)) and np.array_equal(np.sign(old), np.sign(new))
-                        changed |= not np.array_equal(old, new, equal_nan=True)
-            if not changed:
-                unchanged.append(f"{check.id}: {group.name}")
-    print("visible groups whose cases do not change with the seed:\n  " + "\n  ".join(unchanged))
-    assert len(unchanged) < sum(1 for c in _every_check() for g in c.groups if g.visible)
+            shown = check.cases(group, None)
+            if not any(case.args or case.kwargs for case in shown):
+                assert check.params == (), f"{check.id}: {group.name} has no inputs, but the function takes some"
+                continue
+            graded_ = {seed: check.cases(group, seed) for seed in (7, 8, 9)}
+            assert all(_same_inputs(a, b) for a, b in zip(graded_[7], check.cases(group, 7))), check.id
+            for seed, cases in graded_.items():
+                assert len(cases) == len(shown), f"{check.id}: {group.name}"
+                for before, after in zip(shown, cases):
+                    assert [_kind(v) for v in before.args] == [_kind(v) for v in after.args], (check.id, after)
+                    assert {k: _kind(v) for k, v in before.kwargs.items()} == \
+                        {k: _kind(v) for k, v in after.kwargs.items()}, (check.id, after)
+                    assert bool(before.note) == bool(after.note), (check.id, after.note)
+                    if group.redraw is None:
+                        assert before.note == after.note
+                        for old, new in zip(_leaves((before.args, before.kwargs)), _leaves((after.args, after.kwargs))):
+                            if isinstance(old, np.ndarray) and old.dtype.kind == "f":
+                                assert new.shape == old.shape and np.array_equal(np.isfinite(old), np.isfinite(new))
+                                assert np.array_equal(np.sign(old), np.sign(new))
+                if all(_same_inputs(a, b) for a, b in zip(shown, cases)):
+                    unchanged.append(f"{check.id}: {group.name} (seed {seed})")
+            assert not all(_same_inputs(a, b) for a, b in zip(graded_[7], graded_[8])), f"{check.id}: {group.name}"
+    assert unchanged == [], "visible groups whose inputs do not change with the seed:\n  " + "\n  ".join(unchanged)
+
+
+def test_a_table_of_the_visible_answers_passes_in_jupyter_and_earns_nothing_at_grading(graded):
+    """The table of visible answers (visible-size-table) passes every visible group of check() in Jupyter
+    (no seed), and fails every visible group of the real grading, which draws them again."""
+    from autograder.core.checks.base import Returned
+    from autograder.core.checks.run import run_check
+
+    check = check_registry.get(f"{STEM}.conv_output_size")
+    namespace = {}
+    exec(_size_table_source(), namespace)  # noqa: S102 - the attack's own cell, written above
+    function = namespace["conv_output_size"]
+    jupyter, _ = run_check(check, lambda case: Returned(function(*case.args, **case.kwargs), case.args, case.kwargs),
+                           None, include_hidden=False)
+    assert jupyter and all(group.passed for group in jupyter), jupyter
+    groups = {group["name"]: group for group in _checks(graded.results["visible-size-table"])["conv_output_size"]["groups"]}
+    visible = [group.name for group in check.groups if group.visible]
+    assert len(visible) == 2 and all(not groups[name]["passed"] for name in visible), groups
+    assert all(groups[name]["exception"] == "KeyError" for name in visible), groups

@@ -59,12 +59,19 @@ class Case:
 
 @dataclass(frozen=True)
 class Group:
-    """Cases that are judged together. ``make(rng)`` returns the cases of this group."""
+    """Cases that are judged together. ``make(rng)`` returns the cases of this group.
+
+    A visible group's cases are the notebook's; at grading time :meth:`Check.cases` hands them to
+    ``redraw(cases, rng)``, which returns cases of the same kinds with new numbers. The default,
+    :func:`redraw`, gives new values to every float and pixel array; a group whose inputs are sizes,
+    labels or settings declares its own (one that keeps what its mistakes rely on).
+    """
 
     name: str
     make: Callable[[np.random.Generator], list[Case]]
     weight: float = 1.0
     visible: bool = False
+    redraw: Callable[[list[Case], np.random.Generator], list[Case]] | None = None
 
 
 @dataclass(frozen=True)
@@ -191,15 +198,19 @@ def _elements(value) -> int:
 
 
 def redraw(cases: list[Case], rng: np.random.Generator) -> list[Case]:
-    """``cases`` with new numbers in every float array (:func:`_redraw_array`); everything else (ints,
-    sizes, strides, labels, integer and boolean arrays, Python scalars, notes) as it was."""
+    """``cases`` with new numbers in every float array (:func:`_redraw_array`) and every uint8 array
+    (pixels, :func:`_redraw_pixels`), wherever they sit (in tuples, lists and dicts); everything else
+    (ints, sizes, strides, labels, other integer and boolean arrays, Python scalars, notes) as it was.
+    The default re-draw of a visible group (:attr:`Group.redraw`)."""
     return [dataclasses.replace(case, args=_redraw(case.args, rng), kwargs=_redraw(case.kwargs, rng))
             for case in cases]  # (a check's own kind of case keeps its other fields)
 
 
 def _redraw(value, rng: np.random.Generator):
     if isinstance(value, np.ndarray):
-        return _redraw_array(value, rng) if value.dtype.kind == "f" else value
+        if value.dtype.kind == "f":
+            return _redraw_array(value, rng)
+        return _redraw_pixels(value, rng) if value.dtype == np.uint8 else value
     if isinstance(value, tuple):
         return tuple(_redraw(item, rng) for item in value)
     if isinstance(value, list):
@@ -227,6 +238,19 @@ def _redraw_array(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     moved = values + 0.4 * room * rng.uniform(-1.0, 1.0, values.size)
     out = array.copy()
     out[finite] = moved[np.searchsorted(values, array[finite])].astype(array.dtype)
+    return out
+
+
+def _redraw_pixels(array: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """New whole values for a uint8 image that keep its shape, its dtype and its range: the pixels at
+    its darkest and brightest values (0 and 255 where it has them, or a dim photo's brightest 200) stay;
+    every other pixel gets a new value drawn strictly between the two."""
+    if array.size == 0:
+        return array
+    low, high = int(array.min()), int(array.max())
+    inside = (array > low) & (array < high)
+    out = array.copy()
+    out[inside] = rng.integers(low + 1, high, size=int(inside.sum())) if high - low > 1 else out[inside]
     return out
 
 
@@ -539,12 +563,15 @@ class Check:
     def cases(self, group: Group, seed: int | None) -> list[Case]:
         """The cases of ``group``. Hidden groups are drawn from ``seed``. A visible group's cases are the
         ones the student sees in the notebook (``seed`` None: ``check()`` in Jupyter); at grading time
-        (a seed) they are re-drawn from it by :func:`redraw`: the same shapes, dtypes and kinds of
-        values, new numbers, so that a table of the visible answers earns nothing."""
+        (a seed) they are re-drawn from it by the group's :attr:`~Group.redraw` (by default
+        :func:`redraw`): the same kinds of cases, new numbers, so that a table of the visible answers
+        earns nothing."""
         name = zlib.crc32(f"{self.id}/{group.name}".encode())
         if group.visible or seed is None:
             cases = group.make(np.random.default_rng([0, name]))
-            return cases if seed is None or not group.visible else redraw(cases, np.random.default_rng([seed, name, 1]))
+            if seed is None or not group.visible:
+                return cases
+            return (group.redraw or redraw)(cases, np.random.default_rng([seed, name, 1]))
         return group.make(np.random.default_rng([seed, name]))
 
     def expected(self, case: Case):

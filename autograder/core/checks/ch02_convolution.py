@@ -246,16 +246,38 @@ def _size_cases(rng) -> list[Case]:
     return cases
 
 
+def _syllabus_again(cases, rng) -> list[Case]:
+    """The syllabus's example at grading time: another size and filter, stride 1 and no padding, given
+    both by default and by name."""
+    kernel = int(rng.integers(2, 8))
+    size = int(rng.integers(kernel + 1, 65))
+    return [Case((size, kernel)), Case((size, kernel), {"stride": 1, "padding": 0})]
+
+
+def _strides_again(cases, rng) -> list[Case]:
+    """The notebook's three strided cases with other sizes and filters, each keeping its stride, padding
+    and what the division leaves: stride 2 and padding 1 dividing evenly, stride 3 leaving a remainder
+    (rounding up shows), and padding 2 around a filter as large as the input."""
+    kernel = int(rng.integers(2, 8))
+    even = Case((kernel + 2 * int(rng.integers(1, 11)), kernel), {"stride": 2, "padding": 1})
+    kernel = int(rng.integers(2, 6))
+    leftover = Case((kernel + 3 * int(rng.integers(1, 9)) + int(rng.integers(1, 3)), kernel), {"stride": 3, "padding": 0})
+    kernel = int(rng.integers(2, 8))
+    return [even, leftover, Case((kernel, kernel), {"stride": 2, "padding": 2})]
+
+
 OUTPUT_SIZE = Check(
     id=f"{STEM}.conv_output_size",
     params=("size", "kernel"),
     reference=lambda size, kernel, stride=1, padding=0: ref.conv_output_size(size, kernel, stride, padding),
     groups=[
         Group("the syllabus's example: 32×32 input, 5×5 filter",
-              lambda rng: [Case((32, 5)), Case((32, 5), {"stride": 1, "padding": 0})], visible=True),
+              lambda rng: [Case((32, 5)), Case((32, 5), {"stride": 1, "padding": 0})], visible=True,
+              redraw=_syllabus_again),
         Group("stride and padding", lambda rng: [Case((7, 3), {"stride": 2, "padding": 1}),
                                                   Case((10, 3), {"stride": 3, "padding": 0}),
-                                                  Case((5, 5), {"stride": 2, "padding": 2})], visible=True),
+                                                  Case((5, 5), {"stride": 2, "padding": 2})], visible=True,
+              redraw=_strides_again),
         Group("randomized sizes", _size_cases, weight=2.0),
     ],
     mistakes=[

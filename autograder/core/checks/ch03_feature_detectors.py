@@ -298,6 +298,8 @@ VERTICAL_EDGE = FilterDesignCheck(
     params=(),
     reference=lambda: np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]),
     groups=[
+        # The visible groups are not drawn again at grading: the function takes no input, so a table of
+        # answers has nothing to be keyed by (the filter is judged by what it does, as in Jupyter).
         Group("a 3×3 float filter", _design_form, visible=True),
         Group("clean vertical versus horizontal step", _design_clean, visible=True),
         Group("randomized edges and lines: ratio of responses", _design_random, weight=2.0),

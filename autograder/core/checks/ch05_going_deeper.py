@@ -422,12 +422,29 @@ def _visible_trace(rng) -> list[Case]:
             Case(((3, 32, 32), SHAPES_CNN_LAYERS), note="the trained network of this chapter")]
 
 
+def _trace_again(cases, rng) -> list[Case]:
+    """The visible cases at grading time: one conv layer, then a conv → ReLU → pool network built like the
+    chapter's, on other square RGB inputs, with other filters and kernels. As in the notebook, every conv
+    changes the number of channels, strides are 1 with no padding, and each 2×2 pool meets an even size
+    (so rounding up and halving agree there, as they do on the chapter's network)."""
+    filters, kernel, side = int(rng.choice([2, 4, 6, 8])), int(rng.choice([3, 5, 7])), int(rng.integers(16, 41))
+    one = Case(((3, side, side), [_conv(filters, kernel)]),
+               note=f"{filters} {kernel}×{kernel}×3 filters on a 3×{side}×{side} image")
+    k1, k2, last = int(rng.choice([3, 5])), int(rng.choice([3, 5])), int(rng.integers(3, 7))
+    pooled = 2 * last + k2 - 1  # the size after the first pool
+    f1, f2 = (int(f) for f in rng.choice([4, 6, 8, 12, 16, 32], size=2, replace=False))
+    layers = [_conv(f1, k1), RELU, _pool(), _conv(f2, k2), RELU, _pool()]
+    side = 2 * pooled + k1 - 1
+    return [one, Case(((3, side, side), layers), note=f"a network built like this chapter's, on 3×{side}×{side}")]
+
+
 TRACE_SHAPES = Check(
     id=f"{STEM}.trace_shapes",
     params=("input_shape", "layers"),
     reference=_trace_reference,
     groups=[
-        Group("three 5×5×3 filters, and the chapter's network, on 3×32×32", _visible_trace, visible=True),
+        Group("three 5×5×3 filters, and the chapter's network, on 3×32×32", _visible_trace, visible=True,
+              redraw=_trace_again),
         Group("randomized conv → ReLU stacks (stride 1, no padding)", _trace_case(_conv_relu_blocks, _ALWAYS)),
         Group("randomized strided, padded convolutions",
               _trace_case(_strided_blocks, [*_ALWAYS, _ceil, _padding_once, _conv_stride_ignored_shapes])),
@@ -546,6 +563,16 @@ def _visible_rf(rng) -> list[Case]:
             Case(([(5, 1), (2, 2), (5, 1), (2, 2)],), note="this chapter's network: 16")]
 
 
+def _rf_again(cases, rng) -> list[Case]:
+    """The chapter's examples at grading time, with other kernel sizes: one conv, two convs, and a
+    conv → pool → conv → pool network whose 2×2 pools have stride 2 (so every stride mistake shows)."""
+    k1, k2, k3 = (int(k) for k in rng.choice([3, 5, 7], size=3))
+    k4, k5 = (int(k) for k in rng.choice([3, 5, 7], size=2))
+    return [Case(([(k1, 1)],), note=f"one {k1}×{k1} conv"),
+            Case(([(k2, 1), (k3, 1)],), note=f"a {k2}×{k2} conv, then a {k3}×{k3} conv"),
+            Case(([(k4, 1), (2, 2), (k5, 1), (2, 2)],), note="a network built like this chapter's")]
+
+
 def _edge_rf(rng) -> list[Case]:
     k, s = int(rng.integers(2, 8)), int(rng.integers(2, 4))
     return [Case(([(k, s)],), note="a single strided layer: its kernel size"),
@@ -558,7 +585,7 @@ RECEPTIVE_FIELD = Check(
     params=("layers",),
     reference=_receptive_field_reference,
     groups=[
-        Group("the chapter's examples: 5×5 convs and the trained network", _visible_rf, visible=True),
+        Group("the chapter's examples: 5×5 convs and the trained network", _visible_rf, visible=True, redraw=_rf_again),
         Group("randomized stacks of stride-1 layers", _rf_case(2, 6, (2, 3, 5, 7), (1,), _RF_ALWAYS)),
         Group("randomized stacks with strides and pooling", _rf_case(3, 6, (1, 2, 3, 5), (1, 2, 3),
                                                                   _RF_ALWAYS + _RF_STRIDED), weight=2.0),

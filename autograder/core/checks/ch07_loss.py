@@ -76,6 +76,18 @@ def _visible_one_hot(rng) -> list[Case]:
             Case((np.array([], dtype=np.int64), 10), note="edge case: an empty batch, N = 0, gives a (0, 10) array")]
 
 
+def _one_hot_again(cases, rng) -> list[Case]:
+    """The visible cases at grading time, other labels of the same kinds: one label that is not the last
+    class, four labels in which each of three classes occurs (one twice), four different digits, and the
+    empty batch as it was."""
+    label = int(rng.integers(0, 9))
+    three = rng.permutation(np.array([0, 1, 2, int(rng.integers(0, 3))], dtype=np.int64))
+    return [Case((np.array([label], dtype=np.int64), 10), note=f'the label of a training "{label}"'),
+            Case((three, 3), note=cases[1].note),
+            Case((rng.choice(10, size=4, replace=False).astype(np.int64), 10), note="four labels of the digits, 10 classes"),
+            cases[3]]
+
+
 def _random_one_hot(rng) -> list[Case]:
     """Random batches in which the last class always occurs (and N != num_classes)."""
     cases = []
@@ -125,7 +137,7 @@ ONE_HOT = Check(
     reference=lambda labels, num_classes: ref.one_hot(labels, num_classes),
     groups=[
         Group('a training "3" with 10 classes, and four labels with 3 and with 10 classes', _visible_one_hot,
-              visible=True),
+              visible=True, redraw=_one_hot_again),
         Group("random batches (2 to 13 labels, 3 to 10 classes)", _random_one_hot, weight=2.0),
         Group("edge cases: one label, classes missing from the batch, two classes, no label", _edge_one_hot),
     ],

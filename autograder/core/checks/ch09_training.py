@@ -224,6 +224,19 @@ def _batches_visible(rng) -> list[Case]:
             Case((1348, 32, 0), note="the 1348 training digits in batches of 32, as the training loop below uses")]
 
 
+def _batches_again(cases, rng) -> list[Case]:
+    """The visible cases at grading time, other sizes and seeds of the same kinds: a small n that leaves a
+    shorter last batch, an n smaller than batch_size, and about as many images as the training digits."""
+    batch = int(rng.integers(3, 7))
+    small = batch * int(rng.integers(3, 6)) + int(rng.integers(1, batch))  # 10 or more, never a multiple
+    few, big = int(rng.integers(2, 8)), int(rng.choice([16, 32, 64]))
+    digits = big * int(rng.integers(20, 45)) + int(rng.integers(1, big))
+    seeds = [int(seed) for seed in rng.integers(0, 10_000, size=3)]
+    return [Case((small, batch, seeds[0]), note=f"{small} images in batches of {batch}: the last one shorter"),
+            Case((few, 8, seeds[1]), note=f"{few} images, batch_size 8: one batch of all {few}"),
+            Case((digits, big, seeds[2]), note=f"{digits} images in batches of {big}, about as many as the digits")]
+
+
 def _batches_random(rng) -> list[Case]:
     cases = []
     for _ in range(3):
@@ -319,7 +332,7 @@ EPOCH_BATCHES = BatchesCheck(
     params=("n", "batch_size", "seed"),
     reference=_batches_reference,
     groups=[
-        Group("10, 5 and 1348 images", _batches_visible, visible=True),
+        Group("10, 5 and 1348 images", _batches_visible, visible=True, redraw=_batches_again),
         Group("randomized n, not a multiple of batch_size", _batches_random, weight=2.0),
         Group("n an exact multiple of batch_size", _batches_exact),
     ],

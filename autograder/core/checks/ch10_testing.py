@@ -74,6 +74,16 @@ def _visible_accuracy(rng) -> list[Case]:
             Case(_random_predictions(rng, 20, 10, 13), note="13 of 20 right: 0.65")]
 
 
+def _accuracy_again(cases, rng) -> list[Case]:
+    """The visible cases at grading time: 8 and 20 images again, other labels and another number right
+    (never none, all or exactly half)."""
+    again = []
+    for n in (8, 20):
+        correct = int(rng.choice([k for k in range(1, n) if 2 * k != n]))
+        again.append(Case(_random_predictions(rng, n, 10, correct), note=f"{correct} of {n} right"))
+    return again
+
+
 def _random_accuracy(rng) -> list[Case]:
     cases = []
     for _ in range(3):
@@ -127,7 +137,7 @@ ACCURACY = Check(
     params=("predictions", "labels"),
     reference=_accuracy_reference,
     groups=[
-        Group("a hand-made batch and a random one", _visible_accuracy, visible=True),
+        Group("a hand-made batch and a random one", _visible_accuracy, visible=True, redraw=_accuracy_again),
         Group("randomized batches", _random_accuracy, weight=2.0),
         Group("all right, all wrong", _all_or_nothing),
         Group("a single image", _single_image),
@@ -173,6 +183,12 @@ def _visible_confusion(rng) -> list[Case]:
             _confusion_case(rng, 10, 60, note="10 classes, 60 images, like the digits"),
             Case((np.array([], dtype=np.int64), np.array([], dtype=np.int64), 3),
                  note="edge case: an empty batch, N = 0: a 3×3 matrix of zeros")]
+
+
+def _confusion_again(cases, rng) -> list[Case]:
+    """The visible cases at grading time: 7 images of 3 classes (each at least twice), and the random
+    4-class and 10-class batches drawn again; the empty batch as it was."""
+    return [_confusion_case(rng, 3, 7, note="3 classes, 7 images"), *_visible_confusion(rng)[1:]]
 
 
 def _random_confusion(rng) -> list[Case]:
@@ -231,7 +247,7 @@ CONFUSION = Check(
     reference=_confusion_reference,
     groups=[
         Group("a hand-made 3-class batch, random 4-class and 10-class ones, an empty batch", _visible_confusion,
-              visible=True),
+              visible=True, redraw=_confusion_again),
         Group("randomized batches", _random_confusion, weight=2.0),
         Group("classes that never appear in the batch, and an empty batch (N = 0)", _missing_classes),
         Group("perfect predictions", _perfect),
@@ -418,7 +434,8 @@ SPLIT = SplitCheck(
     params=("labels", "test_fraction", "seed"),
     reference=_split_reference,
     groups=[
-        Group("a 3-class and a 10-class label vector (seed by position and by name)", _visible_split, visible=True),
+        Group("a 3-class and a 10-class label vector (seed by position and by name)", _visible_split, visible=True,
+              redraw=lambda cases, rng: _visible_split(rng)),  # drawn again from the grading seed
         Group("randomized labels, shuffled order", _random_split, weight=2.0),
         Group("a class too small to spare a test image", _tiny_class),
         Group("labels that are not 0..K-1", _odd_values),

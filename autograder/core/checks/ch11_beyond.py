@@ -107,6 +107,22 @@ def _visible_conv(rng) -> list[Case]:
     ]
 
 
+def _conv_again(cases, rng) -> list[Case]:
+    """The visible cases at grading time, other sizes of the same kinds: one filter on a square RGB image and
+    two such filters, a layer on a square volume of maps, and 'same' padding given by position (stride 1,
+    so the output keeps the input's size)."""
+    side, kernel = int(rng.integers(16, 41)), int(rng.choice([3, 5, 7]))
+    channels, maps, filters = int(rng.integers(4, 17)), int(rng.integers(8, 21)), int(rng.choice([8, 16, 32]))
+    same, padded = int(rng.choice([3, 5, 7])), int(rng.choice([4, 8, 16]))
+    return [
+        Case(((3, side, side), 1, kernel), note=f"one {kernel}×{kernel}×3 filter on {side}×{side}×3"),
+        Case(((3, side, side), 2, kernel), note="two such filters"),
+        Case(((channels, maps, maps), filters, 5), note=f"a conv layer on a {maps}×{maps}×{channels} volume of maps"),
+        Case(((3, side, side), padded, same, 1, same // 2),
+             note=f"stride and padding given by position: {padded} {same}×{same} filters, 'same' padding {same // 2}"),
+    ]
+
+
 def _basic_conv(rng) -> list[Case]:
     return [Case((_in_shape(rng), int(rng.integers(2, 33)), int(rng.choice([1, 3, 5]))),
                  kwargs={"stride": 1, "padding": 0}) for _ in range(3)]
@@ -128,7 +144,7 @@ CONV_COST = Check(
     reference=_conv_reference,
     groups=[
         Group("the syllabus's 5×5×3 filters on 32×32×3, ShapesCNN's conv2, and 'same' padding", _visible_conv,
-              visible=True),
+              visible=True, redraw=_conv_again),
         Group("random layers, stride 1, no padding (C ≥ 2, H ≠ W)", _basic_conv),
         Group("random layers with stride 2 or 3", _stride_conv),
         Group("random layers with zero padding 1 or 2", _padding_conv),
