@@ -10,6 +10,7 @@ import pytest
 from conftest import solution_notebook, student_notebook, with_cell
 
 from autograder.book import sources
+from autograder.core.checks.questions import is_answer
 from autograder.kernel import exercises
 
 STEM = "04-nonlinearity-and-pooling"
@@ -74,8 +75,10 @@ def test_clear_errors_for_missing_or_broken_notebooks(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------- blank notebooks explain themselves
 
 def _exercise_names(stem: str) -> list[str]:
+    """The functions the student writes (not the answers to questions, which are values)."""
     return [cell.metadata["nbgrader"]["grade_id"] for cell in solution_notebook(stem).cells
-            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")]
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution")
+            and not is_answer(cell.metadata["nbgrader"]["grade_id"])]
 
 
 @pytest.mark.slow

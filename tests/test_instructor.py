@@ -31,9 +31,9 @@ from autograder.course.workers import cores
 
 STEM = "02-convolution"
 STUDENTS = 14
-FULL = 18.0
+FULL = 20.0
 POINTS = {"conv_single_step": 2, "conv_output_size": 2, "zero_pad": 2, "conv_forward_naive": 6, "im2col": 3,
-          "conv_forward_im2col": 3}
+          "conv_forward_im2col": 3, "answer_02_1": 1, "answer_02_2": 1}
 COMMANDS = ["demo", "init", "release", "grade", "feedback", "export", "report", "check"]
 
 
@@ -207,8 +207,7 @@ def test_export_is_proper_csv_with_status_and_per_exercise_scores(demo):
     result = cli("export", "--course", str(directory), "--output", "-")
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(result.stdout.splitlines()))
-    exercises = ["conv_single_step", "conv_output_size", "zero_pad", "conv_forward_naive", "im2col",
-                 "conv_forward_im2col"]
+    exercises = list(POINTS)
     assert list(rows[0]) == ["student_id", "assignment", "status", "timestamp", "late", "raw_score", "late_penalty",
                              "score", "max_score", "needs_grading"] + [f"{STEM}.{name}" for name in exercises]
     stored = results.load(directory, STEM)
@@ -219,7 +218,7 @@ def test_export_is_proper_csv_with_status_and_per_exercise_scores(demo):
         assert row["status"] == stored[student]["status"]  # a status with quotes and commas survives
         assert float(row["score"]) == pytest.approx(sum(scores[student].values()))
         assert row["raw_score"] == row["score"] and row["late_penalty"] == "0" and row["needs_grading"] == ""
-        assert row["max_score"] == "18"
+        assert row["max_score"] == f"{FULL:g}"
         for name in exercises:
             assert float(row[f"{STEM}.{name}"]) == pytest.approx(scores[student][f"test_{name}"])
     quoted = [row["status"] for row in rows if "," in row["status"] or '"' in row["status"]]

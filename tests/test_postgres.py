@@ -118,7 +118,7 @@ def test_init_grade_export_on_postgresql(server, tmp_path):
         assert row["status"] == "graded"
         assert float(row["score"]) == pytest.approx(float(totals[row["student_id"]]))
         exercises = [value for key, value in row.items() if key.startswith(f"{STEM}.")]
-        assert len(exercises) == 6 and sum(map(float, exercises)) == pytest.approx(float(row["score"]))
+        assert len(exercises) == 8 and sum(map(float, exercises)) == pytest.approx(float(row["score"]))
 
     # a second run against the same server skips everything: the results and the rows are there
     again = cli("grade", STEM, "--course", str(course), "--no-progress")

@@ -43,7 +43,7 @@ from autograder.course.lock import course_lock
 STEM = "02-convolution"
 FREE = "explain_padding"  # the free-text question, graded by hand
 FREE_POINTS = 2.0
-AUTO = 18.0  # what the autograded exercises are worth
+AUTO = 20.0  # what the autograded exercises and questions are worth
 ON_TIME = ["alice", "dave"]
 LATE = "bob"
 EXTENDED = "erin"

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import hashlib
 import threading
 import zlib
 from collections.abc import Callable
@@ -151,6 +152,44 @@ class Verdict:
 
 # --------------------------------------------------------------------------- values computed once
 
+
+class Unshippable(TypeError):
+    """A value that cannot be stored exactly as plain data (:mod:`autograder.core.expected`), or inputs that
+    :func:`case_digest` cannot digest."""
+
+
+def case_digest(case) -> str:
+    """A digest of a case's inputs (``args`` and ``kwargs``: types, dtypes, shapes and bytes)."""
+    digest = hashlib.sha256()
+    _update(digest, (tuple(case.args), dict(case.kwargs)))
+    return digest.hexdigest()[:20]
+
+
+def _update(digest, value) -> None:
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        digest.update(f"{kind.__name__}:{value!r};".encode())
+    elif kind in (tuple, list):
+        digest.update(f"{kind.__name__}[{len(value)}".encode())
+        for item in value:
+            _update(digest, item)
+        digest.update(b"]")
+    elif kind is dict:
+        digest.update(f"dict[{len(value)}".encode())
+        for key, item in value.items():
+            _update(digest, key)
+            _update(digest, item)
+        digest.update(b"]")
+    elif kind is np.ndarray or isinstance(value, np.generic):
+        array = np.ascontiguousarray(value)
+        if array.dtype.kind not in "biufc":
+            raise Unshippable(f"an input of dtype {array.dtype}")
+        digest.update(f"{kind.__name__}:{array.dtype.str}:{array.shape}:".encode() + array.tobytes())
+    else:
+        raise Unshippable(f"an input of type {kind.__module__}.{kind.__qualname__}")
+
+
+
 _MEMORY: dict = {}  # (check id, ids of what computes, digest of the inputs) -> (what computes, value)
 _MEMORY_LOCK = threading.Lock()
 MEMORY_ENTRIES = 2048  # the most values kept (the oldest go first)
@@ -163,8 +202,6 @@ def _remembered(check_id: str, source, case: Case, compute: Callable[[], Any]):
     stand-ins), judging many submissions on the same cases, and diagnosing each failing call then
     cost nothing more. An entry holds ``source`` itself and is used only for an equal one; copies go
     in and out, so nothing the judge does to a value reaches the next use."""
-    from ..expected import Unshippable, case_digest  # (a sibling package that imports this module)
-
     try:
         # (a bound method is made anew at each access: known by its function and its object)
         key = (check_id, id(getattr(source, "__func__", source)), id(getattr(source, "__self__", None)),

@@ -391,7 +391,7 @@ def _running_variant(x, gamma, beta, running_mean, running_var, momentum=0.1, tr
                      running_ddof=1, flipped=False, update_in_test=False, batch_in_test=False,
                      running_in_train=False, frozen=False, out_ddof=0, replaced=False):
     """The mistakes, one switch each: the statistics each mode normalises with and how it updates them."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, np.float64)
     old_mean, old_var = (np.array(v, dtype=np.float64) for v in (running_mean, running_var))
     batch_mean = np.mean(x, axis=(0, 2, 3))
     centred_sq = np.sum((x - batch_mean[:, None, None]) ** 2, axis=(0, 2, 3))
@@ -529,7 +529,7 @@ def _bn_backward_reference(dout, x, gamma, eps=1e-5):
 
 
 def _x_hat(x, eps):
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, np.float64)
     return ref.to_numpy(F.batch_norm(ref.to_tensor(x), None, None, training=True, eps=float(eps)))
 
 
@@ -640,7 +640,7 @@ def _dropout_reference(x, p, train=True, seed=0):
 
 def _dropout_variant(x, p, train=True, seed=0, *, scale="inverted", drop_at_test=False, keep_below=False,
                      mask_scaled=False, mask_floats=False):
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(x, np.float64)
     draws = np.random.default_rng(seed).random(x.shape)
     kept = draws < p if keep_below else draws >= p
     train_like = train or drop_at_test

@@ -40,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, type_name
+from ..results import CallError, ErrorKind
+from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, Returned, type_name
 
 ANSWER = re.compile(r"answer_(\d\d)_(\d+)")  # the variable (and grade id) of a question's answer cell
 KEYS = Path(__file__).resolve().parent.parent / "bank" / "questions"
@@ -166,10 +167,15 @@ class Question(Check):
         letter = got.strip().lower() if isinstance(got, str) else None
         return letter if letter and letter in self.form else None
 
+    def judge(self, case: Ask, got, evidence=()):
+        """As every check judges, except that an answer left unset (None) is *not attempted*, like an
+        exercise that still raises NotImplementedError: no value, no points, status error."""
+        if (got.value if isinstance(got, Returned) else got) is None:
+            got = CallError(ErrorKind.NOT_IMPLEMENTED, f"has no answer yet: replace the stub in the answer cell by "
+                                                       f"`{self.function} = ...`, {self.wants}, and run that cell")
+        return super().judge(case, got, evidence)
+
     def assess(self, case: Ask, got) -> Finding:
-        if got is None:
-            return Finding(f"has no answer yet: replace the stub in the answer cell by `{self.function} = ...`, "
-                           f"{self.wants}, and run that cell")
         answer = self.normal(got)
         if answer is None:
             shown = repr(got) if isinstance(got, (str, int, float)) else type_name(got)

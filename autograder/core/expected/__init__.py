@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import json
 import math
 import os
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..checks.base import MISSING as _MISSING
-from ..checks.base import Check
+from ..checks.base import Check, Unshippable, case_digest
 
 FOLDER = Path(__file__).resolve().parent
 FORMAT = 1
@@ -42,8 +41,7 @@ MISSING = _MISSING  # what lookup gives for a case it holds no value for (the re
 ENABLED = os.environ.get("AUTOGRADER_SHIPPED_EXPECTED", "1") != "0"
 
 
-class Unshippable(TypeError):
-    """A value that :func:`pack` cannot store exactly."""
+# Unshippable: a value that pack() cannot store exactly, or inputs case_digest cannot digest
 
 
 # --------------------------------------------------------------------------- values as plain JSON
@@ -107,37 +105,6 @@ def same(a, b) -> bool:
 
 
 # --------------------------------------------------------------------------- which case a value is for
-
-
-def case_digest(case) -> str:
-    """A digest of a case's inputs (``args`` and ``kwargs``: types, dtypes, shapes and bytes)."""
-    digest = hashlib.sha256()
-    _update(digest, (tuple(case.args), dict(case.kwargs)))
-    return digest.hexdigest()[:20]
-
-
-def _update(digest, value) -> None:
-    kind = type(value)
-    if value is None or kind in (bool, int, float, str):
-        digest.update(f"{kind.__name__}:{value!r};".encode())
-    elif kind in (tuple, list):
-        digest.update(f"{kind.__name__}[{len(value)}".encode())
-        for item in value:
-            _update(digest, item)
-        digest.update(b"]")
-    elif kind is dict:
-        digest.update(f"dict[{len(value)}".encode())
-        for key, item in value.items():
-            _update(digest, key)
-            _update(digest, item)
-        digest.update(b"]")
-    elif kind is np.ndarray or isinstance(value, np.generic):
-        array = np.ascontiguousarray(value)
-        if array.dtype.kind not in "biufc":
-            raise Unshippable(f"an input of dtype {array.dtype}")
-        digest.update(f"{kind.__name__}:{array.dtype.str}:{array.shape}:".encode() + array.tobytes())
-    else:
-        raise Unshippable(f"an input of type {kind.__module__}.{kind.__qualname__}")
 
 
 # --------------------------------------------------------------------------- reading

@@ -46,10 +46,10 @@ def _setup(kind: str, seed: int) -> dict:
 
 
 def _blobs(features: int, seed: int, n: int = 128, classes: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
-    rng = np.random.default_rng(seed)
-    centres = 1.5 * rng.standard_normal((classes, features))
-    labels = rng.integers(0, classes, n)
-    points = centres[labels] + rng.standard_normal((n, features))
+    draw = np.random.default_rng(seed)
+    centres = 1.5 * draw.standard_normal((classes, features))
+    labels = draw.integers(0, classes, n)
+    points = centres[labels] + draw.standard_normal((n, features))
     return torch.tensor(points, dtype=torch.float64), torch.tensor(labels)
 
 
