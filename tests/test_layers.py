@@ -134,14 +134,13 @@ def test_no_import_cycles():
 
 def test_the_rules_can_fail(tmp_path):
     """The reader sees function-level and relative imports (a rule nobody can break proves nothing)."""
-    path = PACKAGE / "kernel" / "_probe_for_test_layers.py"
-    path.write_text("def f():\n    from ..grader import notebook\n    from ..core import codec\n")
-    try:
+    path = tmp_path / "_probe_for_test_layers.py"  # read as if it were in kernel/; never written into the
+    path.write_text("def f():\n    from ..grader import notebook\n    from ..core import codec\n")  # package,
+    try:  # which another worker may be publishing
         MODULES["autograder.kernel._probe_for_test_layers"] = path
         found = imports_of("autograder.kernel._probe_for_test_layers")
     finally:
         del MODULES["autograder.kernel._probe_for_test_layers"]
-        path.unlink()
     assert found == {"autograder.grader.notebook", "autograder.core.codec"}, found
 
 
