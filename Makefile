@@ -21,7 +21,7 @@ TEST_WORKERS ?= 2
 test: book
 	@[ -x /usr/bin/chromium ] || echo "*** SKIPPED: the browser tests of the book need Chromium at /usr/bin/chromium" \
 	  "(apt-get install chromium); with CI=true they fail instead ***"
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=25
 
 ## venv: create .venv if missing and install requirements.txt (skipped when unchanged)
 venv:

@@ -1,30 +1,28 @@
 """Benchmark: grading a class's submissions, plain ``nbgrader autograde`` against ``python -m autograder grade``.
 
-    .venv/bin/python bench/grading.py [--submissions N] [--keep DIR]
+    .venv/bin/python bench/grading.py [--submissions N] [--nbgrader K] [--class-size M] [--dask 1,2,4] [--keep DIR]
 
-The same N synthetic submissions of ``02-convolution`` (complete, partly wrong and unfinished
-work, made by :mod:`autograder.demo` from the reference solution; no endless loops, which would
-only measure timeouts) are graded three ways, each in its own course directory made by
-``python -m autograder init``:
+N synthetic submissions of ``02-convolution`` (complete, partly wrong and unfinished work, made by
+:mod:`autograder.course.demo` from the reference solution; no endless loops, which would only
+measure timeouts) are graded, in course directories made by ``python -m autograder init``:
 
-1. ``nbgrader autograde 02-convolution``: the real nbgrader, which starts a fresh Jupyter kernel
-   per notebook and runs the whole notebook (narrative cells included), one after the other;
-2. ``python -m autograder grade 02-convolution --workers 1``;
-3. ``python -m autograder grade 02-convolution --workers 2``.
+1. the first K by ``nbgrader autograde 02-convolution``: the real nbgrader, which starts a fresh
+   Jupyter kernel per notebook and runs the whole notebook, one after the other;
+2. all N by ``python -m autograder grade --force`` with ``--workers 1``, ``--workers 2``, and on a
+   Dask ``LocalCluster`` of 1, 2 and 4 single-threaded worker processes (preloaded with the grader,
+   as ``dask worker --preload autograder.course.workers`` does): the scaling curve;
+3. a whole class of M (default 1,000) with ``--workers 2``, against the target of two minutes.
 
-Each is timed as the whole command (wall clock, interpreter start-up included), and the
-throughput is submissions per second. Our grader runs every notebook in its sandboxed child
-process, so the sandbox is included. The scores of (2) and (3) must agree.
+Each is timed as the whole command (wall clock, interpreter start-up included); the table gives
+seconds per notebook (and per notebook of the grading loop alone) and the ratio to nbgrader's
+seconds per notebook. Every run of ours must give the same scores. Then, measured in this process:
+where the time goes per submission (sandbox start and cells, the student's calls with their round
+trips, the reference, comparing and diagnosing, the coordinator's writes), a sandbox started cold
+against one forked from the warm template, and the student's side: ``from autograder import
+check``, the first and a later ``check()`` in a fresh kernel.
 
-Then a profile of where our time goes, measured in this process on the same submissions:
-the sandbox (child start-up and imports, running the cells), the student's calls (student code
-and the round trip), the reference computation (PyTorch), comparing and diagnosing, and the
-coordinator's writes (gradebook, ``autograded/`` copy, feedback, results file); plus a
-sandbox started cold (a fresh ``python -I`` importing NumPy and IPython) against one forked from
-the warm template, which the grader uses (``AUTOGRADER_WARM_SANDBOX=0`` turns it off).
-
-The last line printed is JSON with every number; the target is at least 10x nbgrader's
-throughput with two workers.
+The last line printed is JSON with every number. Targets on two idle cores: at least 150x
+nbgrader's throughput per notebook with two workers, and the class of 1,000 in under 120 s.
 """
 
 from __future__ import annotations
@@ -51,7 +49,8 @@ from autograder.course import demo
 from autograder.course import directory as course_module
 
 STEM = "02-convolution"
-TARGET = 10.0
+TARGET = 150.0  # times plain nbgrader's throughput per notebook, with two workers
+CLASS_TARGET_S = 120.0  # a class of 1,000, with two workers
 
 
 def run(command: list[str], cwd: Path = ROOT) -> tuple[float, subprocess.CompletedProcess]:
@@ -178,79 +177,151 @@ def sandbox_starts(count: int = 10) -> dict:
             "cold / warm": round(cold / warm, 2)}
 
 
+# ---------------------------------------------------------------------- Dask, the class, check()
+
+
+@contextlib.contextmanager
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` single-threaded worker processes, each preloaded with the
+    grader (as ``dask worker ... --preload autograder.course.workers`` does); its address."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40, preload=["autograder.course.workers"]) as cluster:
+        with distributed.Client(cluster) as client:
+            client.wait_for_workers(workers)
+        yield cluster.scheduler_address
+
+
+def grade(course: Path, *how: str) -> tuple[float, float]:
+    """(seconds of the whole command, seconds of its grading loop) of ``autograder grade --force``."""
+    seconds, completed = run([sys.executable, "-m", "autograder", "grade", STEM, "--course", str(course),
+                              "--force", "--no-progress", *how])
+    found = re.search(r"graded (\d+) of (\d+) submission\(s\) of \S+ in ([\d.]+) s", completed.stdout)
+    assert found and found.group(1) == found.group(2), completed.stdout
+    return seconds, float(found.group(3))
+
+
+def check_latency() -> dict:
+    """The student's side: ``from autograder import check``, the first and a later ``check()`` in a
+    fresh Jupyter kernel (bench/check.py, one kernel, shipped expected values)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import check as bench_check
+
+    target = "02-convolution.conv_forward_naive"
+    setup = ("import numpy as np\n" + bench_check._solution(*target.split(".", 1))
+             + f"\nCHECK_ID, FUNCTION = {target!r}, conv_forward_naive\n")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env.pop("AUTOGRADER_SHIPPED_EXPECTED", None)
+    found = bench_check._run([setup, bench_check.TIMED], env)
+    return {key: round(found[key], 4) for key in ("import_s", "first_s", "later_s")} | {"torch_loaded": found["torch"]}
+
+
 # ---------------------------------------------------------------------- main
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--submissions", type=int, default=10, metavar="N", help="how many (default: 10)")
+    parser.add_argument("--submissions", type=int, default=100, metavar="N",
+                        help="graded by each of our configurations (default: 100)")
+    parser.add_argument("--nbgrader", type=int, default=10, metavar="K",
+                        help="of them graded by plain nbgrader, which takes ~10 s each (default: 10)")
+    parser.add_argument("--class-size", type=int, default=1000, metavar="M",
+                        help="a whole class graded with --workers 2, against the 2-minute target (0: skip)")
+    parser.add_argument("--dask", default="1,2,4", metavar="W,W",
+                        help="Dask LocalCluster sizes (worker processes) for the scaling curve ('': skip)")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="build the courses here and keep them")
     args = parser.parse_args()
-    if args.submissions < 1:
-        parser.error("--submissions must be at least 1")
+    if args.submissions < 1 or not 1 <= args.nbgrader <= args.submissions or args.class_size < 0:
+        parser.error("need 1 <= --nbgrader <= --submissions and --class-size >= 0")
+    sizes = [int(size) for size in args.dask.split(",") if size.strip()]
     workspace = args.keep or Path(tempfile.mkdtemp(prefix="bench-grading-"))
     workspace.mkdir(parents=True, exist_ok=True)
-    n = args.submissions
+    n, k = args.submissions, args.nbgrader
     try:
-        courses = {name: workspace / name for name in ("nbgrader", "workers1", "workers2")}
+        courses = {name: workspace / name for name in ("nbgrader", "ours", "class")}
         for name, directory in courses.items():
             if directory.exists():
                 shutil.rmtree(directory)
-            seconds = make_course(directory)
-            print(f"init {name}: {seconds:.1f} s", flush=True)
-        demo.make_submissions(courses["nbgrader"], n, attacks=False)
-        for name in ("workers1", "workers2"):
-            shutil.copytree(courses["nbgrader"] / "submitted", courses[name] / "submitted")
-        print(f"{n} submissions of {STEM}: {workspace}/*/submitted/", flush=True)
+            if name != "class" or args.class_size:
+                print(f"init {name}: {make_course(directory):.1f} s", flush=True)
+        demo.make_submissions(courses["ours"], n, attacks=False)
+        for folder in sorted((courses["ours"] / "submitted").iterdir())[:k]:
+            shutil.copytree(folder, courses["nbgrader"] / "submitted" / folder.name)
+        print(f"{n} submissions of {STEM} (nbgrader grades the first {k}): {workspace}", flush=True)
 
-        timings = {}
-        timings["nbgrader"], _ = run([sys.executable, "-m", "nbgrader", "autograde", STEM],
-                                     cwd=courses["nbgrader"])
-        print(f"nbgrader autograde:          {timings['nbgrader']:7.1f} s", flush=True)
-        inner = {}
+        per: dict[str, float] = {}  # seconds per notebook, whole command
+        loops: dict[str, float] = {}  # seconds per notebook, grading loop only
+        seconds, _ = run([sys.executable, "-m", "nbgrader", "autograde", STEM], cwd=courses["nbgrader"])
+        per["nbgrader"] = seconds / k
+        print(f"nbgrader autograde ({k}):{seconds:9.1f} s", flush=True)
+        scores = {}
         for workers in (1, 2):
-            name = f"workers{workers}"
-            timings[name], completed = run([sys.executable, "-m", "autograder", "grade", STEM, "--course",
-                                            str(courses[name]), "--workers", str(workers), "--no-progress"])
-            found = re.search(r"graded (\d+) of \d+ submission\(s\) of \S+ in ([\d.]+) s", completed.stdout)
-            assert found and int(found.group(1)) == n, completed.stdout
-            inner[name] = float(found.group(2))
-            print(f"autograder grade --workers {workers}: {timings[name]:7.1f} s "
-                  f"(grading loop {inner[name]:.1f} s)", flush=True)
+            name = f"workers {workers}"
+            seconds, loop = grade(courses["ours"], "--workers", str(workers))
+            per[name], loops[name] = seconds / n, loop / n
+            scores[name] = gradebook_scores(courses["ours"])
+            print(f"autograder --workers {workers} ({n}): {seconds:7.1f} s (grading loop {loop:.1f} s)", flush=True)
+        for workers in sizes:
+            name = f"dask {workers}"
+            with local_cluster(workers) as address:
+                seconds, loop = grade(courses["ours"], "--dask", address)
+            per[name], loops[name] = seconds / n, loop / n
+            scores[name] = gradebook_scores(courses["ours"])
+            print(f"autograder --dask, {workers} worker(s) ({n}): {seconds:7.1f} s (grading loop {loop:.1f} s)",
+                  flush=True)
+        assert all(found == scores["workers 1"] for found in scores.values()), "our runs disagree on the scores"
+        plain = gradebook_scores(courses["nbgrader"])
+        agree = sum(abs(scores["workers 1"][s] - plain[s]) < 1e-6 for s in plain)
 
-        ours1, ours2, plain = (gradebook_scores(courses[name]) for name in ("workers1", "workers2", "nbgrader"))
-        assert ours1 == ours2, "the two runs of our grader disagree"
-        agree = sum(abs(ours1[s] - plain.get(s, -1)) < 1e-6 for s in ours1)
-
-        throughput = {name: n / seconds for name, seconds in timings.items()}
-        ratios = {name: throughput[name] / throughput["nbgrader"] for name in ("workers1", "workers2")}
-        print(f"\n{'':<28}{'seconds':>9}{'submissions/s':>15}{'vs nbgrader':>13}")
-        for name, label in (("nbgrader", "nbgrader autograde"), ("workers1", "autograder --workers 1"),
-                            ("workers2", "autograder --workers 2")):
+        ratios = {name: per["nbgrader"] / value for name, value in per.items() if name != "nbgrader"}
+        print(f"\n{'':<24}{'s / notebook':>13}{'loop s / nb':>13}{'vs nbgrader':>13}")
+        for name, value in per.items():
             ratio = f"{ratios[name]:.1f}x" if name in ratios else ""
-            print(f"{label:<28}{timings[name]:>9.1f}{throughput[name]:>15.3f}{ratio:>13}")
-        print(f"scores: our two runs agree; nbgrader's own scoring agrees on {agree} of {n} submissions")
+            loop = f"{loops[name]:.4f}" if name in loops else ""
+            print(f"{name:<24}{value:>13.4f}{loop:>13}{ratio:>13}")
+        print(f"scores: all our runs agree; nbgrader's own scoring agrees on {agree} of {k} submissions")
+        scaling = {}
+        if sizes:
+            base = loops[f"dask {sizes[0]}"] * sizes[0]
+            scaling = {workers: round(base / (loops[f"dask {workers}"] * workers), 3) for workers in sizes}
+            local2 = loops["workers 2"]
+            print("Dask scaling (grading loop): " + ", ".join(
+                f"{w} worker(s) {1 / loops[f'dask {w}']:.1f}/s" for w in sizes)
+                + f"; parallel efficiency vs {sizes[0]}: {scaling}"
+                + (f"; Dask 2 vs the local pool of 2: {local2 / loops['dask 2']:.2f}x" if 2 in sizes else ""))
+
+        whole = {}
+        if args.class_size:
+            demo.make_submissions(courses["class"], args.class_size, attacks=False)
+            seconds, loop = grade(courses["class"], "--workers", "2")
+            whole = {"submissions": args.class_size, "seconds": round(seconds, 2), "grading_loop_seconds": loop,
+                     "target_seconds": CLASS_TARGET_S, "met": seconds < CLASS_TARGET_S}
+            print(f"a class of {args.class_size}, --workers 2: {seconds:.1f} s (target under {CLASS_TARGET_S} s)",
+                  flush=True)
 
         print("\nwhere our time goes (seconds per submission, one process, sandbox included):", flush=True)
-        breakdown = profile(courses["workers1"], min(n, 10))
+        breakdown = profile(courses["ours"], min(n, 20))
         for key, value in breakdown.items():
-            print(f"  {key:<52}{value:8.3f}")
+            print(f"  {key:<52}{value:8.4f}")
         imports = sandbox_starts()
         print("sandbox start, to the first cell run (median of 10, seconds):")
         for key, value in imports.items():
             print(f"  {key:<52}{value:8.3f}")
-        startup, _ = run([sys.executable, "-m", "autograder", "grade", STEM, "--course", str(courses["workers1"])])
-        print(f"fixed cost of a `grade` command (all {n} submissions unchanged, so skipped): {startup:.2f} s")
+        latency = check_latency()
+        print(f"a student's check() in a fresh kernel: import {latency['import_s']:.3f} s, first "
+              f"{latency['first_s']:.3f} s, later {latency['later_s']:.3f} s (torch loaded: {latency['torch_loaded']})")
 
-        report = {"submissions": n, "seconds": {k: round(v, 3) for k, v in timings.items()},
-                  "grading_loop_seconds": inner, "submissions_per_second": {k: round(v, 4) for k, v in
-                                                                            throughput.items()},
-                  "ratio_vs_nbgrader": {k: round(v, 2) for k, v in ratios.items()}, "target_ratio": TARGET,
-                  "target_met": ratios["workers2"] >= TARGET, "nbgrader_score_agreement": f"{agree}/{n}",
-                  "profile_seconds_per_submission": breakdown, "sandbox_child_startup": imports,
-                  "cli_startup_seconds": round(startup, 3), "cores": os.cpu_count()}
+        report = {"submissions": n, "nbgrader_submissions": k, "cores": os.cpu_count(),
+                  "seconds_per_notebook": {key: round(value, 4) for key, value in per.items()},
+                  "grading_loop_seconds_per_notebook": {key: round(value, 4) for key, value in loops.items()},
+                  "ratio_vs_nbgrader": {key: round(value, 1) for key, value in ratios.items()},
+                  "target_ratio": TARGET, "target_met": ratios["workers 2"] >= TARGET,
+                  "dask_parallel_efficiency": scaling, "class": whole,
+                  "nbgrader_score_agreement": f"{agree}/{k}", "profile_seconds_per_submission": breakdown,
+                  "sandbox_child_startup": imports, "check_latency_seconds": latency}
         print(json.dumps(report))
-        return 0 if report["target_met"] else 1
+        return 0 if report["target_met"] and whole.get("met", True) else 1
     finally:
         if args.keep is None:
             shutil.rmtree(workspace, ignore_errors=True)

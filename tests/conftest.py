@@ -75,6 +75,16 @@ def submit(course_dir: Path, student: str, stem: str, notebook: nbformat.Noteboo
 
 
 @pytest.fixture(scope="session")
+def book_build() -> subprocess.CompletedProcess:
+    """`python -m autograder book` (the same build as `make book`: cached, so quick when it just ran), run
+    once per test process for the tests that read the built book (they share one worker: see below)."""
+    result = subprocess.run([sys.executable, "-m", "autograder", "book"], cwd=ROOT, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    return result
+
+
+@pytest.fixture(scope="session")
 def course_dir(tmp_path_factory) -> Path:
     """A course directory made by the real CLI (which runs the real `nbgrader generate_assignment`)."""
     directory = tmp_path_factory.mktemp("course")

@@ -25,12 +25,9 @@ HTML = ROOT / "_build" / "html"
 
 
 @pytest.fixture(scope="module")
-def built():
-    """Run the same build as `make book` (cached: quick when `make book` just ran)."""
-    result = subprocess.run([sys.executable, "-m", "autograder", "book"], cwd=ROOT, capture_output=True,
-                            text=True, check=False)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    assert "execution cache:" in result.stdout
+def built(book_build):
+    """The book as `make book` builds it (conftest's ``book_build``)."""
+    assert "execution cache:" in book_build.stdout
     return HTML
 
 

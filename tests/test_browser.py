@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,13 +175,11 @@ def _visit(context, url: str) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def context():
+def context(request):
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    result = subprocess.run([sys.executable, "-m", "autograder", "book"], cwd=ROOT, capture_output=True,
-                            text=True, check=False)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    request.getfixturevalue("book_build")  # after the Chromium check: without it, skipped before building
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield _offline_context(browser, DESKTOP)

@@ -16,7 +16,8 @@ from conftest import cli
 from autograder.course import demo
 from autograder.course import store as results
 from autograder.course.batch import _task, load_specs
-from autograder.course.workers import grade_task
+from autograder.course.directory import seed_of
+from autograder.course.workers import DASK_CHUNK, DaskPool, grade_task
 
 distributed = pytest.importorskip("distributed")
 
@@ -81,3 +82,27 @@ def test_a_task_carries_the_notebooks_not_their_paths(course, tmp_path):
         shutil.move(str(moved), folder)
     assert outcome.error == "" and outcome.result.student == "student001"
     assert outcome.result.status == "graded" and outcome.result.score == outcome.result.max_score
+
+
+def test_submissions_travel_in_chunks_and_the_specs_once(course, cluster):
+    """Several submissions per Dask task, in order; the specs are scattered to the workers once and
+    each task's own copy is left out of what is sent."""
+    address, worker_pids = cluster
+    specs = load_specs(course, STEM)
+    folders = sorted((course / "submitted").glob(f"*/{STEM}"))
+    with DaskPool(address) as pool:
+        assert pool.chunk(STUDENTS) == 1 and pool.chunk(100) == DASK_CHUNK and pool.chunk(40) == 5
+        tasks = [_task(folder, specs, seed_of(course), remote=True) for folder in folders]
+        sent = pool.submit(tasks)
+        assert len(pool.specs) == 1  # scattered once
+        pool.submit(tasks[:1])
+        assert len(pool.specs) == 1  # and not again
+        outcomes = pool.outcomes(pool.wait({sent}).pop(), tasks)
+    assert [outcome.student for outcome in outcomes] == [folder.parent.name for folder in folders]
+    assert len({outcome.worker for outcome in outcomes}) == 1  # one Dask task graded them all
+    assert int(outcomes[0].worker.rsplit(":", 1)[1]) in worker_pids
+    assert all(outcome.error == "" and outcome.result.status == "graded" for outcome in outcomes)
+    assert all(task.specs is specs for task in tasks)  # the coordinator's tasks are left as they were
+    stored = results.load(course, STEM)
+    for outcome in outcomes:
+        assert outcome.result.score == stored[outcome.student]["score"], outcome.student

@@ -108,3 +108,19 @@ def test_a_crash_in_a_warm_child_is_reported_as_in_a_cold_one(warm_mode):
         # the sandbox restarts (forked again) and works
         box.start()
         assert box.warm and _run(box, "def one():\n    return 1\n", "one") == 1
+
+
+def test_a_library_loaded_during_a_call_is_found_though_calls_that_load_nothing_skip_the_search():
+    """The search of the loaded files for forbidden libraries runs only after a call that imported or
+    dlopen'ed something (audit events); a shared library loaded with ctypes in the second call is found."""
+    source = ("import ctypes\nkept = []\ndef nothing():\n    return 1\n"
+              "def loads():\n    kept.append(ctypes.CDLL('libsqlite3.so.0'))\n    return 2\n")
+    with Sandbox(Limits(), ["libsqlite3"]) as box:
+        ran = box.run_cells([{"id": "cell", "source": source}], 60)
+        assert ran["cells"][0]["ok"] and ran["forbidden_used"] == [], ran
+        assert box.call("nothing", (), {}, 60)["forbidden_used"] == []
+        reply = box.call("loads", (), {}, 60)
+        if not reply["ok"]:
+            pytest.skip(f"libsqlite3 cannot be loaded in the sandbox here: {reply['message']}")
+        assert reply["forbidden_used"] == ["libsqlite3"], reply
+        assert box.call("nothing", (), {}, 60)["forbidden_used"] == ["libsqlite3"]  # and it stays found

@@ -294,21 +294,21 @@ def _grade(course: Path, assignment: str, specs: dict[str, NotebookSpec], folder
 
 def _run(executor, todo: list[tuple[Path, str]], specs: dict[str, NotebookSpec], seed: int, store: Callable) -> None:
     """Keep the executor busy with ``todo``; ``store`` each outcome as it comes back."""
-    waiting = iter(todo)
+    waiting = list(todo)
+    size = executor.chunk(len(todo))
     pending: dict = {}
     by_student = {folder.parent.name: (folder, digest) for folder, digest in todo}
     while True:
-        while len(pending) < executor.capacity:
-            item = next(waiting, None)
-            if item is None:
-                break
-            task = _task(item[0], specs, seed, executor.remote)
-            pending[executor.submit(task)] = task
+        while len(pending) < executor.capacity and waiting:
+            chunk, waiting = waiting[:size], waiting[size:]
+            tasks = [_task(folder, specs, seed, executor.remote) for folder, _ in chunk]
+            pending[executor.submit(tasks)] = tasks
         if not pending:
             break
         for future in executor.wait(set(pending)):
-            task = pending.pop(future)
-            store(executor.outcome(future, task), *by_student[task.student])
+            tasks = pending.pop(future)
+            for outcome in executor.outcomes(future, tasks):
+                store(outcome, *by_student[outcome.student])
 
 
 def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Recorder, outcome: Outcome,

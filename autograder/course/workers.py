@@ -1,9 +1,12 @@
 """Where submissions are graded: in this process, in a local process pool, or on a Dask cluster.
 
 The unit of work is a :class:`Task`: one submission, the assignment's specs and the course seed.
-Local workers (this machine) get the submission folder's path. Dask workers may not share the
-file system, so their tasks carry the folder's files *as bytes*: the worker writes them into a
-private temporary folder first. Either way the worker runs
+Local workers (this machine) get the submission folder's path, one task at a time. Dask workers may
+not share the file system, so their tasks carry the folder's files *as bytes*: the worker writes
+them into a private temporary folder first. On Dask, tasks travel in chunks (several submissions
+per Dask task, :meth:`Executor.chunk`) and the specs are sent to each worker once, not with every
+submission: per-task overhead (scheduling, serialising the specs) would otherwise cost more than
+grading a small submission. Either way the worker runs
 :func:`~autograder.grader.submission.grade_submission` (which pre-flights the folder and starts
 a sandboxed child per notebook) and returns an :class:`Outcome` of plain data. Workers never
 write the course directory or the gradebook: the coordinator (:mod:`autograder.course.batch`)
@@ -12,13 +15,15 @@ does, alone. The three executors share one interface, :class:`Executor`.
 Threads: with N workers on a machine with C cores each worker (and the sandboxed children it
 starts) uses C // N threads for torch, OpenMP, OpenBLAS and MKL, so that the workers do not
 fight over the cores. Dask tasks use one thread each: run one single-threaded Dask worker per
-core (``dask worker ADDRESS --nworkers auto --nthreads 1``).
+core (``dask worker ADDRESS --nworkers auto --nthreads 1 --preload autograder.course.workers``:
+the preload imports the grader and the reference in each worker before the first task arrives).
 """
 
 from __future__ import annotations
 
 import abc
 import concurrent.futures as cf
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -44,6 +49,7 @@ def cores() -> int:
 
 
 MAX_TASK_BYTES = 64 * 1024**2  # of a submission's files sent to a remote worker (beyond: notebooks only)
+DASK_CHUNK = 8  # the most submissions sent to a Dask worker in one task
 
 
 @dataclass
@@ -148,25 +154,49 @@ def grade_task(task: Task) -> Outcome:
 # ---------------------------------------------------------------------- executors
 
 
+def grade_tasks(tasks: list[Task], specs: dict[str, NotebookSpec] | None = None) -> list[Outcome]:
+    """Grade a chunk of submissions, one after the other; ``specs``, when given, replaces each task's
+    own (None): the assignment's specs, sent to a Dask worker once for the whole batch."""
+    outcomes = []
+    for task in tasks:
+        if specs is not None:
+            task.specs = specs
+        outcomes.append(grade_task(task))
+    return outcomes
+
+
+def dask_setup(worker=None) -> None:
+    """Run by ``dask worker ... --preload autograder.course.workers`` as each worker starts: import
+    the reference (torch) and the checks now, so that the first submission does not pay for it."""
+    from ..core import checks, reference  # noqa: F401
+
+
 class Executor(abc.ABC):
     """Where tasks run. The coordinator (:func:`autograder.course.batch.grade_assignment`) keeps up to
-    ``capacity`` tasks submitted, waits for some to finish, and reads each one's :class:`Outcome`."""
+    ``capacity`` chunks of tasks submitted (:meth:`chunk` tasks each), waits for some to finish, and
+    reads their :class:`Outcome` list."""
 
     description: str  # for people: "2 worker processes, 1 thread each"
     capacity: int  # how many tasks to keep submitted at once
     remote: bool  # the workers may not see this file system: tasks carry the submission's files
 
+    def chunk(self, n_tasks: int) -> int:
+        """How many tasks to send together: one, locally, where sending one costs nothing."""
+        return 1
+
     @abc.abstractmethod
-    def submit(self, task: Task):
-        """Start grading ``task``; return a future (``concurrent.futures`` or Dask)."""
+    def submit(self, tasks: list[Task]):
+        """Start grading ``tasks`` (one chunk); return a future (``concurrent.futures`` or Dask) of
+        their list of outcomes."""
 
     @abc.abstractmethod
     def wait(self, pending: set) -> set:
         """Block until at least one of the ``pending`` futures is done; return the done ones."""
 
     @abc.abstractmethod
-    def outcome(self, future, task: Task) -> Outcome:
-        """The finished task's outcome; a worker that died becomes an Outcome with ``error``, never an exception."""
+    def outcomes(self, future, tasks: list[Task]) -> list[Outcome]:
+        """The finished chunk's outcomes, one per task; a worker that died makes each an Outcome with
+        ``error``, never an exception."""
 
     @abc.abstractmethod
     def close(self, cancel: bool = False) -> None:
@@ -189,16 +219,17 @@ class Inline(Executor):
     def __init__(self, threads: int):
         self.threads = threads
 
-    def submit(self, task: Task):
-        task.threads = self.threads
+    def submit(self, tasks: list[Task]):
+        for task in tasks:
+            task.threads = self.threads
         future: cf.Future = cf.Future()
-        future.set_result(grade_task(task))
+        future.set_result(grade_tasks(tasks))
         return future
 
     def wait(self, pending: set) -> set:
         return set(pending)
 
-    def outcome(self, future, task: Task) -> Outcome:
+    def outcomes(self, future, tasks: list[Task]) -> list[Outcome]:
         return future.result()
 
     def close(self, cancel: bool = False) -> None:
@@ -244,20 +275,21 @@ class LocalPool(Executor):
         for future in [self.executor.submit(_ready) for _ in range(workers)]:
             future.result()
 
-    def submit(self, task: Task):
-        task.threads = self.threads
-        return self.executor.submit(grade_task, task)
+    def submit(self, tasks: list[Task]):
+        for task in tasks:
+            task.threads = self.threads
+        return self.executor.submit(grade_tasks, tasks)
 
     def wait(self, pending: set) -> set:
         done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
         return done
 
-    def outcome(self, future, task: Task) -> Outcome:
+    def outcomes(self, future, tasks: list[Task]) -> list[Outcome]:
         try:
             return future.result()
         except Exception as error:  # a worker died (killed for memory, say): the pool is broken
-            return Outcome(task.student, None, 0.0, "?", f"the worker process died ({type(error).__name__}); "
-                                                        "run the same command again to continue")
+            return [Outcome(task.student, None, 0.0, "?", f"the worker process died ({type(error).__name__}); "
+                                                         "run the same command again to continue") for task in tasks]
 
     def close(self, cancel: bool = False) -> None:
         if cancel:
@@ -297,15 +329,33 @@ class DaskPool(Executor):
             self.client.close()
             raise CourseError(f"the Dask cluster at {address} has no workers; start some with "
                               f"`dask worker {address} --nthreads 1`")
-        self.threads = threads
+        self.threads, self.nthreads = threads, nthreads
         self.capacity = 2 * nthreads
         self.description = f"Dask cluster {address} ({len(self.client.nthreads())} workers, {nthreads} threads)"
         self.pending: set = set()
+        self.specs: dict = {}  # id of the specs dict -> (the dict, its future on the workers)
 
-    def submit(self, task: Task):
-        task.threads = self.threads
-        future = self.client.submit(grade_task, task, pure=False, key=f"grade-{task.assignment}-{task.student}-"
-                                                                      f"{os.urandom(4).hex()}")
+    def chunk(self, n_tasks: int) -> int:
+        """About four chunks per worker thread, so that a slow chunk at the end leaves the others
+        little to wait for, and at most :data:`DASK_CHUNK` submissions per Dask task."""
+        return max(1, min(DASK_CHUNK, -(-n_tasks // (4 * self.nthreads))))
+
+    def _shipped(self, specs: dict):
+        """The specs, sent to every worker once (and kept there for the batch)."""
+        if id(specs) not in self.specs:
+            self.specs[id(specs)] = (specs, self.client.scatter(specs, broadcast=True, hash=False))
+        return self.specs[id(specs)][1]
+
+    def submit(self, tasks: list[Task]):
+        specs = self._shipped(tasks[0].specs)
+        light = []
+        for task in tasks:
+            if task.specs is not tasks[0].specs:
+                raise ValueError("the tasks of one chunk must share their specs")
+            light.append(dataclasses.replace(task, specs=None, threads=self.threads))
+        future = self.client.submit(grade_tasks, light, specs, pure=False,
+                                    key=f"grade-{tasks[0].assignment}-{tasks[0].student}-{len(tasks)}-"
+                                        f"{os.urandom(4).hex()}")
         self.pending.add(future)
         return future
 
@@ -314,14 +364,15 @@ class DaskPool(Executor):
         self.pending -= set(done)
         return set(done)
 
-    def outcome(self, future, task: Task) -> Outcome:
+    def outcomes(self, future, tasks: list[Task]) -> list[Outcome]:
         try:
             return future.result()
         except Exception as error:
             hint = ("; install this course's package on the Dask workers" if isinstance(error, ImportError)
                     else "")
-            return Outcome(task.student, None, 0.0, "?", f"the Dask task failed ({type(error).__name__}: "
-                                                         f"{str(error).splitlines()[0] if str(error) else ''}){hint}")
+            first = str(error).splitlines()[0] if str(error) else ""
+            return [Outcome(task.student, None, 0.0, "?", f"the Dask task failed ({type(error).__name__}: "
+                                                          f"{first}){hint}") for task in tasks]
 
     def close(self, cancel: bool = False) -> None:
         if cancel and self.pending:

@@ -243,6 +243,14 @@ def redraw(cases: list[Case], rng: np.random.Generator) -> list[Case]:
             for case in cases]  # (a check's own kind of case keeps its other fields)
 
 
+def _renumbered(case: Case, new: Case) -> Case:
+    """``new`` (``case`` re-drawn), its note saying, when the numbers changed, that the worked values
+    it may quote are the notebook's."""
+    if not case.note or case_digest(new) == case_digest(case):
+        return new
+    return dataclasses.replace(new, note=f"{case.note} (the notebook's case; graded on new numbers of the same kind)")
+
+
 def _redraw(value, rng: np.random.Generator):
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "f":
@@ -608,7 +616,10 @@ class Check:
             cases = group.make(np.random.default_rng([0, name]))
             if seed is None or not group.visible:
                 return cases
-            return (group.redraw or redraw)(cases, np.random.default_rng([seed, name, 1]))
+            if group.redraw is not None:  # its own: it rewrites the notes that quote numbers
+                return group.redraw(cases, np.random.default_rng([seed, name, 1]))
+            return [_renumbered(case, new) for case, new in
+                    zip(cases, redraw(cases, np.random.default_rng([seed, name, 1])), strict=True)]
         return group.make(np.random.default_rng([seed, name]))
 
     def expected(self, case: Case):

@@ -238,8 +238,8 @@ MSE = Check(
     params=("pred", "target"),
     reference=_scalar(ref.mse_loss),
     groups=[
-        Group('the syllabus\'s numbers: a "3" against a uniform guess (0.45), against chapter 6\'s '
-              "prediction (0.0425), and both as a batch", _visible_mse, visible=True),
+        Group('the syllabus\'s cases: a "3" against a uniform guess, against chapter 6\'s prediction, and both '
+              "as a batch", _visible_mse, visible=True),
         Group("random batches (N 2 to 8, 3 to 10 classes), one-hot targets", _random_mse, weight=2.0),
         Group("one example at a time (N = 1)", _single_mse),
         Group("targets and predictions that are any numbers", _soft_mse),
