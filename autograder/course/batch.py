@@ -330,7 +330,7 @@ def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Rec
     with uninterrupted():
         recorder.record(result.student, result.notebooks, timestamp, changed)
         standing = recorder.standing(result.student)
-        write_autograded(course, folder, specs, result)
+        write_autograded(course, folder, specs, result, outcome.autograded)
         write_feedback(course, result, standing)
         results.write(course, results.to_dict(result, fingerprint=digest, grader=key, seconds=outcome.seconds,
                                               worker=outcome.worker, timestamp=timestamp,

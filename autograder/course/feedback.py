@@ -39,12 +39,13 @@ def _replace_text(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult) -> None:
-    """``autograded/<student>/<assignment>/``: the submission, test cells as released, verdicts as outputs.
+def autograded_notebooks(folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult) -> dict[str, str]:
+    """The texts of ``autograded/<student>/<assignment>/``'s notebooks, by file name: the submission, test
+    cells as released, verdicts as outputs. Computed by the worker that graded the submission (it has
+    the folder at hand), so that the coordinator, alone for the whole class, only writes them.
 
     The student's own outputs are all removed: what formgrader shows as output is the grader's."""
-    target = paths.autograded_dir(course, result.student, result.assignment)
-    target.mkdir(parents=True, exist_ok=True)
+    texts = {}
     loaded, _ = preflight.read_folder(folder, specs)  # the notebooks as graded: renamed ones found, ...
     for nb_result in result.notebooks:
         found = loaded.get(nb_result.name)
@@ -53,8 +54,7 @@ def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec],
         notebook = preflight.repair(found.notebook, specs[nb_result.name]).notebook  # ... test cells restored
         if notebook is None:
             continue
-        path = folder / f"{nb_result.name}.ipynb"
-        tests = {t.grade_id: t for t in specs[nb_result.name].tests} if nb_result.name in specs else {}
+        tests = {t.grade_id: t for t in specs[nb_result.name].tests}
         by_id = {c.grade_id: c for c in nb_result.checks}
         for cell in notebook.cells:
             grade_id = nbgrader_meta(cell).get("grade_id")
@@ -64,7 +64,22 @@ def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec],
                 cell.source = tests[grade_id].visible_source
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                        text=verdict_text(by_id[grade_id]) + "\n")]
-        _replace_text(target / path.name, nbformat.writes(notebook))
+        texts[f"{nb_result.name}.ipynb"] = nbformat.writes(notebook)
+    return texts
+
+
+def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult,
+                     texts: dict[str, str] | None = None) -> None:
+    """Write ``autograded/<student>/<assignment>/``: the notebooks' ``texts`` as the worker made them
+    (:func:`autograded_notebooks`; made here when None), and the files nbgrader keeps beside them."""
+    target = paths.autograded_dir(course, result.student, result.assignment)
+    target.mkdir(parents=True, exist_ok=True)
+    if texts is None:
+        texts = autograded_notebooks(folder, specs, result)
+    names = {f"{name}.ipynb" for name in specs}
+    for name, text in texts.items():
+        if name in names:  # (what a remote worker sent: only the assignment's own notebook names)
+            _replace_text(target / name, text)
     _keep(folder, target)
 
 

@@ -47,6 +47,7 @@ from nbgrader.api import (
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
+from sqlalchemy.orm import joinedload
 
 from ..core.results import NotebookResult, cut
 from .directory import CourseError, course_config, use_venv_tools
@@ -167,9 +168,12 @@ class Recorder:
                         notebook = gradebook.find_submission_notebook(result.name, assignment, student)
                     except MissingEntry:
                         continue  # a notebook the assignment does not have
+                    grades, comments = _cells_of(gradebook, notebook)
                     scored = set()
                     for check in result.checks:
-                        grade = gradebook.find_grade(check.grade_id, result.name, assignment, student)
+                        grade = grades.get(check.grade_id)
+                        if grade is None:
+                            continue  # a test cell the gradebook does not have
                         scored.add(check.grade_id)
                         function = check.check_id.split(".", 1)[1]
                         if grade.manual_score is None:
@@ -177,16 +181,13 @@ class Recorder:
                         elif grade.auto_score != check.score or function in changed:
                             grade.needs_manual_grade = True  # a hand-set score on work that changed: review it
                         grade.auto_score = check.score
-                    for grade in notebook.grades:  # hand-graded cells (free text): graded by a TA, or waiting
-                        if grade.name not in scored:
+                    for name, grade in grades.items():  # hand-graded cells (free text): graded by a TA, or waiting
+                        if name not in scored:
                             grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade or (
-                                grade.name in changed)
+                                name in changed)
                     for solution_id, message in _comments(result).items():
-                        try:
-                            comment = gradebook.find_comment(solution_id, result.name, assignment, student)
-                        except MissingEntry:
-                            continue
-                        comment.auto_comment = message
+                        if solution_id in comments:
+                            comments[solution_id].auto_comment = message
                 self._penalise(submission)
                 gradebook.db.commit()
         except BaseException:
@@ -220,6 +221,15 @@ class Recorder:
     def standing(self, student: str) -> Standing | None:
         """What the gradebook holds for ``student`` now (None without a submission)."""
         return _standings(self.gradebook, self.assignment, student).get(student)
+
+
+def _cells_of(gradebook: Gradebook, notebook) -> tuple[dict[str, Grade], dict[str, Comment]]:
+    """A submitted notebook's grades and comments by cell name, in two queries (nbgrader's ``find_grade``
+    and ``find_comment`` take one or two each, most of the time a batch spent writing the gradebook)."""
+    db = gradebook.db
+    grades = db.query(Grade).options(joinedload(Grade.cell)).filter(Grade.notebook_id == notebook.id)
+    comments = db.query(Comment).options(joinedload(Comment.cell)).filter(Comment.notebook_id == notebook.id)
+    return {grade.cell.name: grade for grade in grades}, {comment.cell.name: comment for comment in comments}
 
 
 def _comments(result: NotebookResult) -> dict[str, str]:

@@ -36,6 +36,7 @@ from pathlib import Path
 from ..core.results import SubmissionResult
 from ..grader.spec import NotebookSpec
 from ..grader.submission import grade_submission
+from .feedback import autograded_notebooks
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
                     "VECLIB_MAXIMUM_THREADS", "AUTOGRADER_SANDBOX_THREADS")
@@ -88,6 +89,7 @@ class Outcome:
     worker: str
     error: str = ""
     threads: int = 0  # torch's intra-op threads in the worker, as pinned
+    autograded: dict[str, str] | None = None  # the autograded notebooks' texts, by file name
 
 
 _pinned: int | None = None
@@ -130,6 +132,7 @@ def grade_task(task: Task) -> Outcome:
         pin_threads(task.threads)
         if task.files is None:
             result = grade_submission(Path(task.folder), task.specs, task.seed, protect=task.protect)
+            autograded = autograded_notebooks(Path(task.folder), task.specs, result)
         else:
             with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
                 folder = Path(tmp) / task.student / task.assignment
@@ -140,7 +143,9 @@ def grade_task(task: Task) -> Outcome:
                         (folder / Path(*parts)).parent.mkdir(parents=True, exist_ok=True)
                         (folder / Path(*parts)).write_bytes(data)
                 result = grade_submission(folder, task.specs, task.seed)
-        return Outcome(task.student, result, time.monotonic() - start, worker, threads=_torch_threads())
+                autograded = autograded_notebooks(folder, task.specs, result)
+        return Outcome(task.student, result, time.monotonic() - start, worker, threads=_torch_threads(),
+                       autograded=autograded)
     except SystemExit:
         if _in_worker:  # the pool is being shut down (SIGTERM): the sandboxes are closed by now
             os._exit(143)
