@@ -1,6 +1,6 @@
 """Checks for chapter 11, Beyond.
 
-Eight exercises on the topics the source left out:
+Nine exercises on the topics the source left out:
 
 - ``conv_params_and_flops``: the parameter count and the floating-point operations of one
   convolutional layer (bias included; a multiply-add counts as 2 FLOPs);
@@ -16,6 +16,9 @@ Eight exercises on the topics the source left out:
 - ``dropout_forward`` / ``dropout_backward``: inverted dropout with a boolean mask drawn by a fixed
   recipe (``default_rng(seed).random(x.shape) >= p``); a statistical group judges a large batch by
   what any dropout must do, so a correct dropout drawn another way earns it and is told the recipe;
+- ``crop_and_flip``: the padded random crop and horizontal flip of data augmentation, with the offsets
+  and flips drawn by the caller; its mistakes flip the height, flip before cropping, read the offsets
+  as (dx, dy) and pad with edge values (cases keep dy != dx and a flipped image shifted sideways);
 - ``choose_fix``: reasoning, judged by effect: the grader retrains the failing run of the case
   (:mod:`autograder.core.reference.debugging`) with the chosen fix and measures its last loss.
 
