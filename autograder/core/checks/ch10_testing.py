@@ -1,6 +1,6 @@
 """Checks for chapter 10, Testing.
 
-Three exercises:
+Eight exercises; the first three, in detail:
 
 - ``accuracy(predictions, labels)``: the fraction of correct predictions. The mistakes named: a
   percentage instead of a fraction, the count of correct predictions, the error rate, integer
@@ -17,6 +17,17 @@ Three exercises:
   sets, missing or repeated indices, a split that ignores the classes, the fraction applied to
   the training set, boolean masks instead of indices, and counts rounded down or up.
 
+The other five: ``precision_recall_f1(cm)`` (per class, 0 for 0/0; named: precision and recall
+swapped, F1 as an arithmetic mean, NaN left at 0/0), ``top_k_accuracy(scores, labels, k)`` (named: the
+k lowest scores, k ignored, k + 1 classes, a count; every case is drawn so that all of these give
+different values), ``kfold_indices(n, k, fold)`` (consecutive folds, the first n % k one larger; named:
+the remainder dropped, folds rounded up, train and validation swapped; random cases validate a fold at
+or after the remainder, where rounding up differs), ``expected_calibration_error(confidence, correct,
+num_bins)`` (bins closed on the right; named: unweighted bins, signed gaps, edges on the wrong side;
+edge cases use powers of two as bin counts, so that b / M is exact) and ``choose_stopping_epoch(report)``,
+reasoning judged by effect (:class:`StopCheck`): the weights of the chosen epoch are measured on the
+run's held-out test points (:mod:`autograder.core.reference.overfitting`), never shown.
+
 As in every checks module, groups are built so that each known mistake passes or fails a group
 whatever the seed: random accuracy cases are never exactly 0, 1/2 or 1; random confusion cases
 contain every class and are never symmetric; every split case has per-class test counts whose
@@ -27,6 +38,7 @@ wrong total), has a class that rounds up and a class that rounds down, and never
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -444,4 +456,419 @@ SPLIT = SplitCheck(
     summary="disjoint int index arrays covering range(N); class c sends int(round(n_c * f)) to test",
 )
 
-CHECKS = [ACCURACY, CONFUSION, SPLIT]
+
+
+# ---------------------------------------------------------------------- precision_recall_f1
+
+
+def _prf_reference(cm):
+    """Per class: precision = diagonal / column sums, recall = diagonal / row sums, F1 their harmonic
+    mean; 0 wherever a denominator is 0."""
+    counts = torch.as_tensor(np.asarray(cm), dtype=torch.float64)
+    right = torch.diagonal(counts)
+
+    def share(total):
+        return torch.where(total > 0, right / torch.clamp(total, min=1e-300), torch.zeros_like(right))
+    precision, recall = share(counts.sum(0)), share(counts.sum(1))
+    summed = precision + recall
+    f1 = torch.where(summed > 0, 2 * precision * recall / torch.clamp(summed, min=1e-300), torch.zeros_like(summed))
+    return tuple(v.numpy() for v in (precision, recall, f1))
+
+
+def _random_cm(rng, classes, empty=False):
+    """Counts with p != r for every class and cm != cm.T; ``empty``: one class never predicted and
+    another never present."""
+    while True:
+        cm = rng.integers(0, 6, size=(classes, classes)) + np.diag(rng.integers(5, 20, size=classes))
+        if empty:
+            cm[:, 0] = 0  # class 0 is never predicted: precision 0/0
+            cm[1, :] = 0  # class 1 never occurs: recall 0/0
+        p, r, _ = _prf_reference(cm)
+        live = (cm.sum(0) > 0) & (cm.sum(1) > 0)
+        if not np.array_equal(cm, cm.T) and np.all(np.abs(p - r)[live] > 0.02):
+            return cm.astype(np.int64)
+
+
+def _visible_prf(rng) -> list[Case]:
+    hand = np.array([[5, 1, 0], [2, 3, 1], [0, 0, 4]])
+    return [Case((hand,), note="3 classes: class 0 has precision 5/7 and recall 5/6"),
+            Case((_random_cm(rng, 5),), note="5 classes"),
+            Case((_random_cm(rng, 4, empty=True),), note="edge case: class 0 never predicted, class 1 never present")]
+
+
+def _prf_again(cases, rng) -> list[Case]:
+    """New counts of the same kinds: 3 and 5 classes, and one with an unpredicted and an absent class."""
+    return [Case((_random_cm(rng, 3),), note="3 classes"), Case((_random_cm(rng, 5),), note="5 classes"),
+            Case((_random_cm(rng, 4, empty=True),), note="edge case: class 0 never predicted, class 1 never present")]
+
+
+def _prf_variant(cm, *, swap=False, mean=False, nan=False):
+    p, r, f = _prf_reference(cm)
+    if nan:  # plain division: 0/0 gives NaN
+        table = np.asarray(cm, dtype=np.float64)
+        with np.errstate(all="ignore"):
+            p, r = np.diag(table) / table.sum(0), np.diag(table) / table.sum(1)
+            f = 2 * p * r / (p + r)
+    if swap:
+        p, r = r, p
+    return (p, r, (p + r) / 2) if mean else (p, r, f)
+
+
+PRF = Check(
+    id=f"{STEM}.precision_recall_f1",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
+    params=("cm",),
+    reference=_prf_reference,
+    groups=[
+        Group("a hand-made 3-class matrix, a random 5-class one, one with an unpredicted and an absent class",
+              _visible_prf, visible=True, redraw=_prf_again),
+        Group("randomized matrices", lambda rng: [Case((_random_cm(rng, int(rng.integers(3, 11))),)) for _ in range(2)],
+              weight=2.0),
+        Group("classes never predicted, or never present (0/0 gives 0)",
+              lambda rng: [Case((_random_cm(rng, int(rng.integers(3, 8)), empty=True),))]),
+    ],
+    mistakes=[
+        Mistake("precision and recall swapped", "precision asks: of the images PREDICTED as class c (column c), "
+                "how many are c? Recall asks: of the images that ARE class c (row c), how many were found? Look "
+                "at which axis you sum over for each.", lambda cm: _prf_variant(cm, swap=True)),
+        Mistake("F1 as the arithmetic mean", "F1 is the harmonic mean 2pr/(p + r), which stays low when either "
+                "of the two is low; (p + r)/2 lets a high one hide a poor one.", lambda cm: _prf_variant(cm, mean=True)),
+        Mistake("0/0 left as NaN", "a class never predicted has no precision to speak of (0/0), and the "
+                "docstring fixes it at 0, as does an F1 whose precision and recall are both 0. Divide only where "
+                "the denominator is positive.", lambda cm: _prf_variant(cm, nan=True)),
+    ],
+    summary="per class: precision = diag / column sums, recall = diag / row sums, F1 = 2pr/(p + r); 0 for 0/0",
+)
+
+
+# ---------------------------------------------------------------------- top_k_accuracy
+
+
+def _topk_reference(scores, labels, k):
+    top = torch.topk(torch.as_tensor(np.asarray(scores, dtype=np.float64)), min(k, np.shape(scores)[1]), dim=1).indices
+    return float((top == ref.to_index_tensor(labels).cpu()[:, None]).any(1).to(torch.float64).mean())
+
+
+TOPK_MISTAKES = [
+
+    Mistake("the k LOWEST scores", "an ascending sort puts the smallest scores first, so its first k columns are "
+            "the classes the network believes LEAST. Take the k largest.",
+            lambda s, t, k: float(np.mean((np.argsort(s, 1)[:, :k] == t[:, None]).any(1)))),
+    Mistake("k ignored (top-1 accuracy)", "you returned the ordinary accuracy of the argmax. A top-k hit is a "
+            "label anywhere among the k highest scores.",
+            lambda s, t, k: float(np.mean(np.argmax(s, 1) == t))),
+    Mistake("k + 1 classes taken (off by one)", "a slice one too wide: count exactly k classes per image.",
+            lambda s, t, k: float(np.mean((np.argsort(s, 1)[:, -(k + 1):] == t[:, None]).any(1)))),
+    Mistake("count instead of a fraction", "you returned how many images were hits; divide by the number "
+            "of images.", lambda s, t, k: round(_topk_reference(s, t, k) * len(t))),
+]
+
+
+def _topk_values(scores, labels, k) -> list[float]:
+    """The reference's value and each mistake's, on one case."""
+    return [_topk_reference(scores, labels, k), *(float(m.apply(scores, labels, k)) for m in TOPK_MISTAKES)]
+
+
+def _topk_case(rng, n, classes, k, note=""):
+    """Scores and labels on which the reference and every mistake give different values."""
+    while True:
+        scores = rng.standard_normal((n, classes))
+        labels = rng.integers(0, classes, n).astype(np.int64)
+        values = _topk_values(scores, labels, k)
+        if len(set(values)) == len(values):
+            return Case((scores, labels, k), note=note)
+
+
+def _visible_topk(rng) -> list[Case]:
+    scores = np.array([[0.1, 2.0, 0.5, -1.0], [1.5, 0.2, 0.3, 0.9], [0.0, 0.4, -0.3, 0.8]])
+    labels = np.array([2, 3, 0])
+    return [Case((scores, labels, 2), note="3 images, 4 classes, k = 2: images 0 and 1 are hits, 2/3"),
+            _topk_case(rng, 30, 10, 3, note="30 images, 10 classes, k = 3"),
+            Case((rng.standard_normal((6, 5)), rng.integers(0, 5, 6).astype(np.int64), 5),
+                 note="edge case: k = number of classes, always 1.0")]
+
+
+def _topk_again(cases, rng) -> list[Case]:
+    return [_topk_case(rng, 3, 4, 2, note="3 images, 4 classes, k = 2"), *_visible_topk(rng)[1:]]
+
+
+TOPK = Check(
+    id=f"{STEM}.top_k_accuracy",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
+    params=("scores", "labels", "k"),
+    reference=_topk_reference,
+    groups=[
+        Group("a hand-made batch, a random 10-class one with k = 3, and k = number of classes", _visible_topk,
+              visible=True, redraw=_topk_again),
+        Group("randomized batches and k", lambda rng: [_topk_case(rng, int(rng.integers(20, 60)), 10, int(rng.integers(2, 6)))
+                                                      for _ in range(2)], weight=2.0),
+        Group("k = 2 out of 3 classes", lambda rng: [_topk_case(rng, int(rng.integers(10, 30)), 4, 2)]),
+    ],
+    mistakes=TOPK_MISTAKES,
+    summary="the fraction of images whose label is among the k highest scores of its row",
+)
+
+
+# ---------------------------------------------------------------------- expected_calibration_error
+
+
+def _ece_reference(confidence, correct, num_bins):
+    """Bins (b/M, (b+1)/M], the first also holding 0; sum over bins of (n_b / N)·|accuracy_b − confidence_b|."""
+    conf = torch.as_tensor(np.asarray(confidence, dtype=np.float64))
+    hit = torch.as_tensor(np.asarray(correct, dtype=np.float64))
+    edges = torch.linspace(0, 1, num_bins + 1, dtype=torch.float64)[1:-1]
+    index = torch.bucketize(conf, edges, right=False)
+    count = torch.bincount(index, minlength=num_bins).to(torch.float64)
+    right = torch.zeros(num_bins, dtype=torch.float64).index_add_(0, index, hit)
+    sure = torch.zeros(num_bins, dtype=torch.float64).index_add_(0, index, conf)
+    gap = torch.where(count > 0, (right - sure).abs() / torch.clamp(count, min=1), torch.zeros_like(count))
+    return float((count / len(conf) * gap).sum())
+
+
+ECE_MISTAKES = [
+
+    Mistake("bins not weighted by their size", "each bin's gap counts in proportion to the number of "
+            "predictions in it (n_b / N); a plain mean over the bins lets a bin of one prediction weigh as "
+            "much as a bin of hundreds.", lambda c, h, num_bins: _ece_variant(c, h, num_bins, unweighted=True)),
+    Mistake("signed gaps cancel out", "over-confident bins (accuracy below confidence) and under-confident ones "
+            "must not cancel: take the absolute value of each bin's gap.",
+            lambda c, h, num_bins: _ece_variant(c, h, num_bins, signed=True)),
+    Mistake("bin edges on the wrong side", "a confidence exactly on an edge b/M belongs to the bin BELOW it "
+            "(bins are (b/M, (b + 1)/M], closed on the right), and 1.0 to the last bin. Multiplying by M and "
+            "rounding down puts edge values one bin too high.",
+            lambda c, h, num_bins: _ece_variant(c, h, num_bins, floor=True)),
+]
+
+
+def _ece_case(rng, n, bins, boundaries=True, note=""):
+    """Confidences in [0.1, 1], with some exactly on bin edges (``boundaries``; ``bins`` a power of two, so
+    that b / bins is exact in binary), and correct flags that make some bins over- and some under-confident;
+    drawn again until the reference and every mistake that applies differ by at least 0.001."""
+    while True:
+        conf = rng.uniform(0.1, 1.0, n)
+        if boundaries:
+            conf[: bins // 2] = np.arange(1, bins // 2 + 1) / bins  # exactly on the upper edge of a bin
+            conf[bins // 2] = 1.0
+        correct = rng.random(n) < np.clip(conf + rng.choice([-0.25, 0.2], n), 0, 1)
+        values = [_ece_reference(conf, correct, bins), *(m.apply(conf, correct, num_bins=bins) for m in ECE_MISTAKES)]
+        if not boundaries:
+            values.pop()  # no confidence on an edge: the edge mistake gives the right value
+        if min(np.diff(np.sort(values))) >= 1e-3:
+            return Case((conf, correct), {"num_bins": bins}, note=note)
+
+
+def _visible_ece(rng) -> list[Case]:
+    conf = np.array([0.95, 0.9, 0.75, 0.6, 0.55, 0.3, 0.25, 1.0])
+    correct = np.array([True, True, False, True, False, False, True, True])
+    return [Case((conf, correct), {"num_bins": 4}, note="8 predictions, 4 bins; 0.25, 0.75 and 1.0 sit on bin edges"),
+            _ece_case(rng, 40, 10, boundaries=False, note="40 predictions, 10 bins"),
+            _ece_case(rng, 30, 8, note="edge case: confidences exactly 0.125, 0.25, 0.375, 0.5 and 1.0 (upper edges "
+                      "of bins)")]
+
+
+def _ece_again(cases, rng) -> list[Case]:
+    return [_ece_case(rng, 8, 4, note="8 predictions, 4 bins, some on bin edges"), *_visible_ece(rng)[1:]]
+
+
+def _ece_variant(confidence, correct, num_bins, *, floor=False, signed=False, unweighted=False):
+    conf, hit = np.asarray(confidence, dtype=np.float64), np.asarray(correct, dtype=np.float64)
+    if floor:
+        index = np.minimum((conf * num_bins).astype(int), num_bins - 1)
+    else:
+        index = np.searchsorted(np.linspace(0, 1, num_bins + 1)[1:-1], conf, side="left")
+    used = [b for b in range(num_bins) if np.any(index == b)]
+    gaps = np.array([hit[index == b].mean() - conf[index == b].mean() for b in used])
+    gaps = gaps if signed else np.abs(gaps)
+    if unweighted:
+        return float(gaps.mean())
+    return float(sum(np.sum(index == b) * gap for b, gap in zip(used, gaps)) / len(conf))
+
+
+ECE = Check(
+    id=f"{STEM}.expected_calibration_error",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
+    params=("confidence", "correct"),
+    reference=_ece_reference,
+    groups=[
+        Group("8 hand-made predictions, 40 random ones, and confidences on bin edges", _visible_ece, visible=True,
+              redraw=_ece_again),
+        Group("randomized predictions and bins",
+              lambda rng: [_ece_case(rng, int(rng.integers(50, 200)), int(rng.integers(5, 16)), boundaries=False)
+                           for _ in range(2)], weight=2.0),
+        Group("confidences exactly on the bin edges, and 1.0",
+              lambda rng: [_ece_case(rng, int(rng.integers(20, 60)), int(rng.choice([4, 8])))]),
+    ],
+    mistakes=ECE_MISTAKES,
+    summary="sum over the bins (b/M, (b+1)/M] of (n_b / N)·|accuracy_b − mean confidence_b|",
+)
+
+
+# ---------------------------------------------------------------------- kfold_indices
+
+
+def _kfold_reference(n, k, fold):
+    """Fold sizes n // k, the first n % k of them one larger, in order; fold ``fold`` is validation."""
+    sizes = torch.full((k,), n // k, dtype=torch.int64)
+    sizes[: n % k] += 1
+    stop = int(sizes[: fold + 1].sum())
+    start = stop - int(sizes[fold])
+    everything = torch.arange(n)
+    inside = (everything >= start) & (everything < stop)
+    return everything[~inside].numpy(), everything[inside].numpy()
+
+
+def _kfold_variant(n, k, fold, *, dropped=False, ceil=False, swapped=False):
+    size = -(-n // k) if ceil else n // k
+    start = fold * size
+    stop = min(start + size, n)
+    if not (dropped or ceil):
+        return _kfold_reference(n, k, fold)
+    val = np.arange(start, stop)
+    train = np.setdiff1d(np.arange(size * k if dropped else n), val)
+    return (val, train) if swapped else (train, val)
+
+
+def _kfold_case(rng, note="") -> Case:
+    k = int(rng.integers(3, 8))
+    n = k * int(rng.integers(3, 9)) + int(rng.integers(1, k - 1))  # remainder 1..k-2; a fold at or after it
+    return Case((n, k, int(rng.integers(n % k, k))), note=note or f"{n} items, {k} folds")
+
+
+def _visible_kfold(rng) -> list[Case]:
+    return [Case((10, 3, 0), note="10 items, 3 folds, the first fold: 0..3 validate"),
+            Case((10, 3, 2), note="10 items, 3 folds, the last fold: 7..9 validate"),
+            Case((12, 4, 1), note="12 items, 4 folds of 3"),
+            _kfold_case(rng)]
+
+
+def _kfold_again(cases, rng) -> list[Case]:
+    k = int(rng.integers(3, 6))
+    n = k * int(rng.integers(3, 6)) + int(rng.integers(1, k))
+    return [Case((n, k, 0), note=f"{n} items, {k} folds, the first fold"), Case((n, k, k - 1), note="the last fold"),
+            Case((4 * k, k, 1), note=f"{4 * k} items, {k} folds of 4"), _kfold_case(rng)]
+
+
+KFOLD = Check(
+    id=f"{STEM}.kfold_indices",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
+    params=("n", "k", "fold"),
+    reference=_kfold_reference,
+    groups=[
+        Group("10 items in 3 folds (first and last fold), 12 in 4, a random one", _visible_kfold, visible=True,
+              redraw=_kfold_again),
+        Group("randomized sizes with a remainder", lambda rng: [_kfold_case(rng) for _ in range(3)], weight=2.0),
+        Group("the last fold of a size with a remainder",
+              lambda rng: [dataclasses.replace(c, args=(c.args[0], c.args[1], c.args[1] - 1)) for c in [_kfold_case(rng)]]),
+    ],
+    mistakes=[
+        Mistake("remainder dropped", "with folds of n // k items each, the last n % k items are in no fold and "
+                "never validate or train. The docstring gives the first n % k folds one extra item.",
+                lambda n, k, fold: _kfold_variant(n, k, fold, dropped=True)),
+        Mistake("folds rounded up", "folds of ceil(n / k) items each leave the last fold short (or empty); the "
+                "docstring makes the FIRST n % k folds one larger than the others.",
+                lambda n, k, fold: _kfold_variant(n, k, fold, ceil=True)),
+        Mistake("train and validation swapped", "the tuple is (train_indices, val_indices): fold `fold` is the "
+                "small validation part, every other item trains.",
+                lambda n, k, fold: _kfold_reference(n, k, fold)[::-1]),
+    ],
+    summary="fold sizes n // k, the first n % k one larger, in order; returns (train, val) int arrays",
+)
+
+
+# ---------------------------------------------------------------------- choose_stopping_epoch (reasoning)
+
+COST_LIMIT = 0.3  # a stop passes when it leaves at most this share of the test loss's climb unpaid
+
+
+@dataclass(frozen=True)
+class OverfitRun(Case):
+    """One recorded run: ``args`` is (report,), ``seed`` rebuilds the run and its held-out test curve
+    (:func:`autograder.core.reference.overfitting.overfit_run`), never shown to the student."""
+
+    seed: int = 0
+
+
+def _overfit_case(rng, note="a run that overfits") -> OverfitRun:
+    from ..reference import overfitting
+
+    while True:
+        seed = int(rng.integers(0, 2**31))
+        if overfitting.usable(seed):
+            return OverfitRun((overfitting.report(seed),), seed=seed, note=note)
+
+
+def _stop_reference(report):
+    """Keep the weights of the epoch whose validation loss is lowest (the check judges by effect, not by it)."""
+    return int(np.argmin(report["val_loss"]))
+
+
+NOT_AN_EPOCH = Mistake("not an epoch index", "return a whole number e with 0 <= e < len(report['val_loss']): "
+                       "the position in the curves of the epoch whose weights you keep (not a loss, not a fraction).")
+BY_TRAINING = Mistake("chosen by the training curve (never stopped)", "the training loss keeps falling (and the training accuracy "
+                      "stays at 100 %) long after the network has stopped learning anything that carries over: it "
+                      "is memorising the noise in its 40 points. Only the validation curve measures what happens to "
+                      "new points.")
+TOO_LATE = Mistake("stopped too late", "by the epoch you chose the validation loss had been climbing for a while: "
+                   "those epochs fit the training points' noise, and new points pay for it. Keep the weights from "
+                   "where the validation loss was lowest.")
+TOO_EARLY = Mistake("stopped too early", "the validation loss was still falling at the epoch you chose: the network "
+                    "had not yet learnt what there is to learn. Keep the weights from where it stops falling.")
+
+
+class StopCheck(Check):
+    """Judges a chosen epoch by its effect: the weights of that epoch are evaluated on the run's held-out
+    test points, and the choice passes when the test loss has given back at most :data:`COST_LIMIT` of
+    what training on to the end costs."""
+
+    def assess(self, case: Case, got) -> Finding:
+        from ..reference import overfitting  # loaded by now: the case's report came from it
+
+        report = case.args[0]
+        epochs = len(report["val_loss"])
+        if isinstance(got, np.ndarray) and got.shape == () and got.dtype.kind in "iu":
+            got = int(got)
+        if isinstance(got, bool) or not isinstance(got, (int, np.integer)) or not 0 <= got < epochs:
+            return Finding(f"should return an epoch index, a whole number from 0 to {epochs - 1}, but it returned "
+                           f"{type_name(got)}", (NOTHING_RETURNED if got is None else NOT_AN_EPOCH).diagnosis)
+        got = int(got)
+        run = overfitting.overfit_run(case.seed)
+        test, cost = run["test_loss"], overfitting.held_out_cost(case.seed, got)
+        said = (f"the weights of epoch {got} have a loss of {test[got]:.3f} on {overfitting.SIZES['test']} new points "
+                f"(lowest possible {test.min():.3f}, after the last epoch {test[-1]:.3f})")
+        if cost <= COST_LIMIT:
+            return Finding(None, note=said)
+        best = int(np.argmin(report["val_loss"]))
+        if got == int(np.argmin(report["train_loss"])) and got > best:
+            why = BY_TRAINING
+        else:
+            why = TOO_LATE if got > best else TOO_EARLY
+        return Finding(f"{said}: stopping there keeps {cost:.0%} of the damage overfitting does (at most "
+                       f"{COST_LIMIT:.0%} passes)", why.diagnosis)
+
+
+STOPPING = StopCheck(
+    id=f"{STEM}.choose_stopping_epoch",
+    forbidden=FORBIDDEN + LEARNING_LIBRARIES,
+    params=("report",),
+    reference=_stop_reference,
+    groups=[
+        Group("the chapter's run", lambda rng: [OverfitRun((_chapter_report(),), seed=CHAPTER_SEED,
+                                                            note="the run of Figure 10.5")],
+              visible=True, redraw=lambda cases, rng: [_overfit_case(rng)]),
+        Group("a new run", lambda rng: [_overfit_case(rng)], weight=2.0),
+        Group("another new run", lambda rng: [_overfit_case(rng)]),
+    ],
+    mistakes=[NOT_AN_EPOCH, BY_TRAINING, TOO_LATE, TOO_EARLY],
+    summary="the epoch whose weights, on new points, give back at most 30 % of what overfitting costs",
+)
+
+CHAPTER_SEED = 1  # the run the chapter shows (Figure 10.5)
+
+
+def _chapter_report():
+    from ..reference import overfitting
+
+    return overfitting.report(CHAPTER_SEED)
+
+
+CHECKS = [ACCURACY, CONFUSION, PRF, TOPK, STOPPING, SPLIT, KFOLD, ECE]

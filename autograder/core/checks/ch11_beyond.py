@@ -1,6 +1,6 @@
 """Checks for chapter 11, Beyond.
 
-Eight exercises on the topics the source left out:
+Nine exercises on the topics the source left out:
 
 - ``conv_params_and_flops``: the parameter count and the floating-point operations of one
   convolutional layer (bias included; a multiply-add counts as 2 FLOPs);
@@ -16,6 +16,9 @@ Eight exercises on the topics the source left out:
 - ``dropout_forward`` / ``dropout_backward``: inverted dropout with a boolean mask drawn by a fixed
   recipe (``default_rng(seed).random(x.shape) >= p``); a statistical group judges a large batch by
   what any dropout must do, so a correct dropout drawn another way earns it and is told the recipe;
+- ``crop_and_flip``: the padded random crop and horizontal flip of data augmentation, with the offsets
+  and flips drawn by the caller; its mistakes flip the height, flip before cropping, read the offsets
+  as (dx, dy) and pad with edge values (cases keep dy != dx and a flipped image shifted sideways);
 - ``choose_fix``: reasoning, judged by effect: the grader retrains the failing run of the case
   (:mod:`autograder.core.reference.debugging`) with the chosen fix and measures its last loss.
 
@@ -41,8 +44,10 @@ import numpy as np
 from .. import reference as ref
 from ..reference import functional as F
 from ..reference import torch
+from ..reference.fixes import FIXES
 from .base import (
     FORBIDDEN,
+    IMAGE_LIBRARIES,
     NOTHING_RETURNED,
     Case,
     Check,
@@ -856,7 +861,6 @@ DROPOUT_BACKWARD = Check(
 
 # ---------------------------------------------------------------------- choose_fix (reasoning)
 
-FIXES = ("lower_lr", "higher_lr", "he_init", "dropout")  # as in autograder.core.reference.debugging
 KIND_NOTES = {"diverging": "a run whose loss blew up", "slow": "a run whose loss creeps down",
               "vanishing": "a run whose loss does not move"}
 
@@ -932,5 +936,92 @@ CHOOSE_FIX = FixCheck(
 )
 
 
-CHECKS = [CONV_COST, L2, BATCHNORM, BN_RUNNING, BN_BACKWARD, DROPOUT, DROPOUT_BACKWARD, CHOOSE_FIX]
+# ---------------------------------------------------------------------- crop_and_flip (data augmentation)
+
+
+def _crop_flip_reference(x, pad, offsets, flip):
+    """Zero padding with F.pad, one window per image, then torch.flip along the width where asked."""
+    t = ref.to_tensor(x)
+    _, _, h, w = t.shape
+    padded = F.pad(t, (pad, pad, pad, pad))
+    windows = [padded[i, :, dy:dy + h, dx:dx + w] for i, (dy, dx) in enumerate(np.asarray(offsets).tolist())]
+    out = torch.stack(windows) if windows else t.clone()
+    mirrored = torch.as_tensor(np.asarray(flip, dtype=bool)).to(out.device)[:, None, None, None]
+    return ref.to_numpy(torch.where(mirrored, out.flip(-1), out))
+
+
+def _crop_flip_variant(x, pad, offsets, flip, *, axis=-1, flip_first=False, swap=False, edge=False):
+    h, w = np.shape(x)[2:]
+    padded = np.pad(np.asarray(x, dtype=np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)), mode="edge" if edge and pad else "constant")
+    out = np.empty_like(x)
+    for i, (dy, dx) in enumerate(np.asarray(offsets)):
+        dy, dx = (dx, dy) if swap else (dy, dx)
+        image = padded[i]
+        if flip_first and flip[i]:
+            image = image[..., ::-1]
+        window = image[:, dy:dy + h, dx:dx + w]
+        if window.shape[1:] != (h, w):
+            raise IndexError("window outside the padded image")
+        out[i] = np.flip(window, axis) if flip[i] and not flip_first else window
+    return out
+
+
+def _crop_flip_case(rng, n, c, h, w, pad, flips=True, note="") -> Case:
+    """Values away from zero (so a border of edge values differs from zeros); offsets with dy != dx and
+    dx != pad for some flipped image (so flipping first differs), each coordinate in 0..2·pad."""
+    x = away_from_zero(rng, (n, c, h, w))
+    while True:
+        offsets = rng.integers(0, 2 * pad + 1, size=(n, 2)).astype(np.int64)
+        flip = rng.random(n) < 0.5 if flips else np.zeros(n, dtype=bool)
+        if flips:
+            flip[0], flip[-1] = True, False
+        shifted = offsets[:, 1] != pad
+        if (pad == 0 or ((offsets[:, 0] != offsets[:, 1]).all() and shifted.any()
+                         and (shifted & flip).any() == flips)):
+            return Case((x, pad, offsets, flip), note=note)
+
+
+def _visible_crop_flip(rng) -> list[Case]:
+    x = ramp((2, 1, 4, 5)) + 1.0
+    return [Case((x, 1, np.array([[0, 2], [2, 1]]), np.array([True, False])),
+                 note="pad 1: image 0 shifted down and left, then mirrored; image 1 shifted up"),
+            _crop_flip_case(rng, 4, 3, 6, 7, 2, note="a random (4, 3, 6, 7) batch, pad 2"),
+            Case((x, 0, np.zeros((2, 2), dtype=np.int64), np.array([False, True])),
+                 note="edge case: pad 0, the only window is the image itself")]
+
+
+def _random_crop_flip(rng) -> list[Case]:
+    shapes = [tuple(int(v) for v in rng.integers(2, 5, size=2)) + (int(h), int(h) + 1) for h in rng.integers(4, 8, 2)]
+    return [_crop_flip_case(rng, n, c, h, w, int(rng.integers(1, 4))) for n, c, h, w in shapes]
+
+
+CROP_FLIP = Check(
+    id=f"{STEM}.crop_and_flip",
+    forbidden=FORBIDDEN + IMAGE_LIBRARIES,
+    params=("x", "pad", "offsets", "flip"),
+    reference=_crop_flip_reference,
+    groups=[
+        Group("a hand-made (2, 1, 4, 5) batch, a random one with pad 2, and pad 0", _visible_crop_flip, visible=True),
+        Group("randomized batches, pads, offsets and flips", _random_crop_flip, weight=2.0),
+        Group("pad 0: flips only", lambda rng: [_crop_flip_case(rng, 3, 2, 5, 6, 0, note="pad 0")]),
+        Group("no flips: crops only", lambda rng: [_crop_flip_case(rng, 3, 2, 5, 6, int(rng.integers(1, 3)), flips=False,
+                                                                   note="no image flipped")]),
+    ],
+    mistakes=[
+        Mistake("flipped upside down", "a horizontal flip mirrors left and right: it reverses the WIDTH axis (the "
+                "last one), and keeps the rows in order.", lambda *a: _crop_flip_variant(*a, axis=-2)),
+        Mistake("flipped before cropping", "mirroring the padded image first moves the window to the other side: "
+                "the window at column dx of the mirrored image is the mirror of the window at 2·pad − dx. Crop at "
+                "(dy, dx) first, then mirror the crop.", lambda *a: _crop_flip_variant(*a, flip_first=True)),
+        Mistake("offsets read as (dx, dy)", "offsets[i] is (dy, dx): the first number moves the window down the "
+                "rows (height), the second along the columns (width).", lambda *a: _crop_flip_variant(*a, swap=True)),
+        Mistake("border filled with edge values", "the padding is zeros, as in a convolution with zero padding: a "
+                "shifted digit gets a blank margin, not a copy of its outer pixels.",
+                lambda *a: _crop_flip_variant(*a, edge=True)),
+    ],
+    summary="zero-pad by pad, take the H×W window at offsets[i] = (dy, dx), then mirror left-right where flip[i]",
+)
+
+
+CHECKS = [CONV_COST, L2, BATCHNORM, BN_RUNNING, BN_BACKWARD, DROPOUT, DROPOUT_BACKWARD, CROP_FLIP, CHOOSE_FIX]
 

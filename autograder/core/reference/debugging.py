@@ -29,7 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-FIXES = ("lower_lr", "higher_lr", "he_init", "dropout")
+from .fixes import FIXES
+
 KINDS = ("diverging", "slow", "vanishing")
 LR_FACTOR = 30.0  # what "lower_lr" divides the learning rate by, and "higher_lr" multiplies it by
 STEPS = 40
