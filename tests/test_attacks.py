@@ -943,8 +943,8 @@ def test_visible_groups_are_drawn_again_at_grading():
                         {k: _kind(v) for k, v in after.kwargs.items()}, (check.id, after)
                     assert bool(before.note) == bool(after.note), (check.id, after.note)
                     if group.redraw is None:  # the note kept, saying when its numbers are the notebook's
-                        assert after.note in (before.note, f"{before.note} (the notebook's case; graded on new "
-                                                           "numbers of the same kind)"), (check.id, after.note)
+                        renumbered = f"{before.note} (the notebook's case; graded on new numbers of the same kind)"
+                        assert after.note in (before.note, renumbered), (check.id, after.note)
                         assert (after.note == before.note) == _same_inputs(before, after), (check.id, after.note)
                         for old, new in zip(_leaves((before.args, before.kwargs)), _leaves((after.args, after.kwargs))):
                             if isinstance(old, np.ndarray) and old.dtype.kind == "f":
