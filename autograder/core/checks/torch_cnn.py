@@ -85,16 +85,22 @@ def drive_training(train, weights, x_train, y_train, epochs, batch_size, lr, see
         def forward(self, x):
             return self.fc(torch.flatten(torch.max_pool2d(torch.relu(self.conv(x)), 2), 1))
 
-    with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
-        torch.manual_seed(seed)
-        model = Chapter9CNN()
-        with torch.no_grad():
-            for name, value in model.named_parameters():
-                value.copy_(torch.from_numpy(weights[name]))
-        modes = []
-        model.register_forward_pre_hook(lambda module, inputs: modes.append((module.training, torch.is_grad_enabled())))
-        model.eval()
-        losses = train(model, x_train, y_train, epochs, batch_size, lr, seed)
+    tf32 = torch.backends.cudnn.allow_tf32  # on a GPU, convolutions in TF32 keep 10 bits: not float32's steps
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+            torch.manual_seed(seed)
+            model = Chapter9CNN()
+            with torch.no_grad():
+                for name, value in model.named_parameters():
+                    value.copy_(torch.from_numpy(weights[name]))
+            modes = []
+            model.register_forward_pre_hook(lambda module, inputs: modes.append((module.training,
+                                                                                  torch.is_grad_enabled())))
+            model.eval()
+            losses = train(model, x_train, y_train, epochs, batch_size, lr, seed)
+    finally:
+        torch.backends.cudnn.allow_tf32 = tf32
     return {"params": {name: value.detach().cpu().double().numpy() for name, value in model.named_parameters()},
             "losses": None if losses is None else np.array([float(loss) for loss in losses], dtype=np.float64),
             "training_mode": np.array([training for training, recording in modes if recording], dtype=bool),
