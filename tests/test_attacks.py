@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ROOT, cli, solution_notebook, student_notebook, unmarked
+from conftest import ROOT, cli, solution_notebook, student_notebook, unmarked, with_cell
 from nbgrader.api import Gradebook
 
 from autograder import sandbox
@@ -973,3 +973,40 @@ def test_a_table_of_the_visible_answers_passes_in_jupyter_and_earns_nothing_at_g
     visible = [group.name for group in check.groups if group.visible]
     assert len(visible) == 2 and all(not groups[name]["passed"] for name in visible), groups
     assert all(groups[name]["exception"] == "KeyError" for name in visible), groups
+
+
+# ---------------------------------------------------------------------- a PyTorch exercise beside NumPy ones
+
+TORCH_SGD = ("import torch\n\n\ndef sgd_step(params, grads, lr):\n"
+             "    tensors = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}\n"
+             "    for k, t in tensors.items():\n        t.grad = torch.tensor(grads[k])\n"
+             "    torch.optim.SGD(list(tensors.values()), lr=lr).step()\n"
+             "    return {k: t.detach().numpy() for k, t in tensors.items()}\n")
+
+
+def test_a_torch_exercise_imports_torch_while_the_numpy_exercises_of_its_notebook_stay_forbidden():
+    """Chapter 9 grades its PyTorch exercises in a sandbox of their own, which allows torch; its NumPy
+    exercises keep theirs, which refuses torch (and hides it): an sgd_step written with torch.optim scores
+    nothing, with the forbidden verdict, while DigitsCNN and train_cnn, which must import torch, pass. The
+    torch cells' refusal in the NumPy sandbox is not reported as their error."""
+    from autograder.grader.notebook import grade_notebook
+    from autograder.grader.run import sandboxes
+
+    stem = "09-training"
+    spec = read_spec(solution_notebook(stem), stem)
+    wanted = [f"{stem}.{name}" for name in ("sgd_step", "DigitsCNN", "train_cnn", "adam_step")]
+    only = dataclasses.replace(spec, tests=[test for test in spec.tests if test.check_id in wanted])
+    checks = [check_registry.get(test.check_id) for test in only.tests]
+    names = [[checks[index].function for index in indices] for indices in sandboxes(checks)]
+    assert names == [["sgd_step", "adam_step"], ["DigitsCNN", "train_cnn"]]  # NumPy ones together, PyTorch ones too
+    assert all("torch" in check.forbidden for check in checks[:2]) and not any("torch" in c.forbidden for c in checks[2:])
+    result = grade_notebook(only, with_cell(solution_notebook(stem), "sgd_step", TORCH_SGD), 3)
+    verdicts = {check.check_id.split(".")[1]: check for check in result.checks}
+    assert verdicts["sgd_step"].score == 0 and verdicts["sgd_step"].status == "error"
+    assert verdicts["sgd_step"].error == "forbidden" and "torch" in verdicts["sgd_step"].message
+    for name in ("DigitsCNN", "train_cnn", "adam_step"):
+        assert verdicts[name].status == "passed", (name, verdicts[name].message)
+    assert "DigitsCNN" not in result.cell_errors and "train_cnn" not in result.cell_errors, result.cell_errors
+    assert "torch" in result.cell_errors["sgd_step"]
+    chapter_2 = [check_registry.get(test.check_id) for test in SPEC.tests]
+    assert sandboxes(chapter_2) == [list(range(len(chapter_2)))]  # one sandbox, as before

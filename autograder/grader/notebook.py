@@ -24,7 +24,7 @@ from ..core.results import CheckResult, NotebookResult
 from ..sandbox import Limits, SandboxError
 from . import preflight
 from .judge import judge_check
-from .run import Budget, Session, forbidden_modules, submission_cells
+from .run import Budget, Session, drivers, forbidden_modules, sandboxes, submission_cells
 from .score import failed_notebook, score_check
 from .spec import NotebookSpec
 
@@ -63,32 +63,51 @@ def _grade(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: int, limit
         return failed_notebook(spec, repaired.failure, notes)
     result = NotebookResult(spec.name, notes=notes)
     checks = [registry.get(test.check_id) for test in spec.tests]
-    # one wall-clock budget for the notebook: its cells, restarts, checks and regrades (started at pre-flight)
-    budget = Budget(limits.budget_seconds([check.timeout for check in checks]))
+    groups = sandboxes(checks)
+    # one wall-clock budget for the notebook: its cells (once per sandbox), restarts, checks and regrades
+    budget = Budget(limits.budget_seconds([check.timeout for check in checks], runs=len(groups)))
     budget.started = start
     result.budget = budget.seconds
-    session = Session(submission_cells(spec, repaired.notebook), forbidden_modules(checks), limits, protect,
-                      budget=budget)
-    try:
+    cells = submission_cells(spec, repaired.notebook, drivers(checks))
+    scored: dict[int, object] = {}
+    for number, indices in enumerate(groups):
+        mine = [checks[index] for index in indices]
+        session = Session(cells, forbidden_modules(mine), limits, protect, budget=budget)
         try:
-            ran = session.ensure()
-            result.cell_errors = {cell["id"]: cell["error"] for cell in ran["cells"] if not cell["ok"]}
-        except SandboxError as error:
-            if error.kind == "setup":
-                return failed_notebook(spec, f"the grader could not start its sandbox ({error}); this is not "
-                                             "the student's fault: tell the instructor", notes)
-            result.cell_errors = {"(all cells)": error.args[0]}
-        result.sandbox = session.sandbox.mode
-        for test, check in zip(spec.tests, checks):
-            groups, weight = judge_check(session, check, seed, limits)
-            result.checks.append(score_check(test, check, groups, weight))
-    finally:
-        session.close()
+            try:
+                ran = session.ensure()
+                errors = {cell["id"]: cell["error"] for cell in ran["cells"] if not cell["ok"]}
+            except SandboxError as error:
+                if error.kind == "setup":
+                    return failed_notebook(spec, f"the grader could not start its sandbox ({error}); this is not "
+                                                 "the student's fault: tell the instructor", notes)
+                errors = {"(all cells)": error.args[0]}
+            result.cell_errors.update(_own_errors(errors, number, mine, checks, result.cell_errors))
+            result.sandbox = result.sandbox or session.sandbox.mode
+            for index in indices:
+                found, weight = judge_check(session, checks[index], seed, limits)
+                scored[index] = score_check(spec.tests[index], checks[index], found, weight)
+        finally:
+            session.close()
+    result.checks = [scored[index] for index in range(len(checks))]
     for index, stand_ins in dependents(spec, checks, result.checks).items():
         result.checks[index] = regrade_on_its_own(spec, repaired.notebook, checks, index, stand_ins, seed,
                                                   limits, protect, result.checks[index], budget)
     result.seconds = time.monotonic() - start
     return result
+
+
+def _own_errors(errors: dict, number: int, mine, checks, known: dict) -> dict:
+    """The errors of one sandbox's run of the cells that are its to report: those of its own exercises' cells,
+    and (the first sandbox's) those of every other cell. A sandbox that refuses torch reports a PyTorch
+    exercise's cell as failing; the sandbox of that exercise says whether it really does."""
+    own = {check.function for check in mine}
+    others = {check.function for check in checks} - own
+    if number and "(all cells)" in errors:  # this sandbox could not run the cells at all: say for which exercises
+        errors = {f"(all cells, in the sandbox of {', '.join(sorted(own))})": errors.pop("(all cells)"), **errors}
+        own |= set(errors)
+    return {cell: error for cell, error in errors.items()
+            if cell in own or (cell not in others and number == 0 and cell not in known)}
 
 
 # A check that gave no value for one of these reasons cannot gain from a stand-in.
@@ -122,8 +141,9 @@ def regrade_on_its_own(spec: NotebookSpec, notebook, checks, index: int, stand_i
     check, test = checks[index], spec.tests[index]
     if budget is not None and budget.remaining <= 0:
         return scored
-    session = Session(submission_cells(spec, notebook), forbidden_modules(checks), limits, protect, stand_ins,
-                      budget)
+    mine = [checks[other] for indices in sandboxes(checks) if index in indices for other in indices]
+    session = Session(submission_cells(spec, notebook, drivers(checks)), forbidden_modules(mine), limits, protect,
+                      stand_ins, budget)
     try:
         groups, weight = judge_check(session, check, seed, limits)
         used = session.stand_ins_used

@@ -15,15 +15,17 @@ import time
 import nbformat
 
 from ..core.checks import Case, Check, Returned
-from ..core.checks.base import forbidden_use
+from ..core.checks.base import DRIVER_NAMESPACE, driver_source, forbidden_use, frameworks
 from ..core.checks.questions import is_answer
 from ..core.results import CallError, ErrorKind
 from ..sandbox import Limits, Sandbox, SandboxError
 from .spec import NotebookSpec, nbgrader_meta
 
 
-def submission_cells(spec: NotebookSpec, notebook: nbformat.NotebookNode) -> list[dict]:
-    """The code to run: the source's setup cells, then the submission's solution cells in order."""
+def submission_cells(spec: NotebookSpec, notebook: nbformat.NotebookNode, drivers: dict[str, str] | None = None,
+                     ) -> list[dict]:
+    """The code to run: the source's setup cells, then the submission's solution cells in order, then the
+    harness (``drivers``: the exercises called through a check's driver, see :func:`harness_cell`)."""
     by_id = {}
     for cell in notebook.cells:
         grade_id = nbgrader_meta(cell).get("grade_id")
@@ -31,7 +33,7 @@ def submission_cells(spec: NotebookSpec, notebook: nbformat.NotebookNode) -> lis
             by_id[grade_id] = cell.source
     cells = [{"id": f"setup-{i}", "source": source} for i, source in enumerate(spec.setup)]
     cells += [{"id": grade_id, "source": by_id[grade_id]} for grade_id in spec.solutions if grade_id in by_id]
-    return cells + [harness_cell(spec.solutions)]
+    return cells + [harness_cell(spec.solutions, drivers)]
 
 
 # The harness's frames are not the student's: the child leaves frames of files named like its own
@@ -44,29 +46,64 @@ def caller(function: str) -> str:
     return f"_graded__{function}"
 
 
-def harness_cell(functions) -> dict:
+def harness_cell(functions, drivers: dict[str, str] | None = None) -> dict:
     """The last cell: for each exercise the submission defined, a caller that returns the value and
     the inputs as the call left them, ``(value, args, kwargs)``. The child decodes fresh inputs for
     every call, so these are the student's own copies; the judge compares them with what it sent.
 
+    An exercise in ``drivers`` (name -> the source of its check's driver, :attr:`Check.driver`) is not
+    called itself: its caller hands it (a class, a training function) to the driver, which runs in a
+    namespace of its own and returns plain values.
+
     A question's answer (``answer_02_1``, :func:`~autograder.core.checks.questions.is_answer`) is a value,
     not a function: its caller returns the variable's value as the cells left it (None when unset), never
     calling it."""
-    lines = []
+    lines, drivers = [], drivers or {}
     for name in functions:
-        if is_answer(name):
+        if name in drivers and name.isidentifier():
+            lines += [f"if callable(globals().get({name!r})):",
+                      f"    {_driver(name)} = __driver({drivers[name]!r}, {_HARNESS_FILE!r})",
+                      f"    def {caller(name)}(*args, **kwargs):",
+                      f"        return {_driver(name)}({name}, *args, **kwargs), args, kwargs"]
+        elif is_answer(name):
             lines += [f"def {caller(name)}(*args, **kwargs):",
                       f"    return globals().get({name!r}), args, kwargs"]
         elif name.isidentifier():
             lines += [f"if callable(globals().get({name!r})):",
                       f"    def {caller(name)}(*args, **kwargs):",
                       f"        return {name}(*args, **kwargs), args, kwargs"]
+    if drivers:  # a driver's source defines one function, its only name: found in its own namespace
+        lines = ["def __driver(source, filename):",
+                 f"    namespace = {{'__name__': {DRIVER_NAMESPACE!r}}}",
+                 "    exec(compile(source, filename, 'exec'), namespace)",
+                 "    return next(value for key, value in namespace.items() if not key.startswith('__'))",
+                 *lines]
     return {"id": "grading harness", "source": f"exec(compile({chr(10).join(lines)!r}, {_HARNESS_FILE!r}, 'exec'))"}
+
+
+def _driver(function: str) -> str:
+    """The name of the driver of ``function`` in the sandbox."""
+    return f"_driver__{function}"
 
 
 def forbidden_modules(checks: list[Check]) -> list[str]:
     """Every module one of ``checks`` forbids: the sandbox refuses (and hides) them all."""
     return sorted({module for check in checks for module in check.forbidden})
+
+
+def sandboxes(checks: list[Check]) -> list[list[int]]:
+    """The indices of a notebook's ``checks``, by the sandbox that runs them: the checks that refuse the same
+    frameworks (:func:`~autograder.core.checks.base.frameworks`) share one, which refuses what any of them
+    forbids; a PyTorch exercise, which may import torch, gets its own. In the order of each one's first check."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, check in enumerate(checks):
+        groups.setdefault(frameworks(check), []).append(index)
+    return list(groups.values())
+
+
+def drivers(checks: list[Check]) -> dict[str, str]:
+    """The exercises of ``checks`` that a driver calls, with the driver's source (:attr:`Check.driver`)."""
+    return {check.function: driver_source(check) for check in checks if check.driver is not None}
 
 
 class Budget:

@@ -161,8 +161,13 @@ def _unfinished(function) -> str:
     """Why ``function`` is visibly not written yet ("" when it looks written).
 
     Read from its bytecode, without calling it: the blank stub raises NotImplementedError, and a
-    function without a single ``return <value>`` gives None to the cell that plots its result.
+    function without a single ``return <value>`` gives None to the cell that plots its result. An
+    exercise that is a class (an ``nn.Module``) is unfinished while one of its methods raises it.
     """
+    if isinstance(function, type):  # an exercise that is a class (an nn.Module): its own methods
+        methods = [value for value in vars(function).values() if hasattr(value, "__code__")]
+        return next((f"its {method.__name__} still raises NotImplementedError" for method in methods
+                     if "NotImplementedError" in method.__code__.co_names), "")
     code = getattr(function, "__code__", None)
     if code is None:
         return ""

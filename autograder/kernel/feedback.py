@@ -29,6 +29,7 @@ visible check judges the answer's form only and says so; ``hidden=True`` grades 
 
 from __future__ import annotations
 
+import functools
 import html
 import inspect
 import random
@@ -36,7 +37,7 @@ import sys
 
 from ..core import checks, codec, expected
 from ..core.checks import Returned
-from ..core.checks.base import forbidden_use
+from ..core.checks.base import driver_function, driver_source, forbidden_use
 from ..core.checks.questions import FORM_ONLY, is_answer
 from ..core.checks.run import run_check
 from ..core.results import CallError, ErrorKind, GroupResult
@@ -106,6 +107,7 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
         seed = random.SystemRandom().randrange(2**32)
     if is_answer(spec.function):
         return _question(spec, function, seed, hidden)
+    driven = _driven(spec, function)
 
     def call(case):
         if not callable(function):
@@ -114,7 +116,7 @@ def check(check_id: str, function=None, *, hidden: bool = False, seed: int | Non
         args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
         used: set[str] = set()
         try:
-            value = _call_watching(function, args, kwargs, spec.forbidden, used)
+            value = _call_watching(driven, args, kwargs, spec.forbidden, used)
         except NotImplementedError:
             return CallError(ErrorKind.NOT_IMPLEMENTED, "not implemented yet (the cell still raises NotImplementedError)")
         except Exception as error:  # show the student's error as feedback, not as a traceback
@@ -171,8 +173,8 @@ def _wrong_dependencies(spec, function, names: dict) -> str:
         if other.function == spec.function or other.function not in called or not callable(dependency):
             continue
         try:
-            _, passed = run_check(other, lambda case, f=dependency: _quiet_call(f, case), None, include_hidden=False,
-                                  expected=expected.lookup)
+            _, passed = run_check(other, lambda case, f=dependency, o=other: _quiet_call(f, case, o), None,
+                                  include_hidden=False, expected=expected.lookup)
         except Exception:  # a dependency that cannot even be judged is wrong too
             passed = -1.0
         if passed < sum(group.weight for group in other.groups if group.visible):
@@ -186,8 +188,18 @@ def _wrong_dependencies(spec, function, names: dict) -> str:
             "fails its check.)")
 
 
-def _quiet_call(function, case):
+def _driven(spec, function):
+    """What :func:`check` calls on a case: the student's ``function`` itself, or, for an exercise that a
+    driver calls (a class, a function that trains a model: :attr:`~autograder.core.checks.Check.driver`),
+    the driver with it, from the same source the grader runs in its sandbox."""
+    if spec.driver is None or not callable(function):
+        return function
+    return functools.partial(driver_function(driver_source(spec), spec.driver.__name__), function)
+
+
+def _quiet_call(function, case, spec=None):
     """``function`` on copies of ``case``'s inputs, as :func:`check` calls it, without its reports."""
+    function = _driven(spec, function) if spec is not None else function
     args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
     try:
         return Returned(codec.decode(codec.encode(function(*args, **kwargs))), args, kwargs)

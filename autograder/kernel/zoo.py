@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..core import data
-from ..core.reference import ReferenceCNN, get_device
+from ..core.reference import DigitsCNN, ReferenceCNN, get_device
 
 
 def seed_everything(seed: int) -> None:
@@ -260,26 +260,13 @@ def train_numpy_cnn(layers, x_train, y_train, x_test, y_test, epochs: int = 15, 
     return params, history
 
 
-class DigitsCNN(nn.Module):
-    """The same architecture in PyTorch: conv 3×3 (padding 1) → ReLU → max pool 2 → linear to 10."""
-
-    def __init__(self, filters: int = DIGITS_FILTERS):
-        super().__init__()
-        self.conv = nn.Conv2d(1, filters, kernel_size=3, padding=1)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = nn.Linear(filters * 4 * 4, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
-
-
 def train_torch_cnn(x_train, y_train, x_test, y_test, epochs: int = 60, batch_size: int = 32, lr: float = 5e-3,
                     seed: int = 0, device=None, progress=None) -> tuple[nn.Module, dict]:
     """Adam with a cosine learning-rate schedule, the same augmentation as the NumPy run."""
     seed_everything(seed)
     rng = np.random.default_rng(seed=seed)
     device = device or get_device()
-    model = DigitsCNN().to(device)
+    model = DigitsCNN(DIGITS_FILTERS).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
     ys = torch.as_tensor(y_train, device=device)

@@ -59,11 +59,12 @@ class Limits:
         """The wall-clock limit of one check."""
         return min(check_timeout, self.call_seconds) if self.call_seconds else check_timeout
 
-    def budget_seconds(self, check_timeouts) -> float:
-        """The wall-clock budget of one notebook: running its cells once plus every check's limit (the
-        documented worst case), or ``submission_seconds`` when that is smaller. Restarts, which run the
-        cells again, and regrades with stand-ins come out of the same budget."""
-        worst = self.run_seconds + sum(self.check_seconds(timeout) for timeout in check_timeouts)
+    def budget_seconds(self, check_timeouts, runs: int = 1) -> float:
+        """The wall-clock budget of one notebook: running its cells once in each of its ``runs`` sandboxes
+        (one, unless a PyTorch exercise needs its own) plus every check's limit (the documented worst case),
+        or ``submission_seconds`` when that is smaller. Restarts, which run the cells again, and regrades
+        with stand-ins come out of the same budget."""
+        worst = self.run_seconds * runs + sum(self.check_seconds(timeout) for timeout in check_timeouts)
         return min(worst, self.submission_seconds) if self.submission_seconds else worst
 
 

@@ -19,6 +19,8 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
+import inspect
+import textwrap
 import threading
 import zlib
 from collections.abc import Callable
@@ -39,12 +41,38 @@ FORBIDDEN = ("torch", "autograder", "tensorflow", "jax")
 IMAGE_LIBRARIES = ("scipy.signal", "scipy.ndimage", "skimage")  # convolution, filters, pooling, conversions
 SOFTMAX_LIBRARIES = ("scipy.special",)  # softmax, log_softmax, logsumexp
 LEARNING_LIBRARIES = ("sklearn",)  # one-hot encoders, metrics, splits, whole models
+# What a PyTorch exercise may not use: the course's package and the other frameworks, but not torch, nor
+# tensorflow: torch's first optimizer step imports torch._dynamo, which asks importlib.util.find_spec whether
+# tensorflow is installed, and the sandbox answers a forbidden name with an error, not with "not found"
+# (tensorflow is not installed with the course). Such an exercise is graded in a sandbox of its own.
+TORCH_EXERCISE_FORBIDDEN = ("autograder", "jax")
+
+
+def frameworks(check) -> tuple[str, ...]:
+    """The frameworks of :data:`FORBIDDEN` that ``check`` refuses: the exercises of a notebook that refuse the
+    same ones share a sandbox, which refuses every module any of them forbids (a PyTorch exercise, which
+    allows torch, gets a sandbox of its own)."""
+    return tuple(module for module in FORBIDDEN if module in check.forbidden)
 
 
 def forbidden_use(modules) -> str:
     """What a check says, at grading time and in Jupyter alike, about a solution that used ``modules``."""
     return (f"the solution uses {', '.join(sorted(modules))}, which this exercise does not allow; "
             "write it with NumPy only")
+
+DRIVER_NAMESPACE = "grading_driver"  # the __name__ a driver runs under: none of the course's package
+
+
+def driver_source(check) -> str:
+    """The source of ``check``'s driver (see :attr:`Check.driver`), which defines a function of the same name."""
+    return textwrap.dedent(inspect.getsource(check.driver))
+
+
+def driver_function(source: str, name: str, filename: str = "<grading driver>"):
+    """The driver ``name`` defined by ``source``, in a namespace of its own (not the student's, not the package's)."""
+    namespace = {"__name__": DRIVER_NAMESPACE}
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - the source of one of the course's checks
+    return namespace[name]
 
 # --------------------------------------------------------------------------- cases
 
@@ -586,6 +614,12 @@ class Check:
     # hint(case, got) -> Diagnosis or None: explains answers no mistake model matches (NaN, inf);
     # tried in order, only when no mistake in the library matched.
     hints: list[Callable[[Case, Any], Diagnosis | None]] = field(default_factory=list)
+    # driver(target, *args, **kwargs): for an exercise that is not a function of plain values (a class, a
+    # function that trains a model), what calls it on a case: a self-contained function (its imports inside
+    # it) that drives the student's ``target`` with the case's plain inputs and returns plain values. Its
+    # source runs where the student's code runs (the sandbox at grading time, the kernel for check()), so
+    # only plain values come back (:func:`driver_source`, :func:`driver_function`).
+    driver: Callable[..., Any] | None = None
 
     @property
     def stem(self) -> str:
@@ -599,7 +633,7 @@ class Check:
     def stands_in(self) -> bool:
         """Whether :attr:`reference` gives this exercise's whole return value, so that while another
         exercise that calls this one is graded, the reference can stand in for the student's own."""
-        return self.select is None and type(self).assess is Check.assess
+        return self.select is None and self.driver is None and type(self).assess is Check.assess
 
     @property
     def total_weight(self) -> float:

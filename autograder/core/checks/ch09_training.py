@@ -38,6 +38,9 @@ Seven exercises, each a plain-data piece of a training loop:
   mistakes (summed gradient, velocities reset every epoch, ReLU's mask skipped, Nesterov, losses recorded
   after the update, no momentum, batch order).
 
+- ``DigitsCNN`` and ``train_cnn``, the chapter's CNN as a PyTorch module and its training loop, are checked
+  in :mod:`.torch_cnn` (through drivers, in a sandbox that allows torch).
+
 Each known mistake passes or fails a group whatever the seed, so scores in the bank are exact.
 """
 
@@ -65,6 +68,7 @@ from .base import (
     compare,
     type_name,
 )
+from .torch_cnn import DIGITS_CNN, TRAIN_CNN
 
 STEM = "09-training"
 
@@ -1147,4 +1151,4 @@ TRAIN_NET = NetTrainingCheck(
              "parameters and losses that mini-batch SGD with PyTorch's momentum reaches"),
 )
 
-CHECKS = [SGD_STEP, EPOCH_BATCHES, TRAIN, SGD_MOMENTUM_STEP, RMSPROP_STEP, ADAM_STEP, TRAIN_NET]
+CHECKS = [SGD_STEP, EPOCH_BATCHES, TRAIN, SGD_MOMENTUM_STEP, RMSPROP_STEP, ADAM_STEP, TRAIN_NET, DIGITS_CNN, TRAIN_CNN]

@@ -23,19 +23,20 @@ _WHERE = {
     "device": ("DTYPE", "ENV_VAR", "get_device", "to_index_tensor", "to_numpy", "to_tensor"),
     "grads": ("avg_pool2d_backward", "conv2d_backward", "linear_backward", "max_pool2d_backward", "mse_backward",
               "relu_backward", "softmax_cross_entropy_backward", "vjp"),
-    "network": ("PARAM_NAMES", "ReferenceCNN", "init_params", "reference_forward"),
+    "network": ("PARAM_NAMES", "DigitsCNN", "ReferenceCNN", "init_params", "reference_forward"),
     "ops": ("avg_pool2d", "conv2d", "cross_entropy_loss", "flatten", "im2col", "linear",
             "log_softmax", "max_pool2d", "mse_loss", "one_hot", "relu", "sigmoid", "softmax", "tanh"),
     "sizes": ("conv_output_size",),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
 # Names that are not functions, and functions that need no torch: reading one loads its module at once.
-_EAGER = {"DTYPE", "ENV_VAR", "PARAM_NAMES", "ReferenceCNN", "conv_output_size"}
+_EAGER = {"DTYPE", "DigitsCNN", "ENV_VAR", "PARAM_NAMES", "ReferenceCNN", "conv_output_size"}
 
 __all__ = [
     "DTYPE",
     "ENV_VAR",
     "PARAM_NAMES",
+    "DigitsCNN",
     "ReferenceCNN",
     "avg_pool2d",
     "avg_pool2d_backward",

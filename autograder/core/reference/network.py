@@ -141,3 +141,22 @@ class ReferenceCNN(nn.Module):
                 )
             layer.weight.copy_(w)
             layer.bias.copy_(b)
+
+
+class DigitsCNN(nn.Module):
+    """Chapter 9's small CNN, in PyTorch (the one the chapter's PyTorch exercises are graded against).
+
+    conv 3×3, ``filters`` channels, padding 1 (``conv``) → ReLU → max pool 2 → flatten → linear to 10
+    (``fc``): x (N, 1, 8, 8) → (N, filters, 8, 8) → (N, filters, 4, 4) → (N, 16·filters) → logits (N, 10).
+    Its parameters are ``conv.weight`` (filters, 1, 3, 3), ``conv.bias`` (filters,), ``fc.weight``
+    (10, 16·filters) and ``fc.bias`` (10,); torch's default dtype (float32) and initialisation.
+    """
+
+    def __init__(self, filters: int = 32):
+        super().__init__()
+        self.conv = nn.Conv2d(1, filters, kernel_size=3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(filters * 4 * 4, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.pool(torch.relu(self.conv(x))).flatten(1))
