@@ -521,7 +521,7 @@ def test_the_figure_text_check_catches_small_text(browser, tmp_path):
     """The check above fails where it should, on a page with the book's script and stylesheet and four
     figures drawn by a page kernel of the book in a 600 px column: 5-point text, and 8-point text in a
     figure that the column shows at 4/5 of its width, are caught and named; 12-point text and an
-    explorer's frame (a data URL, 12-point text at 64 dpi) pass."""
+    explorer's frame (a data URL, 12-point text at 72 dpi) pass."""
     from autograder.book import execute
 
     setup = "import matplotlib.pyplot as plt\nplt.rcParams.update({'figure.dpi': 90, 'font.size': 12})"
