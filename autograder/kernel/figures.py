@@ -2,7 +2,7 @@
 
 In the book's page kernels (``autograder/book/execute.py`` runs :func:`measure` before each page)
 every PNG that matplotlib writes, inline figures, animation frames and explorer frames alike, carries
-a text chunk :data:`KEY`: the height in pixels *of that image* of the smallest text drawn on it, or
+a text chunk :data:`KEY`: the font size in pixels *of that image* of the smallest text drawn on it, or
 :data:`NO_TEXT` when none is. It is measured while the figure is drawn, from what is drawn: only
 visible, non-empty texts (titles, labels, tick labels, legends, annotations, tables), each at its
 font size, and in mathtext at the size of its smallest glyph (a subscript is 0.7 times the text);
