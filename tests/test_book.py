@@ -584,3 +584,72 @@ def _png_bytes(image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------- legible figures: the smallest text
+
+# Cells a page kernel of the book runs (autograder/book/execute.KERNEL_SETUP measures every figure).
+MEASURED_CELLS = [
+    "import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 90",
+    # 5-point fine print among 10-point ticks: 5 * 90 / 72 = 6.25 px of the image
+    ("fig, ax = plt.subplots(figsize=(4, 3)); ax.plot([0, 1]); ax.set_title('a plot', fontsize=12)\n"
+    "ax.text(0.1, 0.5, 'fine print', fontsize=5); plt.show()"),
+    # hidden and empty texts are not drawn: the ticks' 10 points are the smallest, 12.5 px
+    ("fig, ax = plt.subplots(figsize=(4, 3)); ax.plot([0, 1]); ax.text(0.1, 0.5, 'hidden', fontsize=5).set_visible(False)\n"
+    "ax.text(0.2, 0.2, ' ', fontsize=3); plt.show()"),
+    # a subscript is 0.7 of its 12 points: 8.4 points, 10.5 px; the axes are off, so no tick label counts
+    ("fig, ax = plt.subplots(figsize=(4, 3)); ax.imshow([[0, 1]]); ax.axis('off'); ax.set_title('$w_{ij}$', fontsize=12)\n"
+    "plt.show()"),
+    "fig, ax = plt.subplots(figsize=(2, 2)); ax.imshow([[0, 1]]); ax.axis('off'); plt.show()",  # no text at all
+    # an explorer's frame (a palette PNG or a WebP) keeps the record: 8 points at its 72 dpi, 8 px
+    ("from autograder.kernel.explorer import encode_figure\nfig, ax = plt.subplots(figsize=(4, 3))\n"
+    "ax.set_title('frame', fontsize=8); ax.set_xticks([]); ax.set_yticks([]); print(encode_figure(fig)); plt.close(fig)"),
+]
+
+
+@pytest.fixture(scope="module")
+def measured_figures() -> list[bytes]:
+    """The images the cells above show, executed as the book executes a page (and shrunk as it stores them)."""
+    import base64
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in MEASURED_CELLS])
+    executed = execute.execute(notebook, "figures-test", timeout=300)
+    images.shrink_figures(executed)
+    found = []
+    for cell in executed.cells[1:]:
+        for output in cell.outputs:
+            if "image/png" in output.get("data", {}):
+                found.append(base64.b64decode(output["data"]["image/png"]))
+            elif output.get("name") == "stdout":
+                found.append(base64.b64decode(output["text"].strip().split(",", 1)[1]))
+    return found
+
+
+def test_every_figure_records_the_size_of_its_smallest_text(measured_figures):
+    """The book's page kernels write in each figure the smallest drawn text in pixels of its image (what
+    tests/test_browser.py checks as displayed): fine print counts, hidden text does not, a subscript
+    counts at its size, a figure without text says so; the shrunk PNG and an explorer's frame keep it."""
+    from autograder.kernel.figures import NO_TEXT, recorded_px
+
+    records = [recorded_px(data)[:2] for data in measured_figures]
+    assert records == [("6.25", "fine print"), ("12.50", "0.0"), ("10.50", "$w_{ij}$"), (NO_TEXT, ""),
+                       ("8.00", "frame")], records
+    assert all(data.startswith(b"\x89PNG") for data in measured_figures[:4])
+
+
+def test_a_figure_drawn_outside_the_books_kernels_records_nothing():
+    """Only the book's page kernels measure (a student's figure is not changed): without the hook, no record."""
+    import io
+
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from autograder.kernel.figures import recorded_px
+
+    matplotlib.use("agg")
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.set_title("title")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    assert recorded_px(buffer.getvalue())[0] is None

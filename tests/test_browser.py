@@ -11,6 +11,7 @@ Without Chromium these tests are skipped, loudly; with ``CI=true`` that is a fai
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from conftest import ASSIGNMENTS, ROOT
 from test_build import MARKERS, solution_lines
 
 from autograder.book import sources
+from autograder.kernel.figures import NO_TEXT, recorded_px
 
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -112,7 +114,9 @@ FACTS_JS = """() => {
     layout: {
       width: document.documentElement.scrollWidth, viewport: window.innerWidth,
       figures: Array.from(document.querySelectorAll('FIGURES')).filter(i => i.naturalWidth > 0).map(i => ({
-        src: i.getAttribute('src').slice(0, 60), natural: i.naturalWidth, shown: i.getBoundingClientRect().width})),
+        src: i.getAttribute('src').slice(0, 60), natural: i.naturalWidth, shown: i.getBoundingClientRect().width,
+        url: i.currentSrc, name: ((i.closest('figure') && i.closest('figure').querySelector('figcaption'))
+          ? i.closest('figure').querySelector('figcaption').innerText : (i.alt || '')).trim().slice(0, 70)})),
       blocks: Array.from(document.querySelectorAll('CODE_BLOCKS')).map(b => ({
         scrolls: b.scrollWidth > b.clientWidth + 1, text: b.innerText.split('\\n')[0].slice(0, 60)})),
       equations: Array.from(document.querySelectorAll('article mjx-container[display="true"]')).map(m => ({
@@ -175,15 +179,23 @@ def _visit(context, url: str) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def context(request):
+def browser():
+    """Chromium, headless (no book needed: some tests serve their own pages)."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
 
-    request.getfixturevalue("book_build")  # after the Chromium check: without it, skipped before building
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield _offline_context(browser, DESKTOP)
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def context(browser, book_build):
+    """A desktop-wide offline context, once the book is built (conftest's ``book_build``)."""
+    desktop = _offline_context(browser, DESKTOP)
+    yield desktop
+    desktop.close()
 
 
 def _offline_context(browser, width: int):
@@ -436,6 +448,111 @@ def test_no_figure_is_shown_below_three_quarters_of_its_width_on_a_desktop(visit
     for stem in STEMS:
         layout = visits[f"book/{stem}.html"].facts["layout"]
         assert layout["viewport"] == DESKTOP and layout["width"] <= DESKTOP, f"{stem} is wider than the window"
+
+
+MIN_TEXT_PX = 9  # CSS px: the smallest text a figure may show at DESKTOP width
+
+
+def _image_bytes(url: str) -> bytes:
+    if url.startswith("data:"):
+        return base64.b64decode(url.split(",", 1)[1])
+    return Path(unquote(urlparse(url).path)).read_bytes()
+
+
+def figure_text(figures: list[dict]) -> list[dict]:
+    """Each figure seen by FACTS_JS with ``text``, the smallest text it shows in CSS px as displayed: the
+    size the page's kernel recorded in the image (px of the image, autograder/kernel/figures.py) times
+    displayed width / the image's width; None without text. ``record``: the record (None: not measured)."""
+    rows = []
+    for figure in figures:
+        record, words, width = recorded_px(_image_bytes(figure["url"]))
+        text = None if record in (None, NO_TEXT) else float(record) * figure["shown"] / width
+        rows.append({**figure, "record": record, "words": words, "width": width, "text": text})
+    return rows
+
+
+def illegible(page: str, rows: list[dict]) -> list[str]:
+    """One line per figure of ``page`` whose text is smaller than MIN_TEXT_PX as displayed, or not measured."""
+    problems = []
+    for number, row in enumerate(rows, start=1):
+        label = f"{page}, figure {number} on the page ({row['name'] or row['src']!r})"
+        if row["record"] is None:
+            problems.append(f"{label}: its image has no record of its smallest text (was it drawn by a page "
+                            "kernel of the book's build?)")
+        elif row["text"] is not None and row["text"] < MIN_TEXT_PX:
+            problems.append(f"{label}: its smallest text, {row['words']!r}, is {row['text']:.1f} px as displayed "
+                            f"({row['record']} px in its {row['width']} px wide image, shown {row['shown']:.0f} px wide)")
+    return problems
+
+
+def test_figure_text_is_at_least_9_px_as_displayed_on_a_desktop(visits, capsys):
+    """At 1366 px no figure (cell outputs, animations, explorers) shows text smaller than 9 px; the
+    smallest per page is printed."""
+    problems, smallest = [], {}
+    for stem in STEMS:
+        rows = figure_text(visits[f"book/{stem}.html"].facts["layout"]["figures"])
+        problems += illegible(stem, rows)
+        sizes = [row["text"] for row in rows if row["text"] is not None]
+        smallest[stem] = f"{min(sizes):.1f}" if sizes else "no text"
+    with capsys.disabled():
+        print(f"\nsmallest figure text as displayed at {DESKTOP} px: "
+              + ", ".join(f"{stem[:2]} {size}" for stem, size in smallest.items()))
+    assert not problems, "\n".join(problems)
+
+
+# Drawn by a page kernel of the book (execute.KERNEL_SETUP measures them): (name, code drawing one figure).
+TEXT_FIGURES = [
+    ("12-point text", "fig, ax = plt.subplots(figsize=(4, 3)); ax.plot([0, 1]); ax.set_title('12 points'); plt.show()"),
+    ("5-point fine print", ("fig, ax = plt.subplots(figsize=(4, 3)); ax.plot([0, 1]); "
+                           "ax.text(0.1, 0.5, 'fine print', fontsize=5); plt.show()")),
+    # 8 points are 10 px of the image, but the figure is wider than the column: shown at 4/5, 8 px
+    ("8-point text, too wide", ("fig, ax = plt.subplots(figsize=(10, 3)); ax.plot([0, 1]); "
+                               "ax.tick_params(labelsize=8); ax.set_title('8 points', fontsize=8); plt.show()")),
+    ("an explorer's frame", ("from autograder.kernel.explorer import encode_figure\nfig, ax = plt.subplots(figsize=(4, 3))\n"
+                            "ax.plot([0, 1]); print(encode_figure(fig)); plt.close(fig)")),
+]
+
+
+def test_the_figure_text_check_catches_small_text(browser, tmp_path):
+    """The check above fails where it should, on a page with the book's script and stylesheet and four
+    figures drawn by a page kernel of the book in a 600 px column: 5-point text, and 8-point text in a
+    figure that the column shows at 4/5 of its width, are caught and named; 12-point text and an
+    explorer's frame (a data URL, 12-point text at 72 dpi) pass."""
+    from autograder.book import execute
+
+    setup = "import matplotlib.pyplot as plt\nplt.rcParams.update({'figure.dpi': 90, 'font.size': 12})"
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)
+                                               for code in [setup, *(code for _, code in TEXT_FIGURES)]])
+    executed = execute.execute(notebook, "figures-test", timeout=300)
+    html = []
+    for number, ((name, _), cell) in enumerate(zip(TEXT_FIGURES, executed.cells[1:], strict=True)):
+        png = next((o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {})), None)
+        if png is None:
+            src, kind = next(o["text"].strip() for o in cell.outputs if o.get("name") == "stdout"), "cnn-explorer-frame"
+        else:
+            (tmp_path / f"figure{number}.png").write_bytes(base64.b64decode(png))
+            src, kind = f"figure{number}.png", ""
+        html.append(f'<figure><div class="cell_output"><img class="{kind}" src="{src}" alt="{name}"></div>'
+                    f"<figcaption>{name}</figcaption></figure>")
+    for name in ("cnn-book.js", "cnn-book.css"):
+        (tmp_path / name).write_bytes((ROOT / "autograder/book/static" / name).read_bytes())
+    (tmp_path / "page.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="cnn-book.css">'
+        '<script src="cnn-book.js"></script></head><body><article style="width: 600px">'
+        + "".join(html) + "</article></body></html>")
+    desktop = _offline_context(browser, DESKTOP)
+    try:
+        page, visit = _visit(desktop, (tmp_path / "page.html").as_uri())
+        page.close()
+    finally:
+        desktop.close()
+    rows = figure_text(visit.facts["layout"]["figures"])
+    assert [row["name"] for row in rows] == [name for name, _ in TEXT_FIGURES]
+    problems = illegible("test page", rows)
+    assert len(problems) == 2 and "5-point fine print" in problems[0] and "8-point text, too wide" in problems[1], problems
+    assert "6.2 px as displayed" in problems[0] and "8.0 px as displayed" in problems[1], problems
+    assert rows[0]["text"] == 15.0 and rows[3]["url"].startswith("data:image/"), rows
+    assert not visit.errors and not visit.external, (visit.errors, visit.external)
 
 
 def test_code_and_output_blocks_fit_the_column_on_a_desktop(visits, capsys):

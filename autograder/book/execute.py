@@ -46,9 +46,11 @@ KERNEL_FOLDERS = ("core", "kernel")  # what a page's kernel can import from the 
 # Run by each page's kernel before the page: progress bars are for students running a notebook, not
 # for the book. tqdm.auto's notebook bars ignore TQDM_DISABLE (they pass disable=False), so the page
 # kernels get the plain bars, which TQDM_DISABLE turns off (autograder/book/clean.py stops the build
-# on any bar left). Part of the cache key, with how the figures are stored (FIGURES).
-KERNEL_SETUP = "import tqdm.auto, tqdm.std; tqdm.auto.tqdm, tqdm.auto.trange = tqdm.std.tqdm, tqdm.std.trange"
-FIGURES = "images.smaller_png 1"  # change it when autograder/book/images.py stores figures differently
+# on any bar left). Every PNG figure records the size of its smallest text (autograder/kernel/figures.py;
+# tests/test_browser.py checks it as displayed). Part of the cache key, with how the figures are stored (FIGURES).
+KERNEL_SETUP = ("import tqdm.auto, tqdm.std; tqdm.auto.tqdm, tqdm.auto.trange = tqdm.std.tqdm, tqdm.std.trange; "
+                "import autograder.kernel.figures; autograder.kernel.figures.measure()")
+FIGURES = "images.smaller_png 2"  # change it when autograder/book/images.py stores figures differently
 
 
 def _code_fingerprint() -> str:

@@ -3,7 +3,8 @@
 matplotlib writes RGBA PNGs; the book's figures are opaque, and most use few enough colours for
 a 256-colour palette. :func:`smaller_png` returns an opaque RGB PNG, or a palette PNG when the
 palette version is close enough to the original (:data:`MEAN_ERROR`, :data:`FAR_OFF`), whichever
-is smaller; a figure with transparency is kept as it is. :func:`shrink_figures` does it to every
+is smaller; a figure with transparency is kept as it is. The record of the figure's smallest text
+(``autograder/kernel/figures.py``) is kept; matplotlib's other text chunks are dropped. :func:`shrink_figures` does it to every
 PNG output of an executed page (``autograder/book/execute.py``, before the page is cached).
 """
 
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import io
+
+from ..kernel.figures import recorded, save_kwargs
 
 MEAN_ERROR = 1.0  # the palette version may differ from the original by this much on average (0-255)...
 FAR_OFF, FAR_SHARE = 24, 0.001  # ...and by more than FAR_OFF in at most this share of the pixels
@@ -24,9 +27,9 @@ def close_enough(candidate, original) -> bool:
     return float(error.mean()) <= MEAN_ERROR and float((error > FAR_OFF).mean()) <= FAR_SHARE
 
 
-def _png(image) -> bytes:
+def _png(image, record: dict | None = None) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", optimize=True)
+    image.save(buffer, "PNG", optimize=True, **save_kwargs("PNG", record or {}))
     return buffer.getvalue()
 
 
@@ -38,11 +41,11 @@ def smaller_png(data: bytes) -> bytes:
     image.load()
     if image.mode in ("RGBA", "LA", "P") and image.convert("RGBA").getextrema()[3][0] < 255:
         return data  # transparency: kept
-    rgb = image.convert("RGB")
-    candidates = [data, _png(rgb)]
+    rgb, record = image.convert("RGB"), recorded(image)  # the smallest text's size is kept
+    candidates = [data, _png(rgb, record)]
     palette = rgb.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE, kmeans=1)
     if close_enough(palette.convert("RGB"), rgb):
-        candidates.append(_png(palette))
+        candidates.append(_png(palette, record))
     return min(candidates, key=len)
 
 

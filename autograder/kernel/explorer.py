@@ -50,7 +50,7 @@ from typing import Any
 ENV = "AUTOGRADER_EXPLORER_FRAMES"  # set by the book build for its page kernels
 MAX_FRAMES = 150  # frames of one explorer (combinations of the controls' book values)
 MAX_BYTES = 1_300_000  # bytes of images of one explorer (before base64)
-DPI = 64  # the frames' resolution: a 10-inch-wide figure is 640 pixels wide
+DPI = 72  # the frames' resolution: a 10-inch-wide figure is 720 pixels wide and 10-point text 10 px high
 WEBP_QUALITY = 72
 _counter = itertools.count(1)
 
@@ -227,19 +227,23 @@ def _set_random_state(state) -> None:
 
 
 def encode_figure(figure, dpi: int = DPI) -> str:
-    """A data URL of ``figure``: a palette PNG or a WebP, whichever is smaller."""
+    """A data URL of ``figure``: a palette PNG or a WebP, whichever is smaller (with the record of its
+    smallest text, where the page's kernel measures figures: :mod:`.figures`)."""
     from PIL import Image
+
+    from .figures import recorded, save_kwargs
 
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    original = Image.open(io.BytesIO(buffer.getvalue()))
+    image, record = original.convert("RGB"), recorded(original)  # its smallest text (kernel/figures.py), kept
     palette = io.BytesIO()
     image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        palette, format="PNG", optimize=True)
+        palette, format="PNG", optimize=True, **save_kwargs("PNG", record))
     candidates = [("image/png", palette.getvalue())]
     with contextlib.suppress(OSError, KeyError):  # a Pillow without WebP
         webp = io.BytesIO()
-        image.save(webp, format="WEBP", quality=WEBP_QUALITY, method=4)
+        image.save(webp, format="WEBP", quality=WEBP_QUALITY, method=4, **save_kwargs("WEBP", record))
         candidates.append(("image/webp", webp.getvalue()))
     mime, data = min(candidates, key=lambda candidate: len(candidate[1]))
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
