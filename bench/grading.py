@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -186,6 +187,7 @@ def local_cluster(workers: int):
     grader (as ``dask worker ... --preload autograder.course.workers`` does); its address."""
     import distributed
 
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)  # a worker's heartbeat cut off at shutdown is not news
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                   silence_logs=40, preload=["autograder.course.workers"]) as cluster:
         with distributed.Client(cluster) as client:
