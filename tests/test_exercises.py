@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 
 import nbformat
@@ -82,32 +81,6 @@ def _exercise_names(stem: str) -> list[str]:
             and not is_answer(cell.metadata["nbgrader"]["grade_id"])]
 
 
-WIDGET_WAIT = 120  # seconds: an ipywidgets cell takes one or two; see below
-
-
-def _run_blank(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """``notebook`` executed top to bottom, errors allowed. Now and then an ipywidgets cell's reply comes
-    minutes late (the race the book's build works around, autograder/book/execute.py): such a cell is
-    given up on after WIDGET_WAIT and the notebook run once more in a fresh kernel, as the build does."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError
-
-    from autograder.book.publish import EXPLORER_CALL, is_widget_cell
-
-    def wait(cell) -> int:
-        return WIDGET_WAIT if is_widget_cell(cell) and not EXPLORER_CALL.search(cell.source) else 600
-    for attempt in range(2):
-        executed = copy.deepcopy(notebook)
-        try:
-            NotebookClient(executed, timeout=600, timeout_func=wait, kernel_name="python3", allow_errors=True,
-                           resources={"metadata": {"path": str(sources.CHAPTERS)}}).execute()
-            return executed
-        except CellTimeoutError:
-            if attempt:
-                raise
-    raise AssertionError("unreachable")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", [p.stem for p in sorted(sources.CHAPTERS.glob("*.ipynb"))])
 def test_a_blank_notebook_stops_each_cell_with_one_line_naming_an_exercise(stem):
@@ -115,7 +88,11 @@ def test_a_blank_notebook_stops_each_cell_with_one_line_naming_an_exercise(stem)
     narrative cell that needs an unfinished exercise stops with one ExerciseNotReady line naming an
     exercise of this chapter (or, through exercises.load, of the earlier chapter it reuses); test cells
     fail with their one-line CheckFailed. Never a NotImplementedError, NameError or plotting error."""
-    notebook = _run_blank(student_notebook(stem))
+    from nbclient import NotebookClient
+
+    notebook = student_notebook(stem)
+    NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(sources.CHAPTERS)}}).execute()
     own = set(_exercise_names(stem))
     every = {name for path in sources.CHAPTERS.glob("*.ipynb") for name in _exercise_names(path.stem)}
     stopped = 0
