@@ -124,6 +124,12 @@ def _torch_threads() -> int:
     return torch.get_num_threads()
 
 
+def _graded(folder: Path, task: Task, protect=()) -> tuple[SubmissionResult, dict[str, str]]:
+    """The submission's result, and its autograded notebooks' texts (made here, the folder at hand)."""
+    result = grade_submission(folder, task.specs, task.seed, protect=protect)
+    return result, autograded_notebooks(folder, task.specs, result)
+
+
 def grade_task(task: Task) -> Outcome:
     """Grade one submission from its bytes, in a private temporary folder. Runs in a worker."""
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -131,8 +137,7 @@ def grade_task(task: Task) -> Outcome:
     try:
         pin_threads(task.threads)
         if task.files is None:
-            result = grade_submission(Path(task.folder), task.specs, task.seed, protect=task.protect)
-            autograded = autograded_notebooks(Path(task.folder), task.specs, result)
+            result, autograded = _graded(Path(task.folder), task, task.protect)
         else:
             with tempfile.TemporaryDirectory(prefix="autograder-task-") as tmp:
                 folder = Path(tmp) / task.student / task.assignment
@@ -142,8 +147,7 @@ def grade_task(task: Task) -> Outcome:
                     if parts:
                         (folder / Path(*parts)).parent.mkdir(parents=True, exist_ok=True)
                         (folder / Path(*parts)).write_bytes(data)
-                result = grade_submission(folder, task.specs, task.seed)
-                autograded = autograded_notebooks(folder, task.specs, result)
+                result, autograded = _graded(folder, task)
         return Outcome(task.student, result, time.monotonic() - start, worker, threads=_torch_threads(),
                        autograded=autograded)
     except SystemExit:
