@@ -88,7 +88,7 @@ def test_a_blank_notebook_stops_each_cell_with_one_line_naming_an_exercise(stem)
     narrative cell that needs an unfinished exercise stops with one ExerciseNotReady line naming an
     exercise of this chapter (or, through exercises.load, of the earlier chapter it reuses); test cells
     fail with their one-line CheckFailed. Never a NotImplementedError, NameError or plotting error."""
-    from nbclient import NotebookClient
+    from autograder.book.notebook_client import NotebookClient
 
     notebook = student_notebook(stem)
     NotebookClient(notebook, timeout=300, kernel_name="python3", allow_errors=True,

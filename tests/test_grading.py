@@ -152,7 +152,7 @@ def test_plain_nbgrader_autograde_accepts_the_course(course_dir, student, full):
 
 def test_failing_check_in_a_real_kernel_shows_the_report_and_fails_the_cell():
     """In Jupyter a failing test cell shows the friendly report, then one line instead of a traceback."""
-    from nbclient import NotebookClient
+    from autograder.book.notebook_client import NotebookClient
 
     stem = "02-convolution"
     notebook = student_notebook(stem)

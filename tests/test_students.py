@@ -17,9 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ROOT, cli, solution_notebook
-from nbclient import NotebookClient
 
 from autograder.book import sources, students
+from autograder.book.notebook_client import NotebookClient
 from autograder.grader.spec import read_spec
 
 FIRST, SECOND, LATER = "01-images-as-arrays", "02-convolution", "03-feature-detectors"

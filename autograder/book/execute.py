@@ -26,7 +26,6 @@ from .clean import stray_outputs
 from .derive import instructor_version, page_input, page_version, student_version
 from .expected import write_expected
 from .images import shrink_figures
-from .publish import EXPLORER_CALL, is_widget_cell
 from .sources import (
     CACHE,
     INSTRUCTOR_SOURCE,
@@ -41,7 +40,6 @@ from .sources import (
     write_if_changed,
 )
 
-WIDGET_TIMEOUT = 30  # seconds for a widget cell (see _execute_once)
 KERNEL_FOLDERS = ("core", "kernel")  # what a page's kernel can import from the package
 # Run by each page's kernel before the page: progress bars are for students running a notebook, not
 # for the book. tqdm.auto's notebook bars ignore TQDM_DISABLE (they pass disable=False), so the page
@@ -86,41 +84,21 @@ def with_outputs(page: nbformat.NotebookNode, executed: nbformat.NotebookNode) -
     return page
 
 
-def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900, attempts: int = 2) -> nbformat.NotebookNode:
+def execute(notebook: nbformat.NotebookNode, stem: str, timeout: int = 900) -> nbformat.NotebookNode:
     """Execute in a fresh kernel, in ``book/``; raise :class:`BuildError` naming the failing cell.
 
-    A kernel that dies, or a cell that runs past ``timeout`` seconds (a safety net for a cell that
-    hangs, set well above what the slowest cell takes with both cores busy), gets one fresh retry; an
-    error raised by a cell is reported at once.
+    ``timeout`` (seconds a cell may run) is a safety net for a cell that hangs, set well above what
+    the slowest cell takes with both cores busy. A cell that raises, runs past it, or whose kernel
+    dies stops the build: nothing is retried, so a stall is seen rather than hidden (the one cause
+    of stalled replies found so far is fixed in :mod:`.notebook_client`).
     """
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-    for attempt in range(1, attempts + 1):
-        try:
-            return _execute_once(notebook, stem, timeout)
-        except BuildError:  # a cell raised: the chapter is wrong, not the kernel
-            raise
-        except (CellTimeoutError, DeadKernelError, TimeoutError, RuntimeError) as error:
-            if attempt == attempts:
-                raise BuildError(f"{stem}: the kernel stalled or died while executing ({error})") from None
-            print(f"{stem}: kernel stalled or died ({type(error).__name__}); retrying in a fresh kernel", flush=True)
-    raise AssertionError("unreachable")
-
-
-def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> nbformat.NotebookNode:
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from .notebook_client import NotebookClient
 
     notebook = copy.deepcopy(notebook)
     PAGES.mkdir(exist_ok=True)
-    def cell_timeout(cell) -> int:
-        # ipywidgets cells (tagged `widget` by convention) finish in a second or two, but now and then
-        # their execute_reply arrives late (an ipywidgets/nbclient race we could reproduce about
-        # once in twenty runs): give up on them quickly, and `execute` retries. An explorer
-        # (`explorer.interact`) sends no widget messages here: it draws its frames, which takes longer.
-        return WIDGET_TIMEOUT if is_widget_cell(cell) and not EXPLORER_CALL.search(cell.source) else timeout
-
-    client = NotebookClient(notebook, timeout=timeout, timeout_func=cell_timeout, kernel_name="python3",
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(PAGES)}},
                             extra_arguments=["--IPKernelApp.log_level=ERROR",  # no loopback-TCP warning
                                              f"--IPKernelApp.exec_lines={KERNEL_SETUP}"])
@@ -128,6 +106,8 @@ def _execute_once(notebook: nbformat.NotebookNode, stem: str, timeout: int) -> n
         client.execute()
     except CellExecutionError as error:
         raise BuildError(f"{stem}: a cell raised while executing the reference solution:\n{error}") from None
+    except (CellTimeoutError, DeadKernelError) as error:
+        raise BuildError(f"{stem}: the kernel stalled or died while executing ({error})") from None
     return notebook
 
 
