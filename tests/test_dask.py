@@ -15,9 +15,9 @@ from conftest import cli
 
 from autograder.course import demo
 from autograder.course import store as results
-from autograder.course.batch import _task, load_specs
+from autograder.course.batch import _run, _task, load_specs
 from autograder.course.directory import seed_of
-from autograder.course.workers import DASK_CHUNK, DaskPool, grade_task, grade_tasks
+from autograder.course.workers import DASK_CHUNK, DaskPool, Executor, Outcome, grade_task, grade_tasks
 
 distributed = pytest.importorskip("distributed")
 
@@ -106,3 +106,36 @@ def test_submissions_travel_in_chunks_and_the_specs_once(course, cluster):
     here = {outcome.student: outcome.result.score for outcome in grade_tasks(tasks)}  # the same, graded here
     for outcome in outcomes:
         assert outcome.result.score == here[outcome.student], outcome.student
+
+
+class _Recording(Executor):
+    """Runs nothing: records the chunks the coordinator cuts, finishing them in the order they were sent."""
+
+    description, capacity, remote, nthreads = "recording", 4, False, 2
+    chunk = DaskPool.chunk
+
+    def __init__(self):
+        self.sent: list[list[str]] = []
+
+    def submit(self, tasks):
+        self.sent.append([task.student for task in tasks])
+        return len(self.sent) - 1
+
+    def wait(self, pending):
+        return {min(pending)}
+
+    def outcomes(self, future, tasks):
+        return [Outcome(task.student, None, 0.0, "recording") for task in tasks]
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_chunks_shrink_towards_the_end_of_a_batch(tmp_path):
+    """Big chunks while much is waiting, single submissions at the end, so no worker waits long for another."""
+    todo = [(tmp_path / f"student{i:02d}" / STEM, "") for i in range(60)]
+    executor, stored = _Recording(), []
+    _run(executor, todo, {}, 0, lambda outcome, folder, digest: stored.append(outcome.student))
+    sizes = [len(chunk) for chunk in executor.sent]
+    assert sizes[0] == DASK_CHUNK and sizes[-1] == 1 and sizes == sorted(sizes, reverse=True), sizes
+    assert sorted(stored) == [f"student{i:02d}" for i in range(60)]

@@ -124,3 +124,26 @@ def test_a_library_loaded_during_a_call_is_found_though_calls_that_load_nothing_
             pytest.skip(f"libsqlite3 cannot be loaded in the sandbox here: {reply['message']}")
         assert reply["forbidden_used"] == ["libsqlite3"], reply
         assert box.call("nothing", (), {}, 60)["forbidden_used"] == ["libsqlite3"]  # and it stays found
+
+
+def test_what_the_sandbox_hides_is_worked_out_again_once_a_package_is_installed(tmp_path, monkeypatch):
+    """The paths a sandbox masks are remembered between submissions, until the child's site-packages change."""
+    from autograder.sandbox import policy
+
+    site = tmp_path / "site-packages"
+    site.mkdir()
+    monkeypatch.setattr(policy, "_own_site_packages", lambda: (str(site),))
+    monkeypatch.setattr(policy, "_exposed", lambda: (str(tmp_path),))
+    monkeypatch.setattr(policy, "_module_paths", lambda names: ())
+    monkeypatch.setattr(policy, "_foreign_site_packages", lambda: ())
+    monkeypatch.setattr(policy, "_MASKS", {})
+    searches = []
+    find = policy._find_masked
+    monkeypatch.setattr(policy, "_find_masked", lambda *args: searches.append(args) or find(*args))
+    forbidden = ("fakelib",)
+    assert str(site / "fakelib") not in policy._masked(forbidden, ())
+    assert str(site / "fakelib") not in policy._masked(forbidden, ())
+    assert len(searches) == 1  # the second sandbox reused the first one's answer
+    (site / "fakelib").mkdir()  # installed between two submissions
+    assert str(site / "fakelib") in policy._masked(forbidden, ())
+    assert len(searches) == 2

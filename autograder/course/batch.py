@@ -295,11 +295,11 @@ def _grade(course: Path, assignment: str, specs: dict[str, NotebookSpec], folder
 def _run(executor, todo: list[tuple[Path, str]], specs: dict[str, NotebookSpec], seed: int, store: Callable) -> None:
     """Keep the executor busy with ``todo``; ``store`` each outcome as it comes back."""
     waiting = list(todo)
-    size = executor.chunk(len(todo))
     pending: dict = {}
     by_student = {folder.parent.name: (folder, digest) for folder, digest in todo}
     while True:
         while len(pending) < executor.capacity and waiting:
+            size = executor.chunk(len(waiting))  # shrinks as the batch ends: no worker waits long for another
             chunk, waiting = waiting[:size], waiting[size:]
             tasks = [_task(folder, specs, seed, executor.remote) for folder, _ in chunk]
             pending[executor.submit(tasks)] = tasks

@@ -345,8 +345,10 @@ class DaskPool(Executor):
         self.specs: dict = {}  # id of the specs dict -> (the dict, its future on the workers)
 
     def chunk(self, n_tasks: int) -> int:
-        """About four chunks per worker thread, so that a slow chunk at the end leaves the others
-        little to wait for, and at most :data:`DASK_CHUNK` submissions per Dask task."""
+        """About four chunks per worker thread of the ``n_tasks`` still waiting, at most
+        :data:`DASK_CHUNK` submissions per Dask task. Asked again for each chunk, so chunks shrink
+        towards the end of a batch and the last ones are single submissions: no worker is left
+        waiting while another grades a long chunk."""
         return max(1, min(DASK_CHUNK, -(-n_tasks // (4 * self.nthreads))))
 
     def _shipped(self, specs: dict):

@@ -174,10 +174,34 @@ def _aliases(path: str) -> set[str]:
     return names
 
 
+_MASKS: dict[tuple, list[str]] = {}
+
+
 def _masked(forbidden: tuple[str, ...], protect: tuple[str, ...]) -> list[str]:
     """Paths to hide if they happen to lie inside an exposed tree: every package directory but the
     child's own, the forbidden modules in its own, the course and this repository's sources, under
-    every name an exposed tree gives them."""
+    every name an exposed tree gives them.
+
+    Worked out once per process and kept while the child's site-packages folders are unchanged (a
+    package installed or removed there changes its folder's modification time or link count)."""
+    stamp = tuple(_stamp(path) for path in _own_site_packages())
+    key = (forbidden, protect, stamp)
+    if key not in _MASKS:
+        for old in [old for old in _MASKS if old[2] != stamp]:  # made before a change: never valid again
+            _MASKS.pop(old, None)
+        _MASKS[key] = _find_masked(forbidden, protect)
+    return list(_MASKS[key])
+
+
+def _stamp(path: str) -> tuple[int, ...]:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return ()
+    return status.st_ino, status.st_mtime_ns, status.st_nlink
+
+
+def _find_masked(forbidden: tuple[str, ...], protect: tuple[str, ...]) -> list[str]:
     mine = [str(PACKAGE)] + [str(REPOSITORY / name) for name in ("solutions", "chapters", "book", "tests", "_build")]
     candidates = (set(_forbidden_files(tuple(forbidden))) | set(mine) | set(_foreign_site_packages())
                   | {os.path.abspath(path) for path in protect})
