@@ -20,11 +20,13 @@ from pathlib import Path
 import nbformat
 
 from ..core import checks as registry
+from ..core.checks.base import driver_source
 from ..core.results import CheckResult, NotebookResult
 from ..sandbox import Limits, SandboxError
 from . import preflight
 from .judge import judge_check
-from .run import Budget, Session, drivers, forbidden_modules, sandboxes, submission_cells
+from .reach import reachable
+from .run import HARNESS_ID, Budget, Session, drivers, forbidden_modules, sandboxes, submission_cells
 from .score import failed_notebook, score_check
 from .spec import NotebookSpec
 
@@ -90,7 +92,11 @@ def _grade(spec: NotebookSpec, notebook: nbformat.NotebookNode, seed: int, limit
         finally:
             session.close()
     result.checks = [scored[index] for index in range(len(checks))]
+    code = [cell["source"] for cell in cells if cell["id"] != HARNESS_ID]
     for index, stand_ins in dependents(spec, checks, result.checks).items():
+        check = checks[index]
+        if not reachable(code + ([driver_source(check)] if check.driver else []), check.function, set(stand_ins)):
+            continue  # its code cannot call any of them: a regrade would change nothing
         result.checks[index] = regrade_on_its_own(spec, repaired.notebook, checks, index, stand_ins, seed,
                                                   limits, protect, result.checks[index], budget)
     result.seconds = time.monotonic() - start

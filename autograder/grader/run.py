@@ -39,6 +39,7 @@ def submission_cells(spec: NotebookSpec, notebook: nbformat.NotebookNode, driver
 # The harness's frames are not the student's: the child leaves frames of files named like its own
 # out of the tracebacks it reports.
 _HARNESS_FILE = "<grading harness>/child.py"
+HARNESS_ID = "grading harness"  # the id of the harness cell (the last of submission_cells)
 
 
 def caller(function: str) -> str:
@@ -78,7 +79,7 @@ def harness_cell(functions, drivers: dict[str, str] | None = None) -> dict:
                  "    exec(compile(source, filename, 'exec'), namespace)",
                  "    return next(value for key, value in namespace.items() if not key.startswith('__'))",
                  *lines]
-    return {"id": "grading harness", "source": f"exec(compile({chr(10).join(lines)!r}, {_HARNESS_FILE!r}, 'exec'))"}
+    return {"id": HARNESS_ID, "source": f"exec(compile({chr(10).join(lines)!r}, {_HARNESS_FILE!r}, 'exec'))"}
 
 
 def _driver(function: str) -> str:
