@@ -103,8 +103,24 @@ REPOSITORY_PRODUCTS = {"test_book.py", "test_browser.py", "test_build.py", "test
 INDEPENDENT = {"test_bank.py", "test_verdicts.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the tests' ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         name = item.path.name
         if name not in INDEPENDENT:
             item.add_marker(pytest.mark.xdist_group("repository-products" if name in REPOSITORY_PRODUCTS else name))
+
+
+def pytest_xdist_node_collection_finished(node, ids):
+    """With ``--dist loadgroup``, xdist tells its scheduler each test's group by appending ``@group`` to
+    the test's id. Some pytest/xdist pairs silently stop doing so (pytest 9.2 with xdist 3.8:
+    pytest-dev/pytest-xdist#1386); then the tests that share the repository's products would run side
+    by side and trip over each other, so stop before any test runs."""
+    if node.config.getvalue("dist") != "loadgroup":
+        return
+    lost = [nodeid for nodeid in ids if Path(nodeid.split("::")[0]).name not in INDEPENDENT
+            and "@" not in nodeid.rpartition("]")[2].rpartition("::")[2]]
+    if lost:
+        pytest.exit(f"pytest-xdist ignored the tests' groups ({len(lost)} tests, e.g. {lost[0]}), so the tests "
+                    "that share the book and chapters/ would run side by side: install the pytest and "
+                    "pytest-xdist of requirements.txt (make venv)", returncode=4)
