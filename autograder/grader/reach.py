@@ -84,12 +84,14 @@ def _opens_a_door(node: ast.AST) -> bool:
 
 def reachable(sources: list[str], function: str, exercises: set[str]) -> set[str]:
     """The ``exercises`` that ``function`` (defined by one of the code cells ``sources``) could call."""
-    statements: list[ast.stmt] = []
-    for source in sources:
-        try:
-            statements += ast.parse(source).body
-        except (SyntaxError, ValueError):  # IPython syntax, or broken code: no reading it
-            return set(exercises)
+    try:
+        return _reachable(sources, function, exercises)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set(exercises)  # IPython syntax, broken code, or code nested too deep to read: no reading it
+
+
+def _reachable(sources: list[str], function: str, exercises: set[str]) -> set[str]:
+    statements = [statement for source in sources for statement in ast.parse(source).body]
     bound = [(_binds(statement), statement) for statement in statements]
     seen, todo, words = set(), {function}, set()
     while todo:
