@@ -227,7 +227,7 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=100, metavar="N",
                         help="graded by each of our configurations (default: 100)")
     parser.add_argument("--nbgrader", type=int, default=10, metavar="K",
-                        help="of them graded by plain nbgrader, which takes ~10 s each (default: 10)")
+                        help="of them graded by plain nbgrader, one kernel per notebook, ~2 s each here (default: 10)")
     parser.add_argument("--class-size", type=int, default=1000, metavar="M",
                         help="a whole class graded with --workers 2, against the 2-minute target (0: skip)")
     parser.add_argument("--dask", default="1,2,4", metavar="W,W",
