@@ -92,18 +92,20 @@ def reachable(sources: list[str], function: str, exercises: set[str]) -> set[str
 
 def _reachable(sources: list[str], function: str, exercises: set[str]) -> set[str]:
     statements = [statement for source in sources for statement in ast.parse(source).body]
-    bound = [(_binds(statement), statement) for statement in statements]
+    unread = [(_binds(statement), statement) for statement in statements]
     seen, todo, words = set(), {function}, set()
     while todo:
         name = todo.pop()
         seen.add(name)
-        for names, statement in bound:
-            if name in names or "*" in names:  # a star import could bind any name
-                if _opens_a_door(statement):
-                    return set(exercises)
-                found = _mentions(statement)
-                words |= found
-                todo |= found - seen
+        read = [(names, statement) for names, statement in unread
+                if name in names or "*" in names]  # a star import could bind any name
+        for names, statement in read:  # each statement is read once, whichever name led to it
+            if _opens_a_door(statement):
+                return set(exercises)
+            found = _mentions(statement)
+            words |= found
+            todo |= found - seen
+        unread = [pair for pair in unread if pair not in read]
     if words & INDIRECT:
         return set(exercises)
     return exercises & words
