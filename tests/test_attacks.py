@@ -54,6 +54,9 @@ CEIL = _bank("conv_output_size", "ceil")  # 0.5 of 2 points
 STRIDE = _bank("conv_forward_naive", "window not moved by the stride")  # 3 of 6 points
 SIZE = "def conv_output_size(size, kernel, stride=1, padding=0):\n"
 RIGHT_SIZE = "    return (size + 2 * padding - kernel) // stride + 1\n"
+# the token of the request being served, read from the harness's frame (any code in the child can)
+CURRENT_SEQ = ("    frame = sys._getframe(1)\n    while not isinstance(frame.f_locals.get('request'), dict):\n"
+               "        frame = frame.f_back\n    seq = frame.f_locals['request']['seq']\n")
 
 
 def _solutions(marked: bool = False) -> dict[str, str]:
@@ -377,15 +380,20 @@ def attacks() -> list[Attack]:
         Attack("reads-environment", one(filled(conv_output_size=(
             "import os\n" + SIZE + "    raise RuntimeError('ENV:' + repr(sorted(os.environ.items())))\n"))),
                FULL - size, target="conv_output_size", verdict="error", message="ENV:"),
-        # the results pipe: forged answers (valid JSON, guessed sequence numbers) are judged like any
-        # other value, so they can only cost points: here every later call reads a forged 0. Only
-        # conv_forward_im2col earns its points back: it calls im2col, which failed, so it is graded again in a
-        # fresh sandbox with the reference standing in for im2col, where the forger is never called
+        # the results pipe: every request carries a fresh random token that its replies repeat, so lines that
+        # guess it (here every sequence number and index) are skipped: the forger is graded on what it returns
         Attack("forges-replies", one(filled(conv_output_size=(
-            "import json, os, sys\n" + SIZE + "    lines = ''.join(json.dumps({'seq': n, 'ok': True, 'value': 0, "
-            "'forbidden_used': []}) + '\\n' for n in range(1, 3000))\n"
+            "import json, os, sys\n" + SIZE + "    lines = ''.join(json.dumps({'seq': n, 'index': i, 'ok': True, "
+            "'value': 0, 'forbidden_used': []}) + '\\n' for n in range(1, 100) for i in range(30))\n"
             "    os.write(int(sys.argv[1]), lines.encode())\n" + RIGHT_SIZE))),
-               POINTS["conv_single_step"] + POINTS["conv_forward_im2col"], target="conv_output_size", verdict="failed"),
+               FULL, target="conv_output_size", verdict="passed"),
+        # ... and code that reads the token of the request being served (from the harness's frame) can answer
+        # only that request: what it forges is judged as its return value would be, and nothing else changes
+        Attack("forges-current-replies", one(filled(conv_output_size=(
+            "import json, os, sys\n" + SIZE + CURRENT_SEQ + "    lines = ''.join(json.dumps({'seq': seq, 'index': i, 'ok': True, 'value': 0, "
+            "'forbidden_used': []}) + '\\n' for i in range(40))\n"
+            "    os.write(int(sys.argv[1]), lines.encode())\n" + RIGHT_SIZE))),
+               FULL - POINTS["conv_output_size"], target="conv_output_size", verdict="failed"),
         # values
         Attack("returns-nan", one(filled(conv_single_step="def conv_single_step(x_slice, w, b):\n    return float('nan')\n")),
                FULL - POINTS["conv_single_step"], target="conv_single_step", verdict="failed"),
@@ -467,8 +475,9 @@ def attacks() -> list[Attack]:
                target="conv_output_size", verdict="error", message="more than 64 bits"),
         Attack("long-string", one(filled(conv_output_size=SIZE + "    return 'should be ' * 10_000\n")),
                FULL - size, target="conv_output_size", verdict="error", message="characters"),
-        Attack("deep-json-reply", one(filled(conv_output_size=(
-            "import os, sys\n" + SIZE + "    os.write(int(sys.argv[1]), b'[' * 200_000 + b']' * 200_000 + b'\\n')\n"
+        Attack("deep-json-reply", one(filled(conv_output_size=(  # with the request's token, so that it is parsed
+            "import os, sys\n" + SIZE + CURRENT_SEQ + "    os.write(int(sys.argv[1]), b'{\"seq\": \"' + seq.encode() + "
+            "b'\", \"index\": 0, \"ok\": ' + b'[' * 200_000 + b']' * 200_000 + b'}\\n')\n"
             + RIGHT_SIZE))), FULL - size, target="conv_output_size", verdict="error", message="nested too deeply"),
         Attack("parser-bomb", one(filled(conv_output_size="x = " + "+".join(["1"] * 200_000) + "\n"
                                          + SOLUTIONS["conv_output_size"])),

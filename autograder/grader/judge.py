@@ -18,7 +18,7 @@ from ..core.checks import Check
 from ..core.checks.run import run_check
 from ..core.results import ErrorKind, GroupResult
 from ..sandbox import Limits
-from .run import Clock, Session, graded_call
+from .run import Clock, Session, graded_calls
 
 EXCEPTION_TEXT = 60  # characters of a hidden case's exception message that are shown
 _NUMBER = re.compile(r"\d+")  # linear: one pass, no nested repetition
@@ -42,7 +42,7 @@ def hidden_exception(message: str, exception: str) -> str:
 def judge_check(session: Session, check: Check, seed: int, limits: Limits) -> tuple[list[GroupResult], float]:
     """Every group of ``check`` (visible and hidden, drawn from ``seed``), judged; and the weight passed."""
     clock = Clock(limits.check_seconds(check.timeout))
-    groups, weight = run_check(check, graded_call(session, check, clock), seed)
+    groups, weight = run_check(check, None, seed, calls=graded_calls(session, check, clock))
     visible = {group.name for group in check.groups if group.visible}
     return [dataclasses.replace(group, message=hidden_exception(group.message, group.exception))
             if group.name not in visible and group.error == ErrorKind.EXCEPTION else group

@@ -11,6 +11,7 @@ as the call left them, which the judge compares with what was sent) or a
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import nbformat
 
@@ -201,15 +202,30 @@ class Session:
         cells = (self.ran or {}).get("cells", [])
         return next((cell for cell in cells if cell["id"] == grade_id and not cell["ok"]), None)
 
-    def call(self, check: Check, args, kwargs, timeout: float) -> Returned | CallError:
-        """The student's value with the inputs as the call left them, or a :class:`CallError`."""
+    def calls(self, check: Check, cases: list[Case], timeout: float) -> Iterator[Returned | CallError]:
+        """The student's value on each of ``cases`` (a group's) with the inputs as the call left them, or a
+        :class:`CallError`: all sent at once (:meth:`Sandbox.calls`), the values one by one as they come
+        back, up to the first that failed; ``timeout`` bounds the child's time on them all."""
         error = self.prepare()
         if error is not None:
-            return error
+            yield error
+            return
+        replies = self.sandbox.calls(caller(check.function), [(case.args, case.kwargs) for case in cases], timeout)
         try:
-            reply = self.sandbox.call(caller(check.function), args, kwargs, timeout)
-        except SandboxError as error:
-            return CallError(error.kind, error.args[0])
+            for case in cases:
+                try:
+                    reply = next(replies)
+                except SandboxError as error:
+                    yield CallError(error.kind, error.args[0])
+                    return
+                except StopIteration:  # (after a failure, which ended the group)
+                    return
+                yield self._value(check, reply, case.args, case.kwargs)
+        finally:
+            replies.close()
+
+    def _value(self, check: Check, reply: dict, args, kwargs) -> Returned | CallError:
+        """What a call's reply (see :meth:`Sandbox.call`) says: the student's value or a :class:`CallError`."""
         if reply.get("forbidden_used"):
             return CallError(ErrorKind.FORBIDDEN, forbidden_use(reply["forbidden_used"]))
         if not reply["ok"]:
@@ -238,29 +254,43 @@ class Clock:
         return self.seconds - self.spent
 
 
-def graded_call(session: Session, check: Check, clock: Clock):
-    """``call(case)`` for :func:`~autograder.core.checks.run.run_check`: the student's value on ``case``,
-    charged to ``clock`` (starting or restarting the sandbox is not) and to the session's budget (both are)."""
+def graded_calls(session: Session, check: Check, clock: Clock):
+    """``calls(cases)`` for :func:`~autograder.core.checks.run.run_check`: the student's values on a group's
+    ``cases``, one by one, all sent to the sandbox at once (:meth:`Session.calls`); the child's time on them
+    is charged to ``clock`` (starting or restarting the sandbox is not) and to the session's budget (both
+    are). A group stops at its first failing case, as in the student's ``check()``: the cases after it are
+    never judged, and the time they take is not charged to ``clock``."""
     budget = session.budget
 
-    def call(case: Case):
+    def calls(cases: list[Case]) -> Iterator[Returned | CallError]:
         if clock.remaining <= 0:
-            return CallError(ErrorKind.TIMEOUT, f"not run: this check's time limit of {clock.seconds:g} s was "
-                                                "used up by the cases before it")
+            yield CallError(ErrorKind.TIMEOUT, f"not run: this check's time limit of {clock.seconds:g} s was "
+                                               "used up by the cases before it")
+            return
         if budget.remaining <= 0:
-            return CallError(ErrorKind.TIMEOUT, budget.used_up())
+            yield CallError(ErrorKind.TIMEOUT, budget.used_up())
+            return
         error = session.prepare()  # (re)starting the sandbox is not charged to the check
         if error is not None:
-            return error
-        start = time.monotonic()
-        by_budget = budget.remaining < clock.remaining  # the budget, not the check's limit, stops this call
-        value = session.call(check, case.args, case.kwargs, min(clock.remaining, budget.remaining))
-        clock.spent += time.monotonic() - start
-        if isinstance(value, CallError) and value.kind == "timeout" and by_budget:
-            return CallError(ErrorKind.TIMEOUT, budget.used_up())
-        if isinstance(value, CallError) and value.kind == "timeout":
-            return CallError(ErrorKind.TIMEOUT, f"did not finish within this check's time limit of "
-                                                f"{clock.seconds:g} s (stopped; look for an endless loop or "
-                                                "far too much work)")
-        return value
-    return call
+            yield error
+            return
+        by_budget = budget.remaining < clock.remaining  # the budget, not the check's limit, stops these calls
+        start, spent, paused = time.monotonic(), clock.spent, 0.0
+        values = session.calls(check, cases, min(clock.remaining, budget.remaining))
+        try:
+            for value in values:
+                clock.spent = spent + time.monotonic() - start - paused  # the judge's time is not the child's
+                if isinstance(value, CallError) and value.kind == "timeout" and by_budget:
+                    value = CallError(ErrorKind.TIMEOUT, budget.used_up())
+                elif isinstance(value, CallError) and value.kind == "timeout":
+                    value = CallError(ErrorKind.TIMEOUT, f"did not finish within this check's time limit of "
+                                                         f"{clock.seconds:g} s (stopped; look for an endless "
+                                                         "loop or far too much work)")
+                mark = time.monotonic()
+                try:
+                    yield value
+                finally:
+                    paused += time.monotonic() - mark
+        finally:
+            values.close()
+    return calls

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -37,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..core import codec
@@ -149,7 +151,6 @@ class Sandbox:
         self._buffer = b""
         self._pidfd: int | None = None
         self._uid: int | None = None
-        self._seq = 0
         # reference(name, args, kwargs) -> value, for the stand-ins of :meth:`substitute`; how many it served
         self.reference = None
         self.substituted: tuple[str, ...] = ()
@@ -310,10 +311,25 @@ class Sandbox:
         if self.process is None:
             self.start()
         deadline = time.monotonic() + timeout
-        self._seq += 1
-        self._send((json.dumps({**message, "seq": self._seq}) + "\n").encode(), deadline, timeout)
+        seq = self._post(message, deadline, timeout)
+        return self._reply(seq, deadline, timeout)
+
+    def _post(self, message: dict, deadline: float, timeout: float) -> str:
+        """Send ``message`` as the next request; its ``seq``: a fresh random token, so that the student's code,
+        which can write on the results pipe, cannot answer a request before it is made (lines that guess
+        are skipped); what it forges for the request being served is judged as its return value would be."""
+        seq = secrets.token_hex(8)
+        self._send((json.dumps({**message, "seq": seq}) + "\n").encode(), deadline, timeout)
+        return seq
+
+    def _reply(self, seq: str, deadline: float, timeout: float, index: int | None = None) -> dict:
+        """The next reply to request ``seq`` (with ``index``, for a batch of calls), answering the stand-ins'
+        requests for reference values meanwhile; lines that are neither are skipped."""
+        mark = seq.encode()
         while True:
             line = self._read_line(deadline, timeout)
+            if mark not in line and b'"reference"' not in line:  # stray: no need to parse it
+                continue
             try:
                 reply = json.loads(line)
             except ValueError:
@@ -321,7 +337,7 @@ class Sandbox:
             if not isinstance(reply, dict):
                 self.close()
                 raise SandboxError("unreadable", "the submission's process replied with malformed data")
-            if reply.get("seq") == self._seq:
+            if reply.get("seq") == seq and (index is None or reply.get("index") == index):
                 return reply
             if reply.get("op") == "reference" and self.reference is not None:
                 self._answer_reference(reply, deadline, timeout)
@@ -439,15 +455,66 @@ class Sandbox:
     def call(self, function: str, args: tuple, kwargs: dict, timeout: float) -> dict:
         """Call the student's function; a validated reply: {ok: True, value, forbidden_used} or
         {ok: False, kind, message, exception}, where kind is one of :data:`CALL_ERRORS`."""
-        message = {"op": "call", "function": function,
-                   "args": [codec.encode(arg) for arg in args],
-                   "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
+        message = {"op": "call", "function": function, **_encoded(args, kwargs)}
         try:
-            reply = self.request(message, timeout)
+            return self._result(self.request(message, timeout))
         except (RecursionError, MemoryError):  # JSON nested past what the parser can follow
+            return self._too_deep()
+
+    def calls(self, function: str, calls: list[tuple[tuple, dict]], timeout: float) -> Iterator[dict]:
+        """Call the student's function on each ``(args, kwargs)`` of ``calls`` (a check group's cases), sent
+        in one request: the replies, as :meth:`call` gives them, one by one as they come, up to the first
+        that failed. Raises :class:`SandboxError` where :meth:`call` would (the call then has no reply).
+
+        ``timeout`` bounds the child's time on the whole batch; the time the caller spends between two
+        replies (judging them, while the child goes on) is added to it. Closing the iterator before the
+        end (the caller stopped at a wrong value) lets the child finish the batch within what is left of
+        that time, answering stand-ins meanwhile, and restarts the sandbox if it does not: the next
+        request never waits on this one's calls."""
+        if self.process is None:
+            self.start()
+        start, paused, done = time.monotonic(), 0.0, 0  # the caller's time; the replies the child has given
+
+        def deadline() -> float:
+            return start + timeout + paused
+        seq = self._post({"op": "calls", "function": function,
+                          "calls": [_encoded(args, kwargs) for args, kwargs in calls]}, deadline(), timeout)
+        try:
+            while done < len(calls):
+                try:
+                    reply = self._reply(seq, deadline(), timeout, done)
+                except (RecursionError, MemoryError):
+                    yield self._too_deep()
+                    return
+                done = len(calls) if reply.get("ok") is not True else done + 1  # the child stops at a failure
+                result = self._result(reply)
+                mark = time.monotonic()
+                try:
+                    yield result
+                finally:
+                    paused += time.monotonic() - mark
+                if not result["ok"]:
+                    return
+        finally:
+            self._finish(seq, done, len(calls), deadline(), timeout)
+
+    def _finish(self, seq: str, done: int, count: int, deadline: float, timeout: float) -> None:
+        """Read (and drop) the replies to calls ``done`` .. ``count - 1`` of batch ``seq``; restart on trouble."""
+        try:
+            while done < count and self.process is not None:
+                reply = self._reply(seq, deadline, timeout, done)
+                done = count if reply.get("ok") is not True else done + 1
+        except (SandboxError, RecursionError, MemoryError):
             self.close()
-            return {"ok": False, "kind": "unreadable",
-                    "message": "the submission's process replied with data nested too deeply to read"}
+
+    def _too_deep(self) -> dict:
+        self.close()
+        return {"ok": False, "kind": "unreadable",
+                "message": "the submission's process replied with data nested too deeply to read"}
+
+    @staticmethod
+    def _result(reply: dict) -> dict:
+        """A call's reply, validated and decoded (see :meth:`call`)."""
         if reply.get("ok") is True:
             try:
                 return {"ok": True, "value": codec.decode(reply.get("value")),
@@ -460,6 +527,11 @@ class Sandbox:
         exception = reply.get("exception") if kind == "exception" else ""
         return {"ok": False, "kind": kind, "message": _cut(reply.get("message")),
                 "exception": exception[:100] if isinstance(exception, str) else ""}
+
+
+def _encoded(args, kwargs) -> dict:
+    return {"args": [codec.encode(arg) for arg in args],
+            "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
 
 
 def _restrict(rlimits) -> None:

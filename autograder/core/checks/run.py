@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..results import GroupResult
@@ -39,25 +39,27 @@ def redact(message: str) -> str:
     return f"{call}\n{problem}" if problem else call
 
 
-def run_check(check: Check, call: Callable[[Case], object], seed: int | None,
+def run_check(check: Check, call: Callable[[Case], object] | None, seed: int | None,
               include_hidden: bool = True, expected: Callable[[Check, Case], Any] | None = None,
-              ) -> tuple[list[GroupResult], float]:
+              calls: Callable[[list[Case]], Iterator] | None = None) -> tuple[list[GroupResult], float]:
     """Judge every group of ``check``; return the group results and the passed weight.
 
     ``call(case)`` returns the student's value (a :class:`~autograder.core.checks.base.Returned`) or
-    a :class:`~autograder.core.results.CallError`. A call that raised is diagnosed once every group
-    has run, against all the calls the check made (:meth:`Check.diagnose_error`). Messages of hidden
-    groups never show an expected value (see :func:`redact`).
+    a :class:`~autograder.core.results.CallError`. Or, instead, ``calls(cases)`` gives those of a whole
+    group, one by one (the grader sends a group's cases to the sandbox at once); the iterator is closed
+    at the group's first failing case, and each value is judged before the next is asked for. A call
+    that raised is diagnosed once every group has run, against all the calls the check made
+    (:meth:`Check.diagnose_error`). Messages of hidden groups never show an expected value (see :func:`redact`).
 
     ``expected(check, case)``: expected values known without the reference (those shipped with the
     package, :func:`autograder.core.expected.lookup`), or ``MISSING``; used only with no ``seed``
     (``check()`` in Jupyter). The grader passes none: it computes every value with the reference.
     """
     with looking_up(expected) if seed is None and expected is not None else contextlib.nullcontext():
-        return _run_check(check, call, seed, include_hidden)
+        return _run_check(check, calls or (lambda cases: map(call, cases)), seed, include_hidden)
 
 
-def _run_check(check: Check, call: Callable[[Case], object], seed: int | None,
+def _run_check(check: Check, calls: Callable[[list[Case]], Iterator], seed: int | None,
                include_hidden: bool) -> tuple[list[GroupResult], float]:
     runs, evidence = [], []
     for group in check.groups:
@@ -65,12 +67,17 @@ def _run_check(check: Check, call: Callable[[Case], object], seed: int | None,
             continue
         cases = check.cases(group, seed)
         case, got, verdict = None, None, Verdict(True)
-        for case in cases:
-            got = call(case)
-            evidence.append((case, got))
-            verdict = check.judge(case, got)
-            if not verdict.passed:
-                break
+        values, judged = calls(cases), 0
+        try:
+            for case, got in zip(cases, values):
+                evidence.append((case, got))
+                verdict, judged = check.judge(case, got), judged + 1
+                if not verdict.passed:
+                    break
+        finally:
+            getattr(values, "close", lambda: None)()
+        if verdict.passed and judged < len(cases):  # a caller that gave up without saying why: never a pass
+            raise RuntimeError(f"{check.id}: {len(cases) - judged} of group {group.name!r}'s cases got no value")
         runs.append((group, len(cases), case, got, verdict))
     results, weight = [], 0.0
     for group, count, case, got, verdict in runs:

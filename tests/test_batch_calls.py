@@ -1,0 +1,136 @@
+"""A check group's cases go to the sandbox in one request (``Sandbox.calls``): the verdicts are those of
+calling one case at a time, a group still stops at its first failing case, the grader's judging time is not
+charged to the student, and cases the grader no longer needs never delay the next request (real sandboxes)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from conftest import cli
+
+from autograder.course import demo
+from autograder.course.batch import load_specs
+from autograder.course.directory import seed_of
+from autograder.grader import judge
+from autograder.grader.submission import grade_submission
+from autograder.sandbox import Limits, Sandbox, SandboxError
+
+CELLS = '''
+import time
+seen = []
+
+def record(x):
+    seen.append(x)
+    if x == "raise":
+        raise ValueError("no")
+    if x == "spin":
+        while True:
+            pass
+    if isinstance(x, float):
+        time.sleep(x)
+    return x
+
+def history():
+    return list(seen)
+'''
+
+
+@pytest.fixture
+def box():
+    with Sandbox(Limits()) as sandbox:
+        ran = sandbox.run_cells([{"id": "cells", "source": CELLS}], 60)
+        assert ran["cells"][0]["ok"], ran
+        yield sandbox
+
+
+def _batch(values):
+    return [((value,), {}) for value in values]
+
+
+def test_the_child_answers_each_call_in_order_and_stops_at_the_first_that_raises(box):
+    replies = list(box.calls("record", _batch([1, 2, "raise", 4]), 60))
+    assert [reply["ok"] for reply in replies] == [True, True, False]
+    assert [reply["value"] for reply in replies[:2]] == [1, 2]
+    assert replies[2]["kind"] == "exception" and "ValueError" in replies[2]["message"]
+    assert box.call("history", (), {}, 60)["value"] == [1, 2, "raise"]  # the fourth call never ran
+
+
+def test_a_batch_closed_early_is_finished_before_the_next_request(box):
+    replies = box.calls("record", _batch([1, 0.3, 0.3, 2]), 60)
+    assert next(replies)["value"] == 1
+    replies.close()  # the grader stopped there (a wrong value): the child still runs the other three
+    assert box.process is not None  # they ended in time: the same sandbox answers the next request
+    assert box.call("history", (), {}, 60)["value"] == [1, 0.3, 0.3, 2]
+
+
+def test_a_batch_that_hangs_after_the_grader_stopped_restarts_the_sandbox_within_its_time(box):
+    replies = box.calls("record", _batch([1, "spin", 2]), 2.0)
+    assert next(replies)["value"] == 1
+    replies.close()  # the second call spins: it is stopped when the batch's time runs out
+    assert box.process is None
+    ran = box.run_cells([{"id": "cells", "source": CELLS}], 60)  # a fresh child
+    assert ran["cells"][0]["ok"] and box.call("history", (), {}, 60)["value"] == []
+
+
+def test_the_time_the_grader_spends_between_replies_is_not_the_childs(box):
+    """Each call takes 0.1 s and the batch may take 2 s; the grader takes 1.5 s over each reply: 4.5 s in all
+    pass before the last reply is read, and no call timed out."""
+    start = time.monotonic()
+    values = []
+    for reply in box.calls("record", _batch([0.1, 0.1, 0.1]), 2.0):
+        values.append(reply["value"])
+        time.sleep(1.5)  # standing for a slow judge
+    assert values == [0.1, 0.1, 0.1] and time.monotonic() - start > 4.5
+
+
+def test_a_batch_that_runs_out_of_time_says_so_at_the_call_that_was_running(box):
+    replies = box.calls("record", _batch([1, "spin"]), 2.0)
+    assert next(replies)["value"] == 1
+    with pytest.raises(SandboxError) as raised:
+        next(replies)
+    assert raised.value.kind == "timeout" and box.process is None
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("batch") / "course"
+    assert cli("init", str(directory), "--assignment", demo.STEM).returncode == 0
+    demo.make_submissions(directory, 20, attacks=False)
+    return directory
+
+
+def test_grading_a_group_at_once_gives_the_verdicts_of_one_case_at_a_time(course, monkeypatch):
+    """The demo class (right, wrong, unfinished and crashing work) graded as it is, then with every case sent
+    in a request of its own: the same scores, statuses, messages, notes and stand-ins."""
+    specs, seed = load_specs(course, demo.STEM), seed_of(course)
+    folders = sorted((course / "submitted").glob(f"*/{demo.STEM}"))
+    batched = [grade_submission(folder, specs, seed) for folder in folders]
+    requests = []
+    real = judge.graded_calls
+
+    def one_at_a_time(session, check, clock):
+        calls = real(session, check, clock)
+
+        def each(cases):
+            for case in cases:
+                requests.append(case)
+                got = list(calls([case]))
+                yield from got
+                if not got:
+                    return
+        return each
+
+    monkeypatch.setattr(judge, "graded_calls", one_at_a_time)
+    single = [grade_submission(folder, specs, seed) for folder in folders]
+    assert requests, "the per-case grading did not run"
+
+    def what(result):
+        return [(check.grade_id, check.score, check.status, check.message, check.note, check.stand_ins,
+                 [(group.name, group.passed, group.message, group.mistake, group.error) for group in check.groups])
+                for notebook in result.notebooks for check in notebook.checks]
+
+    assert {check.status for result in batched for notebook in result.notebooks for check in notebook.checks} >= {
+        "passed", "failed", "error"}, "the demo class should have every kind of verdict"
+    for one, other in zip(batched, single, strict=True):
+        assert what(one) == what(other), one.student
