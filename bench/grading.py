@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -81,7 +82,8 @@ def gradebook_scores(course: Path) -> dict[str, float]:
 
 @contextlib.contextmanager
 def timed(owner, name: str, totals: dict, key: str):
-    """Add the time spent in ``owner.name`` to ``totals[key]`` while the block runs."""
+    """Add the time spent in ``owner.name`` to ``totals[key]`` while the block runs (for a generator, the time
+    spent waiting for its items: with a group's calls in one request, the judge works while the child does)."""
     original = getattr(owner, name, None)
     if original is None:  # the method moved: report nothing rather than a wrong number
         yield
@@ -94,7 +96,24 @@ def timed(owner, name: str, totals: dict, key: str):
         finally:
             totals[key] += time.perf_counter() - start
 
-    setattr(owner, name, wrapper)
+    def iterating(*args, **kwargs):  # a generator: the time spent waiting for each item, and in closing it
+        items = original(*args, **kwargs)
+        try:
+            while True:
+                start = time.perf_counter()
+                try:
+                    item = next(items)
+                except StopIteration:
+                    return
+                finally:
+                    totals[key] += time.perf_counter() - start
+                yield item
+        finally:
+            start = time.perf_counter()
+            items.close()
+            totals[key] += time.perf_counter() - start
+
+    setattr(owner, name, iterating if inspect.isgeneratorfunction(original) else wrapper)
     try:
         yield
     finally:
@@ -117,7 +136,7 @@ def profile(course: Path, count: int) -> dict:
     grade_submission(folders[0], specs, seed)  # warm up: imports, torch's first call
     with contextlib.ExitStack() as stack:
         stack.enter_context(timed(Sandbox, "run_cells", totals, "sandbox: start, imports, run the cells"))
-        stack.enter_context(timed(Sandbox, "call", totals, "student calls (their code + round trip)"))
+        stack.enter_context(timed(Sandbox, "calls", totals, "student calls (their code + round trip)"))
         stack.enter_context(timed(Check, "expected", totals, "reference (PyTorch)"))
         stack.enter_context(timed(Check, "judge", totals, "judge (reference + compare + diagnose)"))
         start = time.perf_counter()
@@ -148,7 +167,7 @@ def profile(course: Path, count: int) -> dict:
         shutil.rmtree(scratch, ignore_errors=True)
     per = {key: value / len(folders) for key, value in totals.items()}
     per["other (checks' inputs, bookkeeping)"] = per["grading, total"] - sum(
-        per[k] for k in ("sandbox: start, imports, run the cells", "student calls (their code + round trip)",
+        per.get(k, 0.0) for k in ("sandbox: start, imports, run the cells", "student calls (their code + round trip)",
                          "reference (PyTorch)", "compare and diagnose"))
     return {key: round(value, 4) for key, value in per.items()}
 

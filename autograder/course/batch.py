@@ -33,9 +33,8 @@ from pathlib import Path
 import nbformat
 
 from ..core.results import SubmissionResult
-from ..grader import preflight
 from ..grader.score import failed_notebook
-from ..grader.spec import NotebookSpec, nbgrader_meta, read_spec
+from ..grader.spec import NotebookSpec, read_spec
 from . import gradebook, paths
 from . import store as results
 from .directory import CourseError, db_url_of, require_course, seed_of
@@ -43,7 +42,7 @@ from .feedback import write_autograded, write_feedback
 from .lock import course_lock
 from .output import printable
 from .store import fingerprint
-from .workers import Outcome, Task, cores, executor_for, folder_files
+from .workers import Outcome, Task, cell_digests, cores, executor_for, folder_files
 
 
 def load_specs(course: Path, assignment: str) -> dict[str, NotebookSpec]:
@@ -166,22 +165,6 @@ def _line(result: SubmissionResult, standing: gradebook.Standing | None) -> str:
         extra.append(f"needs manual grading: {', '.join(cell.name for cell in pending)}")
     return (f"{result.student:<20} {standing.score:6g} / {standing.max_score:<6g} {result.status}"
             + "".join(f"; {part}" for part in extra if part))
-
-
-def cell_digests(folder: Path, specs: dict[str, NotebookSpec]) -> dict[str, str]:
-    """A digest of each nbgrader cell's source in the submission (by grade id), to tell which cells a
-    resubmission changed."""
-    import hashlib
-
-    loaded, _ = preflight.read_folder(folder, specs)
-    digests = {}
-    for found in loaded.values():
-        for cell in (found.notebook.cells if found.notebook is not None else []):
-            grade_id = nbgrader_meta(cell).get("grade_id")
-            if grade_id:
-                source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-                digests[grade_id] = hashlib.sha256(source.encode()).hexdigest()[:16]
-    return digests
 
 
 def changed_outside(stored: dict, standing: gradebook.Standing | None) -> bool:
@@ -324,7 +307,7 @@ def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Rec
                             for spec in specs.values()]
         digest = ""
     timestamp = read_timestamp(folder)
-    cells = cell_digests(folder, specs)
+    cells = outcome.cells if outcome.cells is not None else cell_digests(folder, specs)
     before = (old or {}).get("cells") or {}
     changed = {grade_id for grade_id, value in cells.items() if before.get(grade_id, value) != value}
     with uninterrupted():

@@ -39,14 +39,18 @@ def _replace_text(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def autograded_notebooks(folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult) -> dict[str, str]:
+def autograded_notebooks(folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult,
+                         loaded: dict[str, preflight.Loaded] | None = None) -> dict[str, str]:
     """The texts of ``autograded/<student>/<assignment>/``'s notebooks, by file name: the submission, test
     cells as released, verdicts as outputs. Computed by the worker that graded the submission (it has
     the folder at hand), so that the coordinator, alone for the whole class, only writes them.
+    ``loaded``: the folder as :func:`~autograder.grader.preflight.read_folder` read it (read here when None;
+    its notebooks are changed).
 
     The student's own outputs are all removed: what formgrader shows as output is the grader's."""
     texts = {}
-    loaded, _ = preflight.read_folder(folder, specs)  # the notebooks as graded: renamed ones found, ...
+    if loaded is None:
+        loaded, _ = preflight.read_folder(folder, specs)  # the notebooks as graded: renamed ones found, ...
     for nb_result in result.notebooks:
         found = loaded.get(nb_result.name)
         if found is None or found.notebook is None or nb_result.name not in specs:

@@ -606,6 +606,7 @@ def template(control_fd):
     A returncode is the exit status, or minus the signal that ended the child. The template exits
     when the grader closes the socket.
     """
+    import gc
     import importlib
     import socket
 
@@ -618,6 +619,8 @@ def template(control_fd):
             importlib.import_module(name)
         except ImportError:
             pass
+    gc.collect()
+    gc.freeze()  # a child's garbage collections leave the template's objects (and their shared pages) alone
     control = socket.socket(fileno=control_fd)
     while True:
         try:

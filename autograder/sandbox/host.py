@@ -534,6 +534,16 @@ def _encoded(args, kwargs) -> dict:
             "kwargs": {key: codec.encode(value) for key, value in kwargs.items()}}
 
 
+def warm_up() -> None:
+    """Probe the isolation and start this process's warm template now, rather than at the first sandbox
+    (a worker process does it as it starts). Quiet: a sandbox that cannot start says so when it is used."""
+    try:
+        mode = isolation().mode
+    except SandboxConfigError:
+        return
+    _template(mode)
+
+
 def _restrict(rlimits) -> None:
     """Set the child's resource limits (between fork and exec, or in a warm template's fork)."""
     for name, value in rlimits:
