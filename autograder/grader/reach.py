@@ -14,6 +14,7 @@ counts as reaching every exercise. Skipping a regrade is therefore always score-
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 
 # Mentions that can reach a name without writing it out.
@@ -82,6 +83,12 @@ def _opens_a_door(node: ast.AST) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=128)
+def _statements(source: str) -> tuple[ast.stmt, ...]:
+    """A cell's top-level statements (read, never changed: one parse serves every exercise of a notebook)."""
+    return tuple(ast.parse(source).body)
+
+
 def reachable(sources: list[str], function: str, exercises: set[str]) -> set[str]:
     """The ``exercises`` that ``function`` (defined by one of the code cells ``sources``) could call."""
     try:
@@ -91,7 +98,7 @@ def reachable(sources: list[str], function: str, exercises: set[str]) -> set[str
 
 
 def _reachable(sources: list[str], function: str, exercises: set[str]) -> set[str]:
-    statements = [statement for source in sources for statement in ast.parse(source).body]
+    statements = [statement for source in sources for statement in _statements(source)]
     unread = [(_binds(statement), statement) for statement in statements]
     seen, todo, words = set(), {function}, set()
     while todo:

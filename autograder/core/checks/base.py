@@ -168,7 +168,7 @@ class Verdict:
     """One case, judged. A call that gave no value carries its ``error`` kind (and ``exception``)."""
 
     passed: bool
-    message: str = ""
+    message: str = ""  # the call, then what is wrong (or, for a pass, its note); empty for a pass without one
     diagnosis: str = ""
     mistake: str = ""
     error: str = ""  # an ErrorKind when the call returned no value
@@ -673,20 +673,21 @@ class Check:
 
         ``evidence``: the other calls of this check, as (case, got) pairs, against which a mistake
         recognised by the exception it raises is checked (:meth:`diagnose_error`)."""
-        call = describe_call(self.function, self.params, case)
+        def call() -> str:  # described only when said: most cases pass without a note
+            return describe_call(self.function, self.params, case)
         if isinstance(got, CallError):
             found = self.diagnose_error(case, got, evidence)
-            return Verdict(False, f"{call}\n  {got.message}", found.text if found else "",
+            return Verdict(False, f"{call()}\n  {got.message}", found.text if found else "",
                            found.mistake if found else "", str(got.kind), got.exception)
         returned = got if isinstance(got, Returned) else None
         finding = self.assess(case, got.value if returned else got)
         changed = returned and self.keeps_inputs and finding.problem is None and changed_input(self.params, case, returned)
         if changed:
-            return Verdict(False, f"{call}\n  {changed}", INPUT_MODIFIED.diagnosis.text, INPUT_MODIFIED.name)
+            return Verdict(False, f"{call()}\n  {changed}", INPUT_MODIFIED.diagnosis.text, INPUT_MODIFIED.name)
         if finding.problem is None:
-            return Verdict(True, f"{call}\n  {finding.note}" if finding.note else call)
+            return Verdict(True, f"{call()}\n  {finding.note}" if finding.note else "")
         found = finding.diagnosis
-        return Verdict(False, f"{call}\n  {finding.problem}", found.text if found else "",
+        return Verdict(False, f"{call()}\n  {finding.problem}", found.text if found else "",
                        found.mistake if found else "")
 
     def assess(self, case: Case, got) -> Finding:
