@@ -17,7 +17,8 @@ Each is timed as the whole command (wall clock, interpreter start-up included); 
 seconds per notebook (and per notebook of the grading loop alone) and the ratio to nbgrader's
 seconds per notebook. Every run of ours must give the same scores. Then, measured in this process:
 where the time goes per submission (sandbox start and cells, the student's calls with their round
-trips, the reference, comparing and diagnosing, the coordinator's writes), a sandbox started cold
+trips, the reference, comparing and diagnosing, the coordinator's writes), what a correct submission's
+own code costs on the same cases (the floor under any grader's time), a sandbox started cold
 against one forked from the warm template, and the student's side: ``from autograder import
 check``, the first and a later ``check()`` in a fresh kernel.
 
@@ -170,6 +171,42 @@ def profile(course: Path, count: int) -> dict:
         per.get(k, 0.0) for k in ("sandbox: start, imports, run the cells", "student calls (their code + round trip)",
                          "reference (PyTorch)", "compare and diagnose"))
     return {key: round(value, 4) for key, value in per.items()}
+
+
+def students_own_code(course: Path, students: int = 5) -> float:
+    """What a correct submission's own code costs: the source notebook's solutions, run in this process (no
+    sandbox, no judging) on every case the grader calls them on (visible and hidden groups) for ``students``
+    students' seeds; seconds per submission. Grading cannot cost less than this."""
+    import copy
+
+    import nbformat
+
+    from autograder.core import checks as registry
+    from autograder.course.batch import load_specs
+    from autograder.grader.run import HARNESS_ID, submission_cells
+    from autograder.grader.submission import student_seed
+
+    spec = load_specs(course, STEM)[STEM]
+    namespace: dict = {"__name__": "__main__"}
+    source = nbformat.read(course / "source" / STEM / f"{STEM}.ipynb", as_version=4)
+    for cell in submission_cells(spec, source):
+        if cell["id"] != HARNESS_ID:
+            exec(compile(cell["source"], cell["id"], "exec"), namespace)  # noqa: S102 - the course's own solutions
+    checks = [registry.get(test.check_id) for test in spec.tests]
+    seconds = 0.0
+    for number in range(students):
+        seed = student_seed(course_module.seed_of(course), f"student{number + 1:03d}")
+        for check in checks:
+            function = namespace.get(check.function)
+            if not callable(function) or check.driver is not None:
+                continue  # an answer (a value), or a check that runs a driver
+            for group in check.groups:
+                for case in check.cases(group, seed):
+                    args, kwargs = copy.deepcopy((case.args, case.kwargs))
+                    start = time.perf_counter()
+                    function(*args, **kwargs)
+                    seconds += time.perf_counter() - start
+    return seconds / students
 
 
 def sandbox_starts(count: int = 10) -> dict:
@@ -325,6 +362,9 @@ def main() -> int:
         breakdown = profile(courses["ours"], min(n, 20))
         for key, value in breakdown.items():
             print(f"  {key:<52}{value:8.4f}")
+        own = students_own_code(courses["ours"])
+        print(f"a correct submission's own code on the grader's cases (no sandbox, no judging): {own:.4f} s; "
+              f"grading one submission costs {breakdown['grading, total'] / own:.1f}x that")
         imports = sandbox_starts()
         print("sandbox start, to the first cell run (median of 10, seconds):")
         for key, value in imports.items():
@@ -340,6 +380,8 @@ def main() -> int:
                   "target_ratio": TARGET, "target_met": ratios["workers 2"] >= TARGET,
                   "dask_parallel_efficiency": scaling, "class": whole,
                   "nbgrader_score_agreement": f"{agree}/{k}", "profile_seconds_per_submission": breakdown,
+                  "students_own_code_seconds_per_submission": round(own, 4),
+                  "grading_vs_own_code": round(breakdown["grading, total"] / own, 2),
                   "sandbox_child_startup": imports, "check_latency_seconds": latency}
         print(json.dumps(report))
         return 0 if report["target_met"] and whole.get("met", True) else 1

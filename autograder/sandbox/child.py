@@ -631,6 +631,9 @@ def template(control_fd):
             return
         request = json.loads(data)
         if request.get("op") == "fork" and len(fds) == 2:
+            forbidden = request["config"].get("forbidden") or []
+            if forbidden:  # the template's own files, examined once here: every child inherits the verdicts
+                loaded_from(forbidden)
             pid = os.fork()
             if pid == 0:
                 control.close()
