@@ -684,17 +684,25 @@ def _wait(pid, timeout):
     import time
 
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return -9
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        select.select([], [], [], min(remaining, 0.01))
+    try:  # readable once the child has ended: no polling delay (a pidfd, where the system has them)
+        watch = [os.pidfd_open(pid)]
+    except (OSError, AttributeError):
+        watch = []
+    try:
+        while True:
+            try:
+                done, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return -9
+            if done:
+                return os.waitstatus_to_exitcode(status)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            select.select(watch, [], [], min(remaining, 1.0 if watch else 0.01))
+    finally:
+        for fd in watch:
+            os.close(fd)
 
 
 if __name__ == "__main__":
