@@ -448,6 +448,19 @@ def _stand_in(name, codec, results):
     return stand_in
 
 
+def _shell():
+    """The IPython shell that runs the student's cells: made here, or (a warm child) the one its template made
+    before forking it, which no code has used: each fork has its own copy."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    if InteractiveShell.initialized():
+        return InteractiveShell.instance()
+    settings = Config()
+    settings.HistoryManager.enabled = False  # no history database, no history thread
+    return InteractiveShell.instance(config=settings, colors="nocolor")
+
+
 def _load_codec(source, path):
     module = type(sys)("_grading_codec")
     module.__file__ = path
@@ -498,12 +511,7 @@ def serve(results_fd, config, codec_source, codec_path):
     stdout, stderr = BoundedWriter(limit), BoundedWriter(limit)
     sys.stdout, sys.stderr = stdout, stderr
 
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
-
-    settings = Config()
-    settings.HistoryManager.enabled = False  # no history database, no history thread
-    shell = InteractiveShell.instance(config=settings, colors="nocolor")
+    shell = _shell()
     shell.showtraceback = lambda *a, **k: None  # errors are read from the run result instead
     namespace = shell.user_ns
     results.write(json.dumps({"op": "ready", "isolation": achieved}) + "\n")
@@ -608,7 +616,9 @@ def template(control_fd):
     """
     import gc
     import importlib
+    import shutil
     import socket
+    import tempfile
 
     source, path = _codec()
     _load_codec(source, path)
@@ -619,9 +629,22 @@ def template(control_fd):
             importlib.import_module(name)
         except ImportError:
             pass
-    gc.collect()
-    gc.freeze()  # a child's garbage collections leave the template's objects (and their shared pages) alone
-    control = socket.socket(fileno=control_fd)
+    # The children's shell, made once (9 ms of every sandbox's start otherwise), with a first cell run so that
+    # the machinery that compiles cells is loaded too. Its profile folder is the template's own, removed at exit.
+    ipython_dir = os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="autograder-ipython-")
+    try:
+        _shell().run_cell("pass", store_history=False, silent=True)
+        gc.collect()
+        gc.freeze()  # a child's garbage collections leave the template's objects (and their shared pages) alone
+        _serve_template(socket.socket(fileno=control_fd), source, path)
+    finally:
+        shutil.rmtree(ipython_dir, ignore_errors=True)
+
+
+def _serve_template(control, source, path):
+    """The template's loop: fork a child per ``fork`` request, report a child's end per ``wait`` request."""
+    import socket
+
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(control, 1 << 20, 2)
@@ -635,12 +658,16 @@ def template(control_fd):
             if forbidden:  # the template's own files, examined once here: every child inherits the verdicts
                 loaded_from(forbidden)
             pid = os.fork()
-            if pid == 0:
-                control.close()
-                _become_sandbox(request, *fds)
-                sys.argv[1:] = ["3", json.dumps(request["config"])]  # as a cold child's
-                serve(3, request["config"], source, path)
-                os._exit(0)
+            if pid == 0:  # the sandbox's child: it never returns into the template's code
+                code = 1
+                try:
+                    control.close()
+                    _become_sandbox(request, *fds)
+                    sys.argv[1:] = ["3", json.dumps(request["config"])]  # as a cold child's
+                    serve(3, request["config"], source, path)
+                    code = 0
+                finally:
+                    os._exit(code)
             for fd in fds:
                 os.close(fd)
             reply = {"pid": pid}
