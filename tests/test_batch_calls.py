@@ -134,3 +134,26 @@ def test_grading_a_group_at_once_gives_the_verdicts_of_one_case_at_a_time(course
         "passed", "failed", "error"}, "the demo class should have every kind of verdict"
     for one, other in zip(batched, single, strict=True):
         assert what(one) == what(other), one.student
+
+
+def test_inputs_left_as_they_came_are_not_sent_back_and_changed_ones_are(box):
+    """The child sends back only the value when a call left its inputs exactly as they came (bytes, dtype,
+    shape); an input written into, or one it cannot vouch for (a float NaN), comes back for the grader to judge."""
+    import numpy as np
+
+    source = ("def _graded__scale(x, factor=2.0):\n    return x * factor, (x,), {'factor': factor}\n"
+              "def _graded__scale_in_place(x, factor=2.0):\n    x *= factor\n    return x, (x,), {'factor': factor}\n")
+    assert box.run_cells([{"id": "harness", "source": source}], 60)["cells"][0]["ok"]
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    kept = box.call("_graded__scale", (x,), {"factor": 3.0}, 60)
+    assert kept["ok"] and kept["inputs_unchanged"] and np.array_equal(kept["value"], x * 3)
+    changed = box.call("_graded__scale_in_place", (x,), {"factor": 3.0}, 60)
+    assert changed["ok"] and not changed["inputs_unchanged"]
+    value, args, kwargs = changed["value"]
+    assert np.array_equal(value, x * 3) and np.array_equal(args[0], x * 3) and kwargs == {"factor": 3.0}
+    nan_array = box.call("_graded__scale", (np.array([np.nan, 1.0]),), {"factor": 1.0}, 60)
+    assert nan_array["ok"] and nan_array["inputs_unchanged"]  # the same bytes: NaN where NaN was
+    nan_number = box.call("_graded__scale", (x,), {"factor": float("nan")}, 60)  # nan != nan: cannot vouch
+    assert nan_number["ok"] and not nan_number["inputs_unchanged"] and len(nan_number["value"]) == 3
+    other = box.call("_graded__scale", (x,), {}, 60)  # the call added a keyword argument
+    assert other["ok"] and not other["inputs_unchanged"] and other["value"][2] == {"factor": 2.0}

@@ -453,8 +453,10 @@ class Sandbox:
         self.request({"op": "substitute", "functions": list(functions)}, timeout)
 
     def call(self, function: str, args: tuple, kwargs: dict, timeout: float) -> dict:
-        """Call the student's function; a validated reply: {ok: True, value, forbidden_used} or
-        {ok: False, kind, message, exception}, where kind is one of :data:`CALL_ERRORS`."""
+        """Call the student's function; a validated reply: {ok: True, value, forbidden_used, inputs_unchanged} or
+        {ok: False, kind, message, exception}, where kind is one of :data:`CALL_ERRORS`. ``inputs_unchanged``:
+        the child found the inputs exactly as they came and sent only the first of the harness's
+        ``(value, args, kwargs)`` as ``value``."""
         message = {"op": "call", "function": function, **_encoded(args, kwargs)}
         try:
             return self._result(self.request(message, timeout))
@@ -518,7 +520,8 @@ class Sandbox:
         if reply.get("ok") is True:
             try:
                 return {"ok": True, "value": codec.decode(reply.get("value")),
-                        "forbidden_used": _names(reply.get("forbidden_used"))}
+                        "forbidden_used": _names(reply.get("forbidden_used")),
+                        "inputs_unchanged": reply.get("inputs") == "unchanged"}
             except codec.CodecError as error:
                 return {"ok": False, "kind": "unreadable", "message": f"returned unreadable data ({error})"}
         kind = reply.get("kind")
