@@ -103,6 +103,19 @@ REPOSITORY_PRODUCTS = {"test_book.py", "test_browser.py", "test_build.py", "test
 INDEPENDENT = {"test_bank.py", "test_verdicts.py"}
 
 
+@pytest.fixture(scope="session")
+def demo_class(tmp_path_factory) -> Path:
+    """A course of chapter 2 with the demo's 20 submissions (right, wrong, unfinished and crashing work),
+    made by the real `init`; the tests that use it only read it."""
+    from autograder.course import demo
+
+    directory = tmp_path_factory.mktemp("demo-class") / "course"
+    made = cli("init", str(directory), "--assignment", demo.STEM)
+    assert made.returncode == 0, made.stdout + made.stderr
+    demo.make_submissions(directory, 20, attacks=False)
+    return directory
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups into the tests' ids
 def pytest_collection_modifyitems(config, items):
     for item in items:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import cli
 
 from autograder.course import demo
 from autograder.course.batch import load_specs
@@ -92,19 +91,11 @@ def test_a_batch_that_runs_out_of_time_says_so_at_the_call_that_was_running(box)
     assert raised.value.kind == "timeout" and box.process is None
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("batch") / "course"
-    assert cli("init", str(directory), "--assignment", demo.STEM).returncode == 0
-    demo.make_submissions(directory, 20, attacks=False)
-    return directory
-
-
-def test_grading_a_group_at_once_gives_the_verdicts_of_one_case_at_a_time(course, monkeypatch):
+def test_grading_a_group_at_once_gives_the_verdicts_of_one_case_at_a_time(demo_class, monkeypatch):
     """The demo class (right, wrong, unfinished and crashing work) graded as it is, then with every case sent
     in a request of its own: the same scores, statuses, messages, notes and stand-ins."""
-    specs, seed = load_specs(course, demo.STEM), seed_of(course)
-    folders = sorted((course / "submitted").glob(f"*/{demo.STEM}"))
+    specs, seed = load_specs(demo_class, demo.STEM), seed_of(demo_class)
+    folders = sorted((demo_class / "submitted").glob(f"*/{demo.STEM}"))
     batched = [grade_submission(folder, specs, seed) for folder in folders]
     requests = []
     real = judge.graded_calls

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import cli
 
 from autograder.course import demo
 from autograder.course.batch import load_specs
@@ -48,18 +47,10 @@ def test_anything_that_reaches_a_name_without_writing_it_counts_as_reaching_ever
     assert reachable(CELLS + extra, "f", EXERCISES) == EXERCISES
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("reach") / "course"
-    assert cli("init", str(directory), "--assignment", demo.STEM).returncode == 0
-    demo.make_submissions(directory, 20, attacks=False)
-    return directory
-
-
-def test_skipping_the_regrades_that_could_use_no_stand_in_changes_no_result(course, monkeypatch):
+def test_skipping_the_regrades_that_could_use_no_stand_in_changes_no_result(demo_class, monkeypatch):
     """The demo class graded as it is, then with every regrade run: the same scores, statuses and notes."""
-    specs, seed = load_specs(course, demo.STEM), seed_of(course)
-    folders = sorted((course / "submitted").glob(f"*/{demo.STEM}"))
+    specs, seed = load_specs(demo_class, demo.STEM), seed_of(demo_class)
+    folders = sorted((demo_class / "submitted").glob(f"*/{demo.STEM}"))
     skipped = []
     real = grading.reachable
 
