@@ -194,14 +194,18 @@ class Recorder:
             gradebook.db.rollback()
             raise
 
-    def _penalise(self, submission: SubmittedAssignment) -> None:
+    def _penalise(self, submission: SubmittedAssignment, notebooks: list[SubmittedNotebook] | None = None) -> None:
         """Each notebook's late penalty, as nbgrader's ``AssignLatePenalties`` sets it: none when on time;
-        otherwise the plugin's penalty for the notebook's score, kept between 0 and that score."""
+        otherwise the plugin's penalty for the notebook's score, kept between 0 and that score.
+        ``notebooks``: the submission's notebooks, when the caller has them."""
         seconds = submission.total_seconds_late
-        for notebook in submission.notebooks:
+        if notebooks is None:
+            notebooks = _notebooks_of(self.gradebook, self.assignment, [submission.id])
+        for notebook in notebooks:
             penalty = None
             if seconds > 0:
-                score = sum(_final(g.auto_score, g.manual_score, g.extra_credit) for g in notebook.grades)
+                grades = _cells_of(self.gradebook, notebook, comments=False)[0].values()
+                score = sum(_final(g.auto_score, g.manual_score, g.extra_credit) for g in grades)
                 penalty = self.late.late_submission_penalty(submission.student_id, score, seconds)
                 if penalty is not None:
                     penalty = min(max(float(penalty), 0.0), score)
@@ -211,8 +215,14 @@ class Recorder:
         """Recompute every submission's late penalty (after a TA's grades, a new extension or due date)."""
         gradebook = self.gradebook
         try:
+            notebooks: dict[str, list[SubmittedNotebook]] = {}
+            for notebook in (gradebook.db.query(SubmittedNotebook)
+                             .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+                             .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+                             .filter(Assignment.name == self.assignment)):
+                notebooks.setdefault(notebook.assignment_id, []).append(notebook)
             for submission in gradebook.find_assignment(self.assignment).submissions:
-                self._penalise(submission)
+                self._penalise(submission, notebooks.get(submission.id, []))
             gradebook.db.commit()
         except BaseException:
             gradebook.db.rollback()
@@ -223,13 +233,39 @@ class Recorder:
         return _standings(self.gradebook, self.assignment, student).get(student)
 
 
-def _cells_of(gradebook: Gradebook, notebook) -> tuple[dict[str, Grade], dict[str, Comment]]:
-    """A submitted notebook's grades and comments by cell name, in two queries (nbgrader's ``find_grade``
-    and ``find_comment`` take one or two each, most of the time a batch spent writing the gradebook)."""
+def _cells_of(gradebook: Gradebook, notebook, comments: bool = True,
+              ) -> tuple[dict[str, Grade], dict[str, Comment]]:
+    """A submitted notebook's grades and (unless not ``comments``) comments by cell name, in two queries
+    (nbgrader's ``find_grade`` and ``find_comment`` take one or two each, most of the time a batch spent
+    writing the gradebook). Each query names the cells as well as the notebook: nbgrader's tables are
+    indexed by (cell, notebook), and a query by notebook alone reads every grade of the class."""
     db = gradebook.db
-    grades = db.query(Grade).options(joinedload(Grade.cell)).filter(Grade.notebook_id == notebook.id)
-    comments = db.query(Comment).options(joinedload(Comment.cell)).filter(Comment.notebook_id == notebook.id)
-    return {grade.cell.name: grade for grade in grades}, {comment.cell.name: comment for comment in comments}
+    cell_ids = _cell_ids(gradebook, [notebook.notebook_id])
+    grades = (db.query(Grade).options(joinedload(Grade.cell))
+              .filter(Grade.cell_id.in_(cell_ids), Grade.notebook_id == notebook.id))
+    found = (db.query(Comment).options(joinedload(Comment.cell))
+             .filter(Comment.cell_id.in_(cell_ids), Comment.notebook_id == notebook.id)) if comments else []
+    return {grade.cell.name: grade for grade in grades}, {comment.cell.name: comment for comment in found}
+
+
+def _sources(gradebook: Gradebook, assignment: str) -> list[str]:
+    """The ids of the assignment's (source) notebooks."""
+    return [row[0] for row in gradebook.db.query(Notebook.id).join(Assignment, Notebook.assignment_id == Assignment.id)
+            .filter(Assignment.name == assignment)]
+
+
+def _cell_ids(gradebook: Gradebook, sources: list[str]) -> list[str]:
+    """The ids of every cell of the (source) notebooks ``sources``."""
+    return [row[0] for row in gradebook.db.query(BaseCell.id).filter(BaseCell.notebook_id.in_(sources))]
+
+
+def _notebooks_of(gradebook: Gradebook, assignment: str, submissions: list[str],
+                  sources: list[str] | None = None) -> list[SubmittedNotebook]:
+    """The submitted notebooks of the submissions (ids) of ``assignment``, found by the (notebook,
+    submission) index: ``SubmittedAssignment.notebooks`` reads every submitted notebook of the class."""
+    sources = _sources(gradebook, assignment) if sources is None else sources
+    return gradebook.db.query(SubmittedNotebook).filter(SubmittedNotebook.notebook_id.in_(sources),
+                                                        SubmittedNotebook.assignment_id.in_(submissions)).all()
 
 
 def _comments(result: NotebookResult) -> dict[str, str]:
@@ -330,12 +366,19 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                    .filter(Assignment.name == assignment))
     if student is not None:
         submissions = submissions.filter(SubmittedAssignment.student_id == student)
-    for submission in submissions.all():
+    submitted = submissions.all()
+    for submission in submitted:
         found[submission.student_id] = Standing(
             submission.student_id, assignment, timestamp=submission.timestamp, duedate=submission.duedate,
             extension=submission.extension, seconds_late=submission.total_seconds_late)
     if not found:
         return found
+    narrow: dict = {}  # for one student: the rows by the indexes nbgrader's tables have, (cell, notebook)
+    if student is not None:
+        sources = _sources(gradebook, assignment)
+        narrow["notebooks"] = [notebook.id for notebook in _notebooks_of(
+            gradebook, assignment, [submission.id for submission in submitted], sources)]
+        narrow["cells"] = _cell_ids(gradebook, sources)
 
     def rows(*columns, kind=Grade):
         query = (db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, *columns).select_from(kind)
@@ -346,7 +389,8 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                  .join(Notebook, BaseCell.notebook_id == Notebook.id)
                  .filter(Assignment.name == assignment))
         if student is not None:
-            query = query.filter(SubmittedAssignment.student_id == student)
+            query = query.filter(SubmittedAssignment.student_id == student, kind.cell_id.in_(narrow["cells"]),
+                                 kind.notebook_id.in_(narrow["notebooks"]))
         return query.all()
 
     maxima = cells(gradebook, assignment)
@@ -366,6 +410,8 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                  .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
                  .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
                  .filter(Assignment.name == assignment))
+    if student is not None:
+        penalties = penalties.filter(SubmittedNotebook.id.in_(narrow["notebooks"]))
     for who, notebook, penalty in penalties.all():
         if who in found and penalty:
             found[who].penalties[notebook] = float(penalty)
