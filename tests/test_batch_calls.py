@@ -148,3 +148,24 @@ def test_inputs_left_as_they_came_are_not_sent_back_and_changed_ones_are(box):
     assert nan_number["ok"] and not nan_number["inputs_unchanged"] and len(nan_number["value"]) == 3
     other = box.call("_graded__scale", (x,), {}, 60)  # the call added a keyword argument
     assert other["ok"] and not other["inputs_unchanged"] and other["value"][2] == {"factor": 2.0}
+
+
+def test_a_workers_products_come_from_the_one_reading_it_graded(demo_class, tmp_path):
+    """The worker reads a submission once: its cell digests and autograded copies are those a fresh reading
+    gives (grading leaves what it read unchanged), and a folder that is a link is not read at all."""
+    from autograder.course.feedback import autograded_notebooks
+    from autograder.course.workers import Task, _graded, cell_digests
+
+    specs, seed = load_specs(demo_class, demo.STEM), seed_of(demo_class)
+    folders = sorted((demo_class / "submitted").glob(f"*/{demo.STEM}"))[:6]
+    for folder in folders:
+        result, autograded, cells = _graded(folder, Task(folder.parent.name, demo.STEM, specs, seed))
+        assert cells == cell_digests(folder, specs) and cells
+        assert autograded == autograded_notebooks(folder, specs, result) and autograded
+    link = tmp_path / "linked" / demo.STEM
+    link.parent.mkdir()
+    link.symlink_to(folders[0], target_is_directory=True)
+    result, autograded, cells = _graded(link, Task("linked", demo.STEM, specs, seed))
+    assert (autograded, cells) == ({}, {})
+    assert all(notebook.status.startswith("failed") and "symbolic link" in notebook.status
+               for notebook in result.notebooks)

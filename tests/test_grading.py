@@ -103,6 +103,35 @@ def test_feedback_lists_every_check_and_hides_hidden_tests(graded, stem):
     assert data["status"] == "graded" and data["score"] == spec.max_score
 
 
+@pytest.mark.parametrize("student", ["solution", "blank"])
+def test_autograded_copies_are_written_as_nbformat_writes_them(graded, student):
+    import nbformat
+
+    for stem in ASSIGNMENTS:
+        text = (graded / "autograded" / student / stem / f"{stem}.ipynb").read_text()
+        notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
+        assert text == nbformat.writes(notebook)
+
+
+def test_notebook_text_is_nbformat_writes_without_the_copy():
+    import copy
+
+    import nbformat
+
+    from autograder.course.feedback import notebook_text
+
+    notebook = solution_notebook(ASSIGNMENTS[0])
+    notebook.metadata["orig_nbformat"] = 3  # transient: neither writes it
+    notebook.cells[0].metadata["trusted"] = True
+    notebook.cells[0]["attachments"] = {"a.png": {"image/png": "iVBORw0KGgo=\nAAAA\n"}}
+    code = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "one\ntwo\n"}),
+                    nbformat.v4.new_output("stream", name="stdout", text="é\nü\n")]
+    expected = nbformat.writes(copy.deepcopy(notebook))
+    assert notebook_text(notebook) == expected
+
+
 def test_cli_errors_are_one_line_without_traceback(tmp_path, course_dir):
     cases = [
         (["grade", "02-convolution", "--course", str(tmp_path / "missing")], "does not exist"),

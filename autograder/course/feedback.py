@@ -15,12 +15,15 @@ submission). ``feedback/<student>/<assignment>.html`` holds every notebook on on
 from __future__ import annotations
 
 import html
+import json
 import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
+from nbformat.v4.nbjson import BytesEncoder
+from nbformat.v4.rwbase import split_lines, strip_transient
 
 from ..core.results import SubmissionResult
 from ..grader import preflight
@@ -55,7 +58,8 @@ def autograded_notebooks(folder: Path, specs: dict[str, NotebookSpec], result: S
         found = loaded.get(nb_result.name)
         if found is None or found.notebook is None or nb_result.name not in specs:
             continue  # missing or unreadable: the feedback page says so
-        notebook = preflight.repair(found.notebook, specs[nb_result.name]).notebook  # ... test cells restored
+        # ... test cells restored (in place: the notebooks of ``loaded`` are this function's to change)
+        notebook = preflight.repair(found.notebook, specs[nb_result.name], in_place=True).notebook
         if notebook is None:
             continue
         tests = {t.grade_id: t for t in specs[nb_result.name].tests}
@@ -66,10 +70,18 @@ def autograded_notebooks(folder: Path, specs: dict[str, NotebookSpec], result: S
                 cell.outputs, cell.execution_count = [], None  # forged "all passed", a <script>)
             if cell.cell_type == "code" and grade_id in tests and grade_id in by_id:
                 cell.source = tests[grade_id].visible_source
-                cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                                       text=verdict_text(by_id[grade_id]) + "\n")]
-        texts[f"{nb_result.name}.ipynb"] = nbformat.writes(notebook)
+                cell.outputs = [nbformat.NotebookNode(output_type="stream", name="stdout",
+                                                      text=verdict_text(by_id[grade_id]) + "\n")]
+        texts[f"{nb_result.name}.ipynb"] = notebook_text(notebook)
     return texts
+
+
+def notebook_text(notebook: nbformat.NotebookNode) -> str:
+    """What ``nbformat.writes(notebook)`` returns for a version 4 notebook, made without its validation (which
+    only logs) and without its copy of the whole notebook: ``notebook``'s sources and outputs are split into
+    lines in place, as nbformat writes them."""
+    notebook = strip_transient(split_lines(notebook))
+    return json.dumps(notebook, cls=BytesEncoder, indent=1, sort_keys=True, separators=(",", ": "), ensure_ascii=False)
 
 
 def write_autograded(course: Path, folder: Path, specs: dict[str, NotebookSpec], result: SubmissionResult,

@@ -146,11 +146,13 @@ def cell_digests(folder: Path, specs: dict[str, NotebookSpec], loaded: dict[str,
 
 def _graded(folder: Path, task: Task, protect=()) -> tuple[SubmissionResult, dict[str, str], dict[str, str]]:
     """The submission's result, its autograded notebooks' texts and its cells' digests (made here, the folder
-    at hand, from one reading of it)."""
-    result = grade_submission(folder, task.specs, task.seed, protect=protect)
-    loaded, _ = read_folder(folder, task.specs)
-    cells = cell_digests(folder, task.specs, loaded)  # before the autograded copies rewrite the test cells
-    return result, autograded_notebooks(folder, task.specs, result, loaded), cells
+    at hand, from the reading that was graded; none for a folder that was not read, a link)."""
+    read: dict = {}
+    result = grade_submission(folder, task.specs, task.seed, protect=protect, read=read)
+    if "loaded" not in read:
+        return result, {}, {}
+    cells = cell_digests(folder, task.specs, read["loaded"])  # before the autograded copies rewrite the test cells
+    return result, autograded_notebooks(folder, task.specs, result, read["loaded"]), cells
 
 
 def grade_task(task: Task) -> Outcome:

@@ -255,10 +255,13 @@ def _ordinal(number: int) -> str:
     return {1: "first", 2: "second", 3: "third"}.get(number, f"{number}th")
 
 
-def repair(notebook: nbformat.NotebookNode, spec: NotebookSpec, label: str | None = None) -> Repaired:
-    """Check the cells of ``notebook`` against ``spec``; return a repaired copy and notes, or a failure."""
+def repair(notebook: nbformat.NotebookNode, spec: NotebookSpec, label: str | None = None, *,
+           in_place: bool = False) -> Repaired:
+    """Check the cells of ``notebook`` against ``spec``; return a repaired copy and notes, or a failure.
+    ``in_place``: repair ``notebook`` itself (a caller that has no further use for it as it was)."""
     label = label or f"{spec.name}.ipynb"
-    notebook = copy.deepcopy(notebook)
+    if not in_place:
+        notebook = copy.deepcopy(notebook)
     problem = _structure_problem(notebook)
     if problem:
         return Repaired(None, [], f"{label} is not a valid notebook ({problem}); {RESTORE_HINT}")

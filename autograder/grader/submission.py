@@ -69,9 +69,12 @@ def flag_copies(result: NotebookResult, copied: dict[str, str]) -> None:
 
 
 def grade_submission(folder: Path, specs: dict[str, NotebookSpec], seed: int,
-                     limits: Limits | None = None, protect=()) -> SubmissionResult:
+                     limits: Limits | None = None, protect=(), *, read: dict | None = None) -> SubmissionResult:
     """Grade every expected notebook of ``folder`` (``.../<student>/<assignment>/``); never raises for a bad
-    submission. ``protect`` names host paths the sandbox must keep out of reach (the course directory)."""
+    submission. ``protect`` names host paths the sandbox must keep out of reach (the course directory).
+    ``read``: a dict that gets, under ``"loaded"``, the notebooks as read from the folder (by name, as
+    :func:`~.preflight.read_folder` gives them; grading leaves them unchanged), for the caller's other
+    products of the same reading; nothing when the folder was not read (a link)."""
     folder = Path(folder)
     student, assignment = folder.parent.name, folder.name
     result = SubmissionResult(student, assignment)
@@ -83,6 +86,8 @@ def grade_submission(folder: Path, specs: dict[str, NotebookSpec], seed: int,
         result.notebooks = [failed_notebook(spec, reason) for spec in specs.values()]
         return result
     loaded, result.notes = preflight.read_folder(folder, specs)
+    if read is not None:
+        read["loaded"] = loaded
     for name, spec in specs.items():
         found = loaded[name]
         if found.notebook is None:
