@@ -147,6 +147,19 @@ def test_arrays_as_np_save_writes_them_are_read_exactly_as_np_load_reads_them():
         assert np.array_equal(quick, slow, equal_nan=True) and quick.flags.writeable
 
 
+def test_our_encoder_writes_what_np_load_reads_as_np_saves_own_bytes():
+    """Arrays are encoded without np.save: np.load reads our bytes as it reads np.save's (dtype, shape, memory
+    order, values), the data starts on a 64-byte boundary as np.save's does, and the quick reader takes them."""
+    for array in [*_arrays(), np.arange(24.0).reshape(4, 6)[::2, 1::2], np.arange(24.0).reshape(4, 6).T[1:]]:
+        ours = codec.npy_bytes(array)
+        theirs = np.load(io.BytesIO(_npy(array)), allow_pickle=False)
+        for read in (np.load(io.BytesIO(ours), allow_pickle=False), codec._plain_npy(ours)):
+            assert read is not None, (array.dtype, array.shape)
+            assert (read.dtype, read.shape, read.strides) == (theirs.dtype, theirs.shape, theirs.strides)
+            assert np.array_equal(read, theirs, equal_nan=True)
+        assert (len(ours) - array.nbytes) % 64 == 0
+
+
 @pytest.mark.parametrize("change", ["version 2", "cut short", "a byte too many", "another key", "object dtype"])
 def test_anything_else_is_left_to_np_load(change):
     """Other headers, lengths or dtypes are not read quickly: np.load decides, as before (and the

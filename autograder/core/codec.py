@@ -56,9 +56,7 @@ def encode(value, depth: int = 0):
         array = np.asarray(value)  # drops subclasses (np.matrix, masked arrays, ...)
         if array.dtype.kind not in ALLOWED_KINDS:
             raise CodecError(f"an array of dtype {array.dtype} (only numeric arrays can be graded)")
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        return {"__ndarray__": base64.b64encode(buffer.getvalue()).decode("ascii")}
+        return {"__ndarray__": base64.b64encode(npy_bytes(array)).decode("ascii")}
     if type(value) in (list, tuple):
         items = [encode(item, depth + 1) for item in value]
         return {"__tuple__": items} if type(value) is tuple else items
@@ -112,6 +110,21 @@ def decode(data, depth: int = 0, budget: list[int] | None = None):
     raise CodecError("malformed data")
 
 
+_NPY_MAGIC = b"\x93NUMPY\x01\x00"  # the .npy format, version 1.0
+
+
+def npy_bytes(array: np.ndarray) -> bytes:
+    """A numeric ``array`` in the ``.npy`` format (version 1.0), as ``np.load`` reads it: its dtype, shape and
+    memory order (C, or Fortran when only that is contiguous, as ``np.save`` chooses) and its bytes. Made
+    here because ``np.save``'s general writer cost most of a call's encoding; its header is the form
+    :func:`_plain_npy` reads back (what ``np.save`` writes, less its spare room for growing the array)."""
+    fortran = not array.flags.c_contiguous and array.flags.f_contiguous
+    header = f"{{'descr': '{array.dtype.str}', 'fortran_order': {fortran}, 'shape': {array.shape!r}, }}"
+    header += " " * (-(len(_NPY_MAGIC) + 2 + len(header) + 1) % 64) + "\n"  # padded to 64 bytes, as np.save
+    data = (array.T if fortran else array).tobytes()
+    return _NPY_MAGIC + len(header).to_bytes(2, "little") + header.encode("latin-1") + data
+
+
 # The header ``np.save`` writes (format 1.0) for a numeric array, exactly; anything else goes to ``np.load``.
 _NPY_HEADER = re.compile(rb"\{'descr': '([<>|])([biufc])(\d{1,2})', 'fortran_order': (True|False), "
                          rb"'shape': \(((?:\d{1,18}, )*\d{1,18},?|)\), \} *\n")
@@ -121,7 +134,7 @@ def _plain_npy(raw: bytes) -> np.ndarray | None:
     """The array in ``raw`` if it is exactly what ``np.save`` writes for a numeric array (what our own
     encoder sends), read as ``np.load`` reads it but without its general header parser, which cost
     most of a call's decoding; ``None`` for anything else (then ``np.load`` decides)."""
-    if raw[:8] != b"\x93NUMPY\x01\x00" or len(raw) < 10:
+    if raw[:8] != _NPY_MAGIC or len(raw) < 10:
         return None
     end = 10 + int.from_bytes(raw[8:10], "little")
     found = _NPY_HEADER.fullmatch(raw, 10, end)
