@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -395,8 +396,10 @@ def _unique_cell_ids(cells) -> None:
 # ---------------------------------------------------------------------- code the grader will not run
 
 
-def _names(source: str) -> tuple[set[str], set[str], set[str]] | None:
-    """(names bound anywhere, names read anywhere, names bound at the top level) of a cell, or None."""
+@functools.lru_cache(maxsize=256)
+def _names(source: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]] | None:
+    """(names bound anywhere, names read anywhere, names bound at the top level) of a cell, or None. Parsed
+    once per process for each source (the setup cells are every submission's)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # magics, broken code, or code nested
@@ -422,7 +425,7 @@ def _names(source: str) -> tuple[set[str], set[str], set[str]] | None:
                 top.add(child.name)
             elif isinstance(child, (ast.Import, ast.ImportFrom)):
                 top.update((alias.asname or alias.name).split(".")[0] for alias in child.names)
-    return bound, read, top
+    return frozenset(bound), frozenset(read), frozenset(top)
 
 
 def _helpers_outside(cells, spec: NotebookSpec) -> list[str]:
