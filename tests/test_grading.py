@@ -132,6 +132,37 @@ def test_notebook_text_is_nbformat_writes_without_the_copy():
     assert notebook_text(notebook) == expected
 
 
+def test_a_submission_goes_into_the_gradebook_whole_or_not_at_all(course_dir, tmp_path, monkeypatch):
+    """nbgrader's own steps (the student, the submission's rows) and the scores are one transaction: a
+    failure after nbgrader made the rows leaves no student, no submission and no score behind."""
+    import shutil
+
+    from nbgrader.api import MissingEntry
+
+    from autograder.course import gradebook
+    from autograder.grader.score import failed_notebook
+
+    shutil.copy(course_dir / "gradebook.db", tmp_path / "gradebook.db")
+    url, stem = f"sqlite:///{tmp_path / 'gradebook.db'}", ASSIGNMENTS[0]
+    results = [failed_notebook(read_spec(solution_notebook(stem), stem), "nothing to grade")]
+
+    def broken(result):
+        raise RuntimeError("the comments could not be made")
+
+    monkeypatch.setattr(gradebook, "_comments", broken)
+    with gradebook.Recorder(url, stem) as recorder, pytest.raises(RuntimeError):
+        recorder.record("half-recorded", results)
+    monkeypatch.undo()
+    with Gradebook(url) as book:
+        with pytest.raises(MissingEntry):
+            book.find_student("half-recorded")
+        with pytest.raises(MissingEntry):
+            book.find_submission(stem, "half-recorded")
+    with gradebook.Recorder(url, stem) as recorder:  # and the same recording, unbroken, is whole
+        recorder.record("half-recorded", results)
+        assert recorder.standing("half-recorded").max_score == results[0].max_score
+
+
 def test_cli_errors_are_one_line_without_traceback(tmp_path, course_dir):
     cases = [
         (["grade", "02-convolution", "--course", str(tmp_path / "missing")], "does not exist"),

@@ -24,9 +24,11 @@ scores, the TA's comments, the lateness and the penalty, and the final score.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -157,7 +159,7 @@ class Recorder:
         gradebook, assignment = self.gradebook, self.assignment
         changed = changed or set()
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _one_transaction(gradebook):
                 # nbgrader's add_submission trips SQLAlchemy 2's autoflush warnings; the rows are written.
                 warnings.simplefilter("ignore", SAWarning)
                 gradebook.update_or_create_student(student)
@@ -189,7 +191,7 @@ class Recorder:
                         if solution_id in comments:
                             comments[solution_id].auto_comment = message
                 self._penalise(submission)
-                gradebook.db.commit()
+            gradebook.db.commit()
         except BaseException:
             gradebook.db.rollback()
             raise
@@ -231,6 +233,19 @@ class Recorder:
     def standing(self, student: str) -> Standing | None:
         """What the gradebook holds for ``student`` now (None without a submission)."""
         return _standings(self.gradebook, self.assignment, student).get(student)
+
+
+@contextlib.contextmanager
+def _one_transaction(gradebook: Gradebook) -> Iterator[None]:
+    """Inside, the commits of nbgrader's own methods (``update_or_create_student`` and ``add_submission``
+    commit each) only flush: a submission is written by the caller's one commit, whole, or not at all,
+    and the rows nbgrader made stay loaded instead of being read back after each of its commits."""
+    db = gradebook.db
+    db.commit = db.flush
+    try:
+        yield
+    finally:
+        del db.commit
 
 
 def _cells_of(gradebook: Gradebook, notebook, comments: bool = True,
