@@ -131,8 +131,8 @@ _NPY_HEADER = re.compile(rb"\{'descr': '([<>|])([biufc])(\d{1,2})', 'fortran_ord
 
 
 def _plain_npy(raw: bytes) -> np.ndarray | None:
-    """The array in ``raw`` if it is exactly what ``np.save`` writes for a numeric array (what our own
-    encoder sends), read as ``np.load`` reads it but without its general header parser, which cost
+    """The array in ``raw`` if its header is exactly what ``np.save`` writes for a numeric array (or
+    :func:`npy_bytes`, our own encoder's), read as ``np.load`` reads it but without its general header parser, which cost
     most of a call's decoding; ``None`` for anything else (then ``np.load`` decides)."""
     if raw[:8] != _NPY_MAGIC or len(raw) < 10:
         return None

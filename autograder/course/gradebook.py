@@ -218,10 +218,7 @@ class Recorder:
         gradebook = self.gradebook
         try:
             notebooks: dict[str, list[SubmittedNotebook]] = {}
-            for notebook in (gradebook.db.query(SubmittedNotebook)
-                             .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
-                             .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
-                             .filter(Assignment.name == self.assignment)):
+            for notebook in _notebooks_of(gradebook, self.assignment):
                 notebooks.setdefault(notebook.assignment_id, []).append(notebook)
             for submission in gradebook.find_assignment(self.assignment).submissions:
                 self._penalise(submission, notebooks.get(submission.id, []))
@@ -274,13 +271,15 @@ def _cell_ids(gradebook: Gradebook, sources: list[str]) -> list[str]:
     return [row[0] for row in gradebook.db.query(BaseCell.id).filter(BaseCell.notebook_id.in_(sources))]
 
 
-def _notebooks_of(gradebook: Gradebook, assignment: str, submissions: list[str],
+def _notebooks_of(gradebook: Gradebook, assignment: str, submissions: list[str] | None = None,
                   sources: list[str] | None = None) -> list[SubmittedNotebook]:
-    """The submitted notebooks of the submissions (ids) of ``assignment``, found by the (notebook,
-    submission) index: ``SubmittedAssignment.notebooks`` reads every submitted notebook of the class."""
+    """The submitted notebooks of ``assignment`` (of its ``submissions``, by id, when given), found by the
+    (notebook, submission) index: ``SubmittedAssignment.notebooks`` reads every submitted notebook of the class."""
     sources = _sources(gradebook, assignment) if sources is None else sources
-    return gradebook.db.query(SubmittedNotebook).filter(SubmittedNotebook.notebook_id.in_(sources),
-                                                        SubmittedNotebook.assignment_id.in_(submissions)).all()
+    query = gradebook.db.query(SubmittedNotebook).filter(SubmittedNotebook.notebook_id.in_(sources))
+    if submissions is not None:
+        query = query.filter(SubmittedNotebook.assignment_id.in_(submissions))
+    return query.all()
 
 
 def _comments(result: NotebookResult) -> dict[str, str]:
@@ -388,12 +387,13 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
             extension=submission.extension, seconds_late=submission.total_seconds_late)
     if not found:
         return found
-    narrow: dict = {}  # for one student: the rows by the indexes nbgrader's tables have, (cell, notebook)
+    notebook_ids: list[str] = []  # for one student: the rows by the indexes nbgrader's tables have, (cell, notebook)
+    cell_ids: list[str] = []
     if student is not None:
         sources = _sources(gradebook, assignment)
-        narrow["notebooks"] = [notebook.id for notebook in _notebooks_of(
+        notebook_ids = [notebook.id for notebook in _notebooks_of(
             gradebook, assignment, [submission.id for submission in submitted], sources)]
-        narrow["cells"] = _cell_ids(gradebook, sources)
+        cell_ids = _cell_ids(gradebook, sources)
 
     def rows(*columns, kind=Grade):
         query = (db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, *columns).select_from(kind)
@@ -404,8 +404,8 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                  .join(Notebook, BaseCell.notebook_id == Notebook.id)
                  .filter(Assignment.name == assignment))
         if student is not None:
-            query = query.filter(SubmittedAssignment.student_id == student, kind.cell_id.in_(narrow["cells"]),
-                                 kind.notebook_id.in_(narrow["notebooks"]))
+            query = query.filter(SubmittedAssignment.student_id == student, kind.cell_id.in_(cell_ids),
+                                 kind.notebook_id.in_(notebook_ids))
         return query.all()
 
     maxima = cells(gradebook, assignment)
@@ -426,7 +426,7 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                  .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
                  .filter(Assignment.name == assignment))
     if student is not None:
-        penalties = penalties.filter(SubmittedNotebook.id.in_(narrow["notebooks"]))
+        penalties = penalties.filter(SubmittedNotebook.id.in_(notebook_ids))
     for who, notebook, penalty in penalties.all():
         if who in found and penalty:
             found[who].penalties[notebook] = float(penalty)
