@@ -16,8 +16,10 @@ measure timeouts) are graded, in course directories made by ``python -m autograd
 Each is timed as the whole command (wall clock, interpreter start-up included); the table gives
 seconds per notebook (and per notebook of the grading loop alone) and the ratio to nbgrader's
 seconds per notebook. Every run of ours must give the same scores. Then, measured in this process:
-where the time goes per submission (sandbox start and cells, the student's calls with their round
-trips, the reference, comparing and diagnosing, the coordinator's writes), what a correct submission's
+where a worker's time goes per submission (sandbox start and cells, the student's calls with their
+round trips, the reference, comparing and diagnosing); the coordinator alone, recording finished
+submissions one at a time and in groups, and so how many workers one coordinator keeps busy (where a
+bigger cluster stops grading proportionally faster); what a correct submission's
 own code costs on the same cases (the floor under any grader's time), a sandbox started cold
 against one forked from the warm template, and the student's side: ``from autograder import
 check``, the first and a later ``check()`` in a fresh kernel.
@@ -121,56 +123,72 @@ def timed(owner, name: str, totals: dict, key: str):
         setattr(owner, name, original)
 
 
-def profile(course: Path, count: int) -> dict:
-    """Grade ``count`` submissions in this process with timers around each stage; seconds per submission."""
+def profile(course: Path, count: int) -> tuple[dict, dict]:
+    """Grade ``count`` submissions in this process, as a worker does, with timers around each stage: seconds
+    per submission, and the outcomes (what a worker sends the coordinator), by student."""
     from autograder.core.checks import Check
-    from autograder.course import feedback, gradebook
-    from autograder.course import store as results
-    from autograder.course.batch import load_specs, read_timestamp, submissions
-    from autograder.grader.submission import grade_submission
+    from autograder.course.batch import load_specs, submissions
+    from autograder.course.workers import Outcome, Task, _graded
     from autograder.sandbox import Sandbox
 
     specs = load_specs(course, STEM)
     folders = submissions(course, STEM)[:count]
     seed = course_module.seed_of(course)
     totals: dict[str, float] = defaultdict(float)
-    grade_submission(folders[0], specs, seed)  # warm up: imports, torch's first call
+    outcomes = {}
+    _graded(folders[0], Task("warm-up", STEM, specs, seed))  # imports, torch's first call
     with contextlib.ExitStack() as stack:
         stack.enter_context(timed(Sandbox, "run_cells", totals, "sandbox: start, imports, run the cells"))
         stack.enter_context(timed(Sandbox, "calls", totals, "student calls (their code + round trip)"))
         stack.enter_context(timed(Check, "expected", totals, "reference (PyTorch)"))
         stack.enter_context(timed(Check, "judge", totals, "judge (reference + compare + diagnose)"))
         start = time.perf_counter()
-        graded = [grade_submission(folder, specs, seed) for folder in folders]
+        for folder in folders:
+            student, began = folder.parent.name, time.perf_counter()
+            result, autograded, cells = _graded(folder, Task(student, STEM, specs, seed))
+            outcomes[student] = Outcome(student, result, time.perf_counter() - began, "bench", threads=1,
+                                        autograded=autograded, cells=cells)
         totals["grading, total"] = time.perf_counter() - start
     totals["compare and diagnose"] = totals.pop("judge (reference + compare + diagnose)") - totals[
         "reference (PyTorch)"]
-    scratch = Path(tempfile.mkdtemp(prefix="bench-writes-"))
-    try:
-        shutil.copytree(course, scratch / "course", ignore=shutil.ignore_patterns("autograded", "feedback"))
-        copy = scratch / "course"
-        key = results.grader_key(copy, STEM, seed)
-        with gradebook.Recorder(course_module.db_url_of(copy), STEM) as recorder:
-            start = time.perf_counter()
-            for folder, result in zip(folders, graded):
-                folder = copy / "submitted" / folder.parent.name / STEM
-                recorder.record(result.student, result.notebooks, read_timestamp(folder))
-            totals["coordinator: gradebook rows"] = time.perf_counter() - start
-            start = time.perf_counter()
-            for folder, result in zip(folders, graded):
-                folder = copy / "submitted" / folder.parent.name / STEM
-                feedback.write_autograded(copy, folder, specs, result)
-                feedback.write_feedback(copy, result)
-                results.write(copy, results.to_dict(result, fingerprint=results.fingerprint(folder), grader=key,
-                                                    seconds=0.0, worker="bench"))
-            totals["coordinator: autograded, feedback, results files"] = time.perf_counter() - start
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     per = {key: value / len(folders) for key, value in totals.items()}
-    per["other (checks' inputs, bookkeeping)"] = per["grading, total"] - sum(
+    per["other (checks' inputs, bookkeeping, the autograded copy)"] = per["grading, total"] - sum(
         per.get(k, 0.0) for k in ("sandbox: start, imports, run the cells", "student calls (their code + round trip)",
                          "reference (PyTorch)", "compare and diagnose"))
-    return {key: round(value, 4) for key, value in per.items()}
+    return {key: round(value, 4) for key, value in per.items()}, outcomes
+
+
+def coordinator(pristine: Path, outcomes: dict, rounds: int = 2) -> dict:
+    """The coordinator alone, the workers' ``outcomes`` ready: the real ``grade`` loop records them (the
+    gradebook, autograded/, feedback/, the results files) in copies of the ungraded course ``pristine``, as
+    new submissions and again with ``--force``; one at a time (a coordinator that keeps up with its workers)
+    and in groups (one that falls behind: what finished meanwhile goes in one transaction). Seconds per
+    submission, the best of ``rounds`` taken in turn."""
+    from autograder.course import batch
+    from autograder.course.workers import Finished
+
+    best: dict[str, float] = defaultdict(lambda: float("inf"))
+    scratch = Path(tempfile.mkdtemp(prefix="bench-coordinator-"))
+    executor_for, group = batch.executor_for, batch.GROUP
+    batch.executor_for = lambda *args: Finished(outcomes, capacity=2 * group)
+    try:
+        for number in range(rounds):
+            for size in (1, group):
+                batch.GROUP = size
+                course = scratch / f"{number}-{size}"
+                shutil.copytree(pristine, course)
+                for force in (False, True):
+                    start = time.perf_counter()
+                    done = batch.grade_assignment(course, STEM, log=lambda *_: None, progress=False, force=force,
+                                                  students=list(outcomes))
+                    seconds = (time.perf_counter() - start) / len(outcomes)
+                    assert len(done.graded) == len(outcomes), done.errors
+                    key = f"{'regraded' if force else 'new'}, {'one at a time' if size == 1 else 'in groups'}"
+                    best[key] = min(best[key], seconds)
+    finally:
+        batch.executor_for, batch.GROUP = executor_for, group
+        shutil.rmtree(scratch, ignore_errors=True)
+    return {key: round(value, 4) for key, value in best.items()}
 
 
 def students_own_code(course: Path, students: int = 5) -> float:
@@ -297,13 +315,14 @@ def main() -> int:
     workspace.mkdir(parents=True, exist_ok=True)
     n, k = args.submissions, args.nbgrader
     try:
-        courses = {name: workspace / name for name in ("nbgrader", "ours", "class")}
+        courses = {name: workspace / name for name in ("nbgrader", "ours", "class", "pristine")}
         for name, directory in courses.items():
             if directory.exists():
                 shutil.rmtree(directory)
-            if name != "class" or args.class_size:
+            if name in ("nbgrader", "ours") or (name == "class" and args.class_size):
                 print(f"init {name}: {make_course(directory):.1f} s", flush=True)
         demo.make_submissions(courses["ours"], n, attacks=False)
+        shutil.copytree(courses["ours"], courses["pristine"])  # ungraded, for the coordinator's own measure
         for folder in sorted((courses["ours"] / "submitted").iterdir())[:k]:
             shutil.copytree(folder, courses["nbgrader"] / "submitted" / folder.name)
         print(f"{n} submissions of {STEM} (nbgrader grades the first {k}): {workspace}", flush=True)
@@ -359,9 +378,17 @@ def main() -> int:
                   flush=True)
 
         print("\nwhere our time goes (seconds per submission, one process, sandbox included):", flush=True)
-        breakdown = profile(courses["ours"], min(n, 20))
+        breakdown, outcomes = profile(courses["ours"], min(n, 40))
         for key, value in breakdown.items():
             print(f"  {key:<52}{value:8.4f}")
+        alone = coordinator(courses["pristine"], outcomes)
+        worker = breakdown["grading, total"]
+        busy = {key: round(worker / value, 1) for key, value in alone.items()}
+        print(f"the coordinator alone ({len(outcomes)} finished submissions; seconds per submission, and how many "
+              f"workers of {worker:.3f} s a submission it keeps busy: a cluster grades proportionally faster up "
+              "to about that many):")
+        for key, value in alone.items():
+            print(f"  {key:<52}{value:8.4f}  {1 / value:6.0f}/s  {busy[key]:5.1f} workers")
         own = students_own_code(courses["ours"])
         print(f"a correct submission's own code on the grader's cases (no sandbox, no judging): {own:.4f} s; "
               f"grading one submission costs {breakdown['grading, total'] / own:.1f}x that")
@@ -380,6 +407,7 @@ def main() -> int:
                   "target_ratio": TARGET, "target_met": ratios["workers 2"] >= TARGET,
                   "dask_parallel_efficiency": scaling, "class": whole,
                   "nbgrader_score_agreement": f"{agree}/{k}", "profile_seconds_per_submission": breakdown,
+                  "coordinator_seconds_per_submission": alone, "workers_one_coordinator_keeps_busy": busy,
                   "students_own_code_seconds_per_submission": round(own, 4),
                   "grading_vs_own_code": round(breakdown["grading, total"] / own, 2),
                   "sandbox_child_startup": imports, "check_latency_seconds": latency}

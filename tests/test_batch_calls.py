@@ -169,3 +169,54 @@ def test_a_workers_products_come_from_the_one_reading_it_graded(demo_class, tmp_
     assert (autograded, cells) == ({}, {})
     assert all(notebook.status.startswith("failed") and "symbolic link" in notebook.status
                for notebook in result.notebooks)
+
+
+def test_submissions_stored_together_leave_what_one_at_a_time_leaves(demo_class, tmp_path, monkeypatch):
+    """What the workers finished together is recorded in one transaction, and read back in one reading of the
+    gradebook: the gradebook, the autograded notebooks, the feedback pages and the results files are those of
+    recording the same outcomes one submission at a time (a grader error among them)."""
+    import json
+    import shutil
+
+    from autograder.course import batch, gradebook, paths
+    from autograder.course.directory import db_url_of
+    from autograder.course.workers import Finished, Outcome, Task, _graded
+
+    specs, seed = load_specs(demo_class, demo.STEM), seed_of(demo_class)
+    folders = sorted((demo_class / "submitted").glob(f"*/{demo.STEM}"))[:8]  # right, wrong, unfinished, blank
+    outcomes = {}
+    for folder in folders:
+        student = folder.parent.name
+        result, autograded, cells = _graded(folder, Task(student, demo.STEM, specs, seed))
+        outcomes[student] = Outcome(student, result, 0.25, "test:1", autograded=autograded, cells=cells)
+    broken = folders[3].parent.name
+    outcomes[broken] = Outcome(broken, None, 0.25, "test:1", "RuntimeError: the grader broke")
+
+    sizes = []
+    record_many = gradebook.Recorder.record_many
+    monkeypatch.setattr(gradebook.Recorder, "record_many", lambda self, entries: (
+        sizes.append(len(entries)), record_many(self, entries))[1])
+    monkeypatch.setattr(batch, "executor_for", lambda *args: Finished(outcomes, capacity=8))  # workers far ahead
+    made = {}
+    for group in (1, 8):
+        monkeypatch.setattr(batch, "GROUP", group)
+        course = tmp_path / f"group{group}"
+        shutil.copytree(demo_class, course)
+        sizes.clear()
+        summary = batch.grade_assignment(course, demo.STEM, log=lambda *_: None, progress=False,
+                                         students=list(outcomes))
+        assert max(sizes) == group and sum(sizes) == len(outcomes), sizes
+        assert list(summary.errors) == [broken] and len(summary.graded) == len(outcomes) - 1
+        files = {}
+        for top in (course / "autograded", course / "feedback"):
+            for path in sorted(top.rglob("*")):
+                if path.is_file() and path.name not in (paths.TIMESTAMP, paths.SECRET):  # made now, at random
+                    files[path.relative_to(course)] = path.read_bytes()
+        stored = {}
+        for path in paths.results_dir(course, demo.STEM).glob("*.json"):
+            stored[path.name] = json.loads(path.read_text())
+            del stored[path.name]["graded_at"]
+        made[group] = (gradebook.standings(db_url_of(course), demo.STEM), files, stored)
+    standings, files, stored = made[8]
+    assert set(standings) == set(outcomes) and len(files) >= 3 * len(outcomes) and len(stored) == len(outcomes)
+    assert made[8] == made[1]

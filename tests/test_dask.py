@@ -135,7 +135,41 @@ def test_chunks_shrink_towards_the_end_of_a_batch(tmp_path):
     """Big chunks while much is waiting, single submissions at the end, so no worker waits long for another."""
     todo = [(tmp_path / f"student{i:02d}" / STEM, "") for i in range(60)]
     executor, stored = _Recording(), []
-    _run(executor, todo, {}, 0, lambda outcome, folder, digest: stored.append(outcome.student))
+    _run(executor, todo, {}, 0, lambda finished: stored.extend(outcome.student for outcome, *_ in finished))
     sizes = [len(chunk) for chunk in executor.sent]
     assert sizes[0] == DASK_CHUNK and sizes[-1] == 1 and sizes == sorted(sizes, reverse=True), sizes
     assert sorted(stored) == [f"student{i:02d}" for i in range(60)]
+
+
+class _AllAtOnce(_Recording):
+    """Every chunk sent finishes at once (workers far ahead of the coordinator); logs what happens, in order."""
+
+    chunk = Executor.chunk  # one submission a chunk, as locally
+
+    def __init__(self, log):
+        super().__init__()
+        self.log = log
+
+    def submit(self, tasks):
+        self.log.append(("sent", len(tasks)))
+        return super().submit(tasks)
+
+    def wait(self, pending):
+        return set(pending)
+
+
+def test_what_finished_together_is_stored_together_after_the_workers_get_more(tmp_path, monkeypatch):
+    """All that finished since the last look is stored in one call (at most GROUP submissions: the gradebook
+    records them in one transaction), and only after the workers were handed the next tasks."""
+    from autograder.course import batch
+
+    monkeypatch.setattr(batch, "GROUP", 3)
+    todo = [(tmp_path / f"student{i:02d}" / STEM, "") for i in range(9)]
+    log: list = []
+    executor = _AllAtOnce(log)
+    _run(executor, todo, {}, 0, lambda finished: log.append(("stored", [o.student for o, *_ in finished])))
+    stored = [entry[1] for entry in log if entry[0] == "stored"]
+    assert [len(group) for group in stored] == [3, 1, 3, 1, 1], log  # capacity 4: 4 finish, 4 more, then 1
+    assert [student for group in stored for student in group] == [f"student{i:02d}" for i in range(9)]
+    first = next(i for i, entry in enumerate(log) if entry[0] == "stored")
+    assert log[:first] == [("sent", 1)] * 8, log  # the next 4 were sent before the first 4 were stored

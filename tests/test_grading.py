@@ -163,6 +163,43 @@ def test_a_submission_goes_into_the_gradebook_whole_or_not_at_all(course_dir, tm
         assert recorder.standing("half-recorded").max_score == results[0].max_score
 
 
+def test_submissions_recorded_together_go_in_together_or_not_at_all(course_dir, tmp_path, monkeypatch):
+    """``record_many`` (what finished together) is one transaction: when the second submission fails, the
+    first is not in the gradebook either; each is then graded again, as neither got its done marker."""
+    import shutil
+
+    from nbgrader.api import MissingEntry
+
+    from autograder.course import gradebook
+    from autograder.grader.score import failed_notebook
+
+    shutil.copy(course_dir / "gradebook.db", tmp_path / "gradebook.db")
+    url, stem = f"sqlite:///{tmp_path / 'gradebook.db'}", ASSIGNMENTS[0]
+    results = [failed_notebook(read_spec(solution_notebook(stem), stem), "nothing to grade")]
+    entries = [gradebook.Entry("first", results), gradebook.Entry("second", results)]
+    made = gradebook._comments
+    calls = []
+
+    def second_breaks(result):
+        calls.append(result)
+        if len(calls) == 2:
+            raise RuntimeError("the comments could not be made")
+        return made(result)
+
+    monkeypatch.setattr(gradebook, "_comments", second_breaks)
+    with gradebook.Recorder(url, stem) as recorder, pytest.raises(RuntimeError):
+        recorder.record_many(entries)
+    monkeypatch.undo()
+    assert len(calls) == 2  # the first submission was recorded (flushed) before the second failed
+    with Gradebook(url) as book:
+        for student in ("first", "second"):
+            with pytest.raises(MissingEntry):
+                book.find_student(student)
+    with gradebook.Recorder(url, stem) as recorder:
+        recorder.record_many(entries)
+        assert set(recorder.standings(["first", "second", "nobody"])) == {"first", "second"}
+
+
 def test_cli_errors_are_one_line_without_traceback(tmp_path, course_dir):
     cases = [
         (["grade", "02-convolution", "--course", str(tmp_path / "missing")], "does not exist"),

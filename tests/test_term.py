@@ -322,6 +322,21 @@ def test_a_free_text_answer_needs_grading_until_a_ta_grades_it(term):
     assert f"1.5 / {FREE_POINTS:g} (graded by hand)" in term.pages["hand-graded"]["alice"]
 
 
+def test_the_standings_of_a_group_are_those_of_each_student_read_alone(term):
+    """The coordinator reads back what it recorded together in one reading; each student's standing in it
+    (hand grades, comments, lateness, extension, penalty) is the one read alone and the whole class's."""
+    from autograder.course import gradebook
+
+    whole = gradebook.standings(term.db_url, STEM)
+    late = whole[LATE]
+    assert late.penalty > 0 and whole[EXTENDED].extension and whole["alice"].comments  # a rich gradebook
+    with gradebook.Recorder(term.db_url, STEM) as recorder:
+        group = recorder.standings([*STUDENTS, "nobody"])
+        assert group == whole and set(group) == set(STUDENTS)
+        assert {who: recorder.standing(who) for who in STUDENTS} == whole
+        assert recorder.standings([LATE, "alice"]) == {LATE: late, "alice": whole["alice"]}
+
+
 def test_final_scores_are_auto_plus_manual_everywhere(term):
     with Gradebook(term.db_url) as gradebook:
         final = {who: gradebook.find_submission(STEM, who).score

@@ -6,11 +6,13 @@ it decides what to grade, hands each submission to a worker (:mod:`.workers`: th
 a local process pool, or a Dask cluster) and is the only one that writes the results. Per
 submission, in this order:
 
-1. the scores and comments into nbgrader's gradebook (one transaction);
+1. the scores and comments into nbgrader's gradebook (one transaction; with the other submissions
+   that finished meanwhile, when the workers are ahead of this process);
 2. ``autograded/<student>/<assignment>/`` (for formgrader) and ``feedback/<student>/<assignment>/<notebook>.html``;
 3. ``.autograder/results/<assignment>/<student>.json``, atomically: the *done* marker.
 
-Ctrl-C is held back while one submission's products are written, so an interrupted batch
+Ctrl-C is held back while these are written (for the submissions recorded together: at most
+:data:`GROUP`), so an interrupted batch
 leaves every submission either fully recorded or not marked done; the next run grades what is
 not done. A submission whose files, grader and assignment are unchanged since its results file
 was written is skipped (``--force`` grades it again). One broken submission never stops the
@@ -43,6 +45,8 @@ from .lock import course_lock
 from .output import printable
 from .store import fingerprint
 from .workers import Outcome, Task, cell_digests, cores, executor_for, folder_files
+
+GROUP = 16  # the most finished submissions recorded in one transaction (a Ctrl-C waits for at most these)
 
 
 def load_specs(course: Path, assignment: str) -> dict[str, NotebookSpec]:
@@ -246,8 +250,8 @@ def _grade(course: Path, assignment: str, specs: dict[str, NotebookSpec], folder
                         summary.restored.append(student)
             if executor is not None:
                 bar = _Progress(len(todo), assignment, log, progress)
-                _run(executor, todo, specs, seed, lambda outcome, folder, digest: _store(
-                    course, specs, recorder, outcome, folder, digest, key, stored.get(outcome.student), summary, bar))
+                _run(executor, todo, specs, seed, lambda finished: _store(
+                    course, specs, recorder, finished, key, stored, summary, bar))
                 executor.close()
             # Late penalties depend on the TA's scores, extensions and due dates too: recompute them all,
             # then every page (a regraded one, or one whose grades changed by hand since).
@@ -276,54 +280,72 @@ def _grade(course: Path, assignment: str, specs: dict[str, NotebookSpec], folder
 
 
 def _run(executor, todo: list[tuple[Path, str]], specs: dict[str, NotebookSpec], seed: int, store: Callable) -> None:
-    """Keep the executor busy with ``todo``; ``store`` each outcome as it comes back."""
+    """Keep the executor busy with ``todo``; ``store`` the outcomes as they come back, each time a list of
+    (outcome, folder, digest): all that finished since the last time (at most :data:`GROUP` at once)."""
     waiting = list(todo)
     pending: dict = {}
     by_student = {folder.parent.name: (folder, digest) for folder, digest in todo}
-    while True:
+
+    def refill() -> None:
+        nonlocal waiting
         while len(pending) < executor.capacity and waiting:
             size = executor.chunk(len(waiting))  # shrinks as the batch ends: no worker waits long for another
             chunk, waiting = waiting[:size], waiting[size:]
             tasks = [_task(folder, specs, seed, executor.remote) for folder, _ in chunk]
             pending[executor.submit(tasks)] = tasks
+
+    while True:
+        refill()
         if not pending:
             break
+        finished = []
         for future in executor.wait(set(pending)):
             tasks = pending.pop(future)
-            for outcome in executor.outcomes(future, tasks):
-                store(outcome, *by_student[outcome.student])
+            finished += [(outcome, *by_student[outcome.student]) for outcome in executor.outcomes(future, tasks)]
+        refill()  # the workers go on while this process records what they finished
+        for start in range(0, len(finished), GROUP):
+            store(finished[start:start + GROUP])
 
 
-def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Recorder, outcome: Outcome,
-           folder: Path, digest: str, key: str, old: dict | None, summary: BatchSummary, bar: _Progress) -> None:
-    """Record one finished submission; the results file (the done marker) last. A submission the grader
-    failed on is recorded as ``failed: grader error (...)`` (never missing), without its fingerprint, so
-    that the next run grades it again."""
-    result = outcome.result
-    if result is None:
-        summary.errors[outcome.student] = outcome.error
-        result = SubmissionResult(outcome.student, folder.name)
-        result.notebooks = [failed_notebook(spec, f"grader error ({outcome.error[:300]}); tell the instructor")
-                            for spec in specs.values()]
-        digest = ""
-    timestamp = read_timestamp(folder)
-    cells = outcome.cells if outcome.cells is not None else cell_digests(folder, specs)
-    before = (old or {}).get("cells") or {}
-    changed = {grade_id for grade_id, value in cells.items() if before.get(grade_id, value) != value}
+def _store(course: Path, specs: dict[str, NotebookSpec], recorder: gradebook.Recorder,
+           finished: list[tuple[Outcome, Path, str]], key: str, stored: dict, summary: BatchSummary,
+           bar: _Progress) -> None:
+    """Record finished submissions: in the gradebook together (one transaction), then each one's files,
+    its results file (the done marker) last. A submission the grader failed on is recorded as ``failed:
+    grader error (...)`` (never missing), without its fingerprint, so that the next run grades it again."""
+    entries, done = [], []
+    for outcome, folder, digest in finished:
+        result = outcome.result
+        if result is None:
+            summary.errors[outcome.student] = outcome.error
+            result = SubmissionResult(outcome.student, folder.name)
+            result.notebooks = [failed_notebook(spec, f"grader error ({outcome.error[:300]}); tell the instructor")
+                                for spec in specs.values()]
+            digest = ""
+        timestamp = read_timestamp(folder)
+        cells = outcome.cells if outcome.cells is not None else cell_digests(folder, specs)
+        before = (stored.get(outcome.student) or {}).get("cells") or {}
+        changed = {grade_id for grade_id, value in cells.items() if before.get(grade_id, value) != value}
+        entries.append(gradebook.Entry(result.student, result.notebooks, timestamp, changed))
+        done.append((outcome, folder, digest, result, timestamp, cells))
     with uninterrupted():
-        recorder.record(result.student, result.notebooks, timestamp, changed)
-        standing = recorder.standing(result.student)
-        write_autograded(course, folder, specs, result, outcome.autograded)
-        write_feedback(course, result, standing)
-        results.write(course, results.to_dict(result, fingerprint=digest, grader=key, seconds=outcome.seconds,
-                                              worker=outcome.worker, timestamp=timestamp,
-                                              threads=outcome.threads) | {"cells": cells})
-        if outcome.result is not None:
-            summary.graded.append(result)  # counted with its files: a Ctrl-C raised on leaving the block keeps it
-    if outcome.result is None:
-        bar.done(f"{outcome.student:<20} not graded: grader error ({outcome.error})", notable=True)
-    else:
-        bar.done(_line(result, standing), notable=result.status != "graded" or bool(standing and standing.pending))
+        recorder.record_many(entries)
+        standings = recorder.standings([entry.student for entry in entries])
+        for outcome, folder, digest, result, timestamp, cells in done:
+            write_autograded(course, folder, specs, result, outcome.autograded)
+            write_feedback(course, result, standings.get(result.student))
+            results.write(course, results.to_dict(result, fingerprint=digest, grader=key, seconds=outcome.seconds,
+                                                  worker=outcome.worker, timestamp=timestamp,
+                                                  threads=outcome.threads) | {"cells": cells})
+            if outcome.result is not None:
+                summary.graded.append(result)  # counted with its files: a Ctrl-C raised on leaving the block keeps it
+    for outcome, _, _, result, _, _ in done:
+        if outcome.result is None:
+            bar.done(f"{outcome.student:<20} not graded: grader error ({outcome.error})", notable=True)
+        else:
+            standing = standings.get(result.student)
+            bar.done(_line(result, standing),
+                     notable=result.status != "graded" or bool(standing and standing.pending))
 
 
 def _write_pages(course: Path, assignment: str, recorder: gradebook.Recorder, only: set[str] | None = None,

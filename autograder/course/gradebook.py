@@ -127,8 +127,20 @@ def _final(auto: float | None, manual: float | None, extra: float | None) -> flo
 # ---------------------------------------------------------------------- writing
 
 
+@dataclass
+class Entry:
+    """One submission to record: its student, its notebooks' results, nbgrader's submission time and
+    the grade ids of the cells that changed since the last grading."""
+
+    student: str
+    results: list[NotebookResult]
+    timestamp: datetime | None = None
+    changed: set[str] = field(default_factory=set)
+
+
 class Recorder:
-    """One open gradebook for a whole batch; :meth:`record` commits one submission at a time."""
+    """One open gradebook for a whole batch; :meth:`record` commits one submission, :meth:`record_many`
+    the several a batch finished meanwhile."""
 
     def __init__(self, db_url: str, assignment: str, late=None):
         self.db_url, self.assignment = db_url, assignment
@@ -156,45 +168,59 @@ class Recorder:
                changed: set[str] | None = None) -> None:
         """Store each test cell's score as the autograded score of that grade cell, then the late
         penalty (one transaction). ``changed``: the grade ids of the cells the resubmission changed."""
-        gradebook, assignment = self.gradebook, self.assignment
-        changed = changed or set()
+        self.record_many([Entry(student, results, timestamp, changed or set())])
+
+    def record_many(self, entries: list[Entry]) -> None:
+        """:meth:`record` for several submissions, in one transaction: all of them are written, or none.
+        A coordinator that falls behind its workers records what they finished meanwhile together:
+        one commit, and the assignment's notebooks and cells, once loaded, serve every submission."""
+        gradebook = self.gradebook
         try:
             with warnings.catch_warnings(), _one_transaction(gradebook):
                 # nbgrader's add_submission trips SQLAlchemy 2's autoflush warnings; the rows are written.
                 warnings.simplefilter("ignore", SAWarning)
-                gradebook.update_or_create_student(student)
-                kwargs = {"timestamp": timestamp} if timestamp else {}
-                submission = gradebook.update_or_create_submission(assignment, student, **kwargs)
-                for result in results:
-                    try:
-                        notebook = gradebook.find_submission_notebook(result.name, assignment, student)
-                    except MissingEntry:
-                        continue  # a notebook the assignment does not have
-                    grades, comments = _cells_of(gradebook, notebook)
-                    scored = set()
-                    for check in result.checks:
-                        grade = grades.get(check.grade_id)
-                        if grade is None:
-                            continue  # a test cell the gradebook does not have
-                        scored.add(check.grade_id)
-                        function = check.check_id.split(".", 1)[1]
-                        if grade.manual_score is None:
-                            grade.needs_manual_grade = False
-                        elif grade.auto_score != check.score or function in changed:
-                            grade.needs_manual_grade = True  # a hand-set score on work that changed: review it
-                        grade.auto_score = check.score
-                    for name, grade in grades.items():  # hand-graded cells (free text): graded by a TA, or waiting
-                        if name not in scored:
-                            grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade or (
-                                name in changed)
-                    for solution_id, message in _comments(result).items():
-                        if solution_id in comments:
-                            comments[solution_id].auto_comment = message
-                self._penalise(submission)
+                sources = _sources(gradebook, self.assignment)
+                cell_ids: dict[str, list[str]] = {}  # source notebook id -> its cells' ids
+                for entry in entries:
+                    self._record_one(entry, sources, cell_ids)
             gradebook.db.commit()
         except BaseException:
             gradebook.db.rollback()
             raise
+
+    def _record_one(self, entry: Entry, sources: list[str], cell_ids: dict[str, list[str]]) -> None:
+        gradebook, assignment, student = self.gradebook, self.assignment, entry.student
+        gradebook.update_or_create_student(student)
+        kwargs = {"timestamp": entry.timestamp} if entry.timestamp else {}
+        submission = gradebook.update_or_create_submission(assignment, student, **kwargs)
+        for result in entry.results:
+            try:
+                notebook = gradebook.find_submission_notebook(result.name, assignment, student)
+            except MissingEntry:
+                continue  # a notebook the assignment does not have
+            if notebook.notebook_id not in cell_ids:
+                cell_ids[notebook.notebook_id] = _cell_ids(gradebook, [notebook.notebook_id])
+            grades, comments = _cells_of(gradebook, notebook, cell_ids=cell_ids[notebook.notebook_id])
+            scored = set()
+            for check in result.checks:
+                grade = grades.get(check.grade_id)
+                if grade is None:
+                    continue  # a test cell the gradebook does not have
+                scored.add(check.grade_id)
+                function = check.check_id.split(".", 1)[1]
+                if grade.manual_score is None:
+                    grade.needs_manual_grade = False
+                elif grade.auto_score != check.score or function in entry.changed:
+                    grade.needs_manual_grade = True  # a hand-set score on work that changed: review it
+                grade.auto_score = check.score
+            for name, grade in grades.items():  # hand-graded cells (free text): graded by a TA, or waiting
+                if name not in scored:
+                    grade.needs_manual_grade = grade.manual_score is None or grade.needs_manual_grade or (
+                        name in entry.changed)
+            for solution_id, message in _comments(result).items():
+                if solution_id in comments:
+                    comments[solution_id].auto_comment = message
+        self._penalise(submission, _notebooks_of(gradebook, assignment, [submission.id], sources))
 
     def _penalise(self, submission: SubmittedAssignment, notebooks: list[SubmittedNotebook] | None = None) -> None:
         """Each notebook's late penalty, as nbgrader's ``AssignLatePenalties`` sets it: none when on time;
@@ -229,7 +255,11 @@ class Recorder:
 
     def standing(self, student: str) -> Standing | None:
         """What the gradebook holds for ``student`` now (None without a submission)."""
-        return _standings(self.gradebook, self.assignment, student).get(student)
+        return self.standings([student]).get(student)
+
+    def standings(self, students: list[str]) -> dict[str, Standing]:
+        """What the gradebook holds now for each of ``students`` that has a submission."""
+        return _standings(self.gradebook, self.assignment, students)
 
 
 @contextlib.contextmanager
@@ -245,14 +275,16 @@ def _one_transaction(gradebook: Gradebook) -> Iterator[None]:
         del db.commit
 
 
-def _cells_of(gradebook: Gradebook, notebook, comments: bool = True,
+def _cells_of(gradebook: Gradebook, notebook, comments: bool = True, cell_ids: list[str] | None = None,
               ) -> tuple[dict[str, Grade], dict[str, Comment]]:
     """A submitted notebook's grades and (unless not ``comments``) comments by cell name, in two queries
     (nbgrader's ``find_grade`` and ``find_comment`` take one or two each, most of the time a batch spent
     writing the gradebook). Each query names the cells as well as the notebook: nbgrader's tables are
-    indexed by (cell, notebook), and a query by notebook alone reads every grade of the class."""
+    indexed by (cell, notebook), and a query by notebook alone reads every grade of the class.
+    ``cell_ids``: the ids of the (source) notebook's cells, when the caller has them."""
     db = gradebook.db
-    cell_ids = _cell_ids(gradebook, [notebook.notebook_id])
+    if cell_ids is None:
+        cell_ids = _cell_ids(gradebook, [notebook.notebook_id])
     grades = (db.query(Grade).options(joinedload(Grade.cell))
               .filter(Grade.cell_id.in_(cell_ids), Grade.notebook_id == notebook.id))
     found = (db.query(Comment).options(joinedload(Comment.cell))
@@ -373,13 +405,14 @@ class Standing:
         return " ".join(part for part in parts if part) + " late"
 
 
-def _standings(gradebook: Gradebook, assignment: str, student: str | None = None) -> dict[str, Standing]:
+def _standings(gradebook: Gradebook, assignment: str, students: list[str] | None = None) -> dict[str, Standing]:
+    """Every submission of ``assignment`` (of ``students`` only, when given), by student."""
     db = gradebook.db
     found: dict[str, Standing] = {}
     submissions = (db.query(SubmittedAssignment).join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
                    .filter(Assignment.name == assignment))
-    if student is not None:
-        submissions = submissions.filter(SubmittedAssignment.student_id == student)
+    if students is not None:
+        submissions = submissions.filter(SubmittedAssignment.student_id.in_(students))
     submitted = submissions.all()
     for submission in submitted:
         found[submission.student_id] = Standing(
@@ -387,9 +420,9 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
             extension=submission.extension, seconds_late=submission.total_seconds_late)
     if not found:
         return found
-    notebook_ids: list[str] = []  # for one student: the rows by the indexes nbgrader's tables have, (cell, notebook)
+    notebook_ids: list[str] = []  # for some students: the rows by the indexes nbgrader's tables have, (cell, notebook)
     cell_ids: list[str] = []
-    if student is not None:
+    if students is not None:
         sources = _sources(gradebook, assignment)
         notebook_ids = [notebook.id for notebook in _notebooks_of(
             gradebook, assignment, [submission.id for submission in submitted], sources)]
@@ -403,9 +436,8 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                  .join(BaseCell, kind.cell_id == BaseCell.id)
                  .join(Notebook, BaseCell.notebook_id == Notebook.id)
                  .filter(Assignment.name == assignment))
-        if student is not None:
-            query = query.filter(SubmittedAssignment.student_id == student, kind.cell_id.in_(cell_ids),
-                                 kind.notebook_id.in_(notebook_ids))
+        if students is not None:
+            query = query.filter(kind.cell_id.in_(cell_ids), kind.notebook_id.in_(notebook_ids))
         return query.all()
 
     maxima = cells(gradebook, assignment)
@@ -425,7 +457,7 @@ def _standings(gradebook: Gradebook, assignment: str, student: str | None = None
                  .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
                  .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
                  .filter(Assignment.name == assignment))
-    if student is not None:
+    if students is not None:
         penalties = penalties.filter(SubmittedNotebook.id.in_(notebook_ids))
     for who, notebook, penalty in penalties.all():
         if who in found and penalty:

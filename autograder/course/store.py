@@ -64,7 +64,7 @@ def write(course: Path, data: dict) -> Path:
     path = target / f"{data['student']}.json"
     temporary = target / f".{data['student']}.json.tmp"
     with temporary.open("w") as stream:
-        json.dump(data, stream, indent=1)
+        stream.write(json.dumps(data, indent=1))  # (json.dump writes each token by itself: several times slower)
         stream.flush()
         os.fsync(stream.fileno())
     os.replace(temporary, path)

@@ -285,6 +285,23 @@ class Inline(Executor):
         pass
 
 
+class Finished(Inline):
+    """Tasks whose outcomes are known already (by student): each is done when sent, so that only the
+    coordinator runs; ``capacity``: how many it holds at once (so, how many finish together). What
+    bench/grading.py measures the coordinator alone with, and tests replay the same outcomes through."""
+
+    description = "outcomes known already"
+
+    def __init__(self, outcomes: dict[str, Outcome], capacity: int = 1):
+        super().__init__(threads=1)
+        self.known, self.capacity = outcomes, capacity
+
+    def submit(self, tasks: list[Task]):
+        future: cf.Future = cf.Future()
+        future.set_result([self.known[task.student] for task in tasks])
+        return future
+
+
 def _ready() -> int:
     return os.getpid()
 
