@@ -193,10 +193,11 @@ class Recorder:
         gradebook.update_or_create_student(student)
         kwargs = {"timestamp": entry.timestamp} if entry.timestamp else {}
         submission = gradebook.update_or_create_submission(assignment, student, **kwargs)
+        notebooks = _notebooks_of(gradebook, assignment, [submission.id], sources)
+        by_name = {notebook.notebook.name: notebook for notebook in notebooks}
         for result in entry.results:
-            try:
-                notebook = gradebook.find_submission_notebook(result.name, assignment, student)
-            except MissingEntry:
+            notebook = by_name.get(result.name)
+            if notebook is None:
                 continue  # a notebook the assignment does not have
             if notebook.notebook_id not in cell_ids:
                 cell_ids[notebook.notebook_id] = _cell_ids(gradebook, [notebook.notebook_id])
@@ -220,7 +221,7 @@ class Recorder:
             for solution_id, message in _comments(result).items():
                 if solution_id in comments:
                     comments[solution_id].auto_comment = message
-        self._penalise(submission, _notebooks_of(gradebook, assignment, [submission.id], sources))
+        self._penalise(submission, notebooks)
 
     def _penalise(self, submission: SubmittedAssignment, notebooks: list[SubmittedNotebook] | None = None) -> None:
         """Each notebook's late penalty, as nbgrader's ``AssignLatePenalties`` sets it: none when on time;
