@@ -179,8 +179,7 @@ class Recorder:
             with warnings.catch_warnings(), _one_transaction(gradebook):
                 # nbgrader's add_submission trips SQLAlchemy 2's autoflush warnings; the rows are written.
                 warnings.simplefilter("ignore", SAWarning)
-                sources = _sources(gradebook, self.assignment)
-                cell_ids: dict[str, list[str]] = {}  # source notebook id -> its cells' ids
+                sources, cell_ids = _layout(gradebook, self.assignment)
                 for entry in entries:
                     self._record_one(entry, sources, cell_ids)
             gradebook.db.commit()
@@ -188,7 +187,7 @@ class Recorder:
             gradebook.db.rollback()
             raise
 
-    def _record_one(self, entry: Entry, sources: list[str], cell_ids: dict[str, list[str]]) -> None:
+    def _record_one(self, entry: Entry, sources: list[str], cell_ids: list[str]) -> None:
         gradebook, assignment, student = self.gradebook, self.assignment, entry.student
         gradebook.update_or_create_student(student)
         kwargs = {"timestamp": entry.timestamp} if entry.timestamp else {}
@@ -199,9 +198,7 @@ class Recorder:
             notebook = by_name.get(result.name)
             if notebook is None:
                 continue  # a notebook the assignment does not have
-            if notebook.notebook_id not in cell_ids:
-                cell_ids[notebook.notebook_id] = _cell_ids(gradebook, [notebook.notebook_id])
-            grades, comments = _cells_of(gradebook, notebook, cell_ids=cell_ids[notebook.notebook_id])
+            grades, comments = _cells_of(gradebook, notebook, cell_ids)
             scored = set()
             for check in result.checks:
                 grade = grades.get(check.grade_id)
@@ -221,19 +218,18 @@ class Recorder:
             for solution_id, message in _comments(result).items():
                 if solution_id in comments:
                     comments[solution_id].auto_comment = message
-        self._penalise(submission, notebooks)
+        self._penalise(submission, notebooks, cell_ids)
 
-    def _penalise(self, submission: SubmittedAssignment, notebooks: list[SubmittedNotebook] | None = None) -> None:
-        """Each notebook's late penalty, as nbgrader's ``AssignLatePenalties`` sets it: none when on time;
-        otherwise the plugin's penalty for the notebook's score, kept between 0 and that score.
-        ``notebooks``: the submission's notebooks, when the caller has them."""
+    def _penalise(self, submission: SubmittedAssignment, notebooks: list[SubmittedNotebook],
+                  cell_ids: list[str]) -> None:
+        """Each of the submission's ``notebooks``' late penalty, as nbgrader's ``AssignLatePenalties`` sets it:
+        none when on time; otherwise the plugin's penalty for the notebook's score, kept between 0 and that
+        score. ``cell_ids``: the assignment's cells (:func:`_layout`)."""
         seconds = submission.total_seconds_late
-        if notebooks is None:
-            notebooks = _notebooks_of(self.gradebook, self.assignment, [submission.id])
         for notebook in notebooks:
             penalty = None
             if seconds > 0:
-                grades = _cells_of(self.gradebook, notebook, comments=False)[0].values()
+                grades = _cells_of(self.gradebook, notebook, cell_ids, comments=False)[0].values()
                 score = sum(_final(g.auto_score, g.manual_score, g.extra_credit) for g in grades)
                 penalty = self.late.late_submission_penalty(submission.student_id, score, seconds)
                 if penalty is not None:
@@ -244,11 +240,12 @@ class Recorder:
         """Recompute every submission's late penalty (after a TA's grades, a new extension or due date)."""
         gradebook = self.gradebook
         try:
+            sources, cell_ids = _layout(gradebook, self.assignment)
             notebooks: dict[str, list[SubmittedNotebook]] = {}
-            for notebook in _notebooks_of(gradebook, self.assignment):
+            for notebook in _notebooks_of(gradebook, self.assignment, sources=sources):
                 notebooks.setdefault(notebook.assignment_id, []).append(notebook)
             for submission in gradebook.find_assignment(self.assignment).submissions:
-                self._penalise(submission, notebooks.get(submission.id, []))
+                self._penalise(submission, notebooks.get(submission.id, []), cell_ids)
             gradebook.db.commit()
         except BaseException:
             gradebook.db.rollback()
@@ -276,16 +273,14 @@ def _one_transaction(gradebook: Gradebook) -> Iterator[None]:
         del db.commit
 
 
-def _cells_of(gradebook: Gradebook, notebook, comments: bool = True, cell_ids: list[str] | None = None,
+def _cells_of(gradebook: Gradebook, notebook, cell_ids: list[str], comments: bool = True,
               ) -> tuple[dict[str, Grade], dict[str, Comment]]:
     """A submitted notebook's grades and (unless not ``comments``) comments by cell name, in two queries
     (nbgrader's ``find_grade`` and ``find_comment`` take one or two each, most of the time a batch spent
-    writing the gradebook). Each query names the cells as well as the notebook: nbgrader's tables are
-    indexed by (cell, notebook), and a query by notebook alone reads every grade of the class.
-    ``cell_ids``: the ids of the (source) notebook's cells, when the caller has them."""
+    writing the gradebook). Each query names the cells (``cell_ids``: the assignment's, :func:`_layout`)
+    as well as the notebook: nbgrader's tables are indexed by (cell, notebook), and a query by notebook
+    alone reads every grade of the class."""
     db = gradebook.db
-    if cell_ids is None:
-        cell_ids = _cell_ids(gradebook, [notebook.notebook_id])
     grades = (db.query(Grade).options(joinedload(Grade.cell))
               .filter(Grade.cell_id.in_(cell_ids), Grade.notebook_id == notebook.id))
     found = (db.query(Comment).options(joinedload(Comment.cell))
@@ -299,9 +294,10 @@ def _sources(gradebook: Gradebook, assignment: str) -> list[str]:
             .filter(Assignment.name == assignment)]
 
 
-def _cell_ids(gradebook: Gradebook, sources: list[str]) -> list[str]:
-    """The ids of every cell of the (source) notebooks ``sources``."""
-    return [row[0] for row in gradebook.db.query(BaseCell.id).filter(BaseCell.notebook_id.in_(sources))]
+def _layout(gradebook: Gradebook, assignment: str) -> tuple[list[str], list[str]]:
+    """The ids of the assignment's (source) notebooks, and of all their cells."""
+    sources = _sources(gradebook, assignment)
+    return sources, [row[0] for row in gradebook.db.query(BaseCell.id).filter(BaseCell.notebook_id.in_(sources))]
 
 
 def _notebooks_of(gradebook: Gradebook, assignment: str, submissions: list[str] | None = None,
@@ -424,10 +420,9 @@ def _standings(gradebook: Gradebook, assignment: str, students: list[str] | None
     notebook_ids: list[str] = []  # for some students: the rows by the indexes nbgrader's tables have, (cell, notebook)
     cell_ids: list[str] = []
     if students is not None:
-        sources = _sources(gradebook, assignment)
+        sources, cell_ids = _layout(gradebook, assignment)
         notebook_ids = [notebook.id for notebook in _notebooks_of(
             gradebook, assignment, [submission.id for submission in submitted], sources)]
-        cell_ids = _cell_ids(gradebook, sources)
 
     def rows(*columns, kind=Grade):
         query = (db.query(SubmittedAssignment.student_id, Notebook.name, BaseCell.name, *columns).select_from(kind)
