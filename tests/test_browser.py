@@ -73,6 +73,26 @@ class Visit:
     facts: dict = field(default_factory=dict)
 
 
+# For each line of a code or output block that wraps: how deep the line starts (spaces), where its second
+# row starts against its first (px), and the width of one column (px).
+HANGS_JS = """(block => Array.from(block.querySelectorAll('.cnn-line')).map(line => {
+  const range = document.createRange();
+  range.selectNodeContents(line);
+  const rows = new Map();
+  for (const box of range.getClientRects()) {
+    if (box.width > 0) { rows.set(Math.round(box.top), Math.min(rows.get(Math.round(box.top)) ?? Infinity, box.left)); }
+  }
+  if (rows.size < 2) { return null; }
+  const [first, second] = [...rows.keys()].sort((a, b) => a - b);
+  const probe = document.createElement('span');
+  probe.textContent = '0'.repeat(10);
+  block.appendChild(probe);
+  const column = probe.getBoundingClientRect().width / 10;
+  probe.remove();
+  return {lead: line.textContent.match(/^ */)[0].length, offset: rows.get(second) - rows.get(first), column,
+          text: line.textContent.slice(0, 60)};
+}).filter(Boolean))"""
+
 # Collected in the page after MathJax has typeset and the widgets have rendered.
 FACTS_JS = """() => {
   const article = document.querySelector('article') || document.body;
@@ -106,7 +126,8 @@ FACTS_JS = """() => {
         return !['none', 'normal', '""'].includes(glyph.content) && /Font Awesome/.test(glyph.fontFamily) &&
           i.offsetWidth > 0;
       }).length,
-      buttons: a.querySelectorAll('button').length, frame: img(a.querySelector('img'))})),
+      buttons: a.querySelectorAll('button').length, frame: img(a.querySelector('img')),
+      slider: a.querySelector('input[type=range]') ? a.querySelector('input[type=range]').getAttribute('aria-label') : null})),
     iconFont: Array.from(document.fonts).some(f => /Font Awesome 6 Free/.test(f.family) && f.status === 'loaded'),
     download: (document.querySelector('a.btn-download-source-button') || {}).href || null,
     downloadAs: document.querySelector('a.btn-download-source-button')
@@ -118,7 +139,8 @@ FACTS_JS = """() => {
         url: i.currentSrc, name: ((i.closest('figure') && i.closest('figure').querySelector('figcaption'))
           ? i.closest('figure').querySelector('figcaption').innerText : (i.alt || '')).trim().slice(0, 70)})),
       blocks: Array.from(document.querySelectorAll('CODE_BLOCKS')).map(b => ({
-        scrolls: b.scrollWidth > b.clientWidth + 1, text: b.innerText.split('\\n')[0].slice(0, 60)})),
+        scrolls: b.scrollWidth > b.clientWidth + 1, text: b.innerText.split('\\n')[0].slice(0, 60),
+        lines: b.dataset.cnnLines ? Number(b.dataset.cnnLines) : null, hangs: HANGS_JS(b)})),
       equations: Array.from(document.querySelectorAll('article mjx-container[display="true"]')).map(m => ({
         fits: m.scrollWidth <= m.clientWidth + 1, overflow: getComputedStyle(m).overflowX,
         cue: getComputedStyle(m).backgroundImage !== 'none', right: m.getBoundingClientRect().right,
@@ -127,6 +149,7 @@ FACTS_JS = """() => {
     launch: Array.from(document.querySelectorAll('.dropdown-launch-buttons a')).map(a => a.href),
   };
 }""".replace("WIDGET_VIEW", WIDGET_VIEW).replace("FIGURES", FIGURES).replace("CODE_BLOCKS", CODE_BLOCKS)
+FACTS_JS = FACTS_JS.replace("HANGS_JS", HANGS_JS)
 
 
 def _open(context, url: str) -> tuple:
@@ -287,7 +310,7 @@ def test_animations_have_their_frames_and_buttons(visits):
     animations = [a for visit in visits.values() for a in visit.facts["animations"]]
     assert animations, "the convolution chapter has an animation"
     for animation in animations:
-        assert animation["frame"]["ok"] and animation["frame"]["alt"], animation
+        assert animation["frame"]["ok"] and animation["frame"]["alt"] and animation["slider"], animation
         assert animation["buttons"] >= 6 and animation["icons"] == animation["buttons"], \
             f"animation buttons without their icons (Font Awesome's webfont must come from the book): {animation}"
     assert all(visit.facts["iconFont"] for visit in visits.values() if visit.facts["animations"])
@@ -393,7 +416,8 @@ def _set(control, value: str) -> None:
 @pytest.mark.parametrize("stem", EXPLORER_CHAPTERS)
 def test_every_explorer_changes_its_picture_when_a_control_moves(context, stem):
     """Without a kernel: each control of each explorer, moved to another value, changes the picture's
-    source and its alt text (which names the control); set back, the first picture returns."""
+    source and its alt text (which names the control), and a slider tells a screen reader the value it
+    shows (aria-valuetext), not its stop's number; set back, the first picture returns."""
     page, visit = _visit(context, (HTML / f"book/{stem}.html").as_uri())
     try:
         roots = page.locator(".cnn-explorer")
@@ -414,6 +438,9 @@ def test_every_explorer_changes_its_picture_when_a_control_moves(context, stem):
                 assert after["src"] != before["src"], f"{stem}, explorer {k + 1}: moving {label!r} left the picture"
                 assert after["alt"] != before["alt"] and label in after["alt"], \
                     f"{stem}, explorer {k + 1}: moving {label!r} left the alt text: {after['alt']!r}"
+                if control.evaluate("c => c.type") == "range":  # a screen reader reads the value, not the stop
+                    said = control.evaluate("c => [c.getAttribute('aria-valuetext'), c.nextElementSibling.textContent]")
+                    assert said[0] and said[0] == said[1] and f"{label} {said[0]}" in after["alt"], (stem, k, label, said)
                 _set(control, initial)
             assert _picture(root) == first, f"{stem}, explorer {k + 1}: the controls set back show another picture"
     finally:
@@ -564,6 +591,87 @@ def test_code_and_output_blocks_fit_the_column_on_a_desktop(visits, capsys):
     assert len(scrolling) <= 0.05 * len(blocks), f"{len(scrolling)} of {len(blocks)} scroll: {scrolling[:10]}"
     with capsys.disabled():
         print(f"\ncode/output blocks scrolling sideways at {DESKTOP} px: {len(scrolling)} of {len(blocks)}")
+
+
+def test_wrapped_code_hangs_under_its_own_line(visits, capsys):
+    """Every code and output block of the book is cut into lines by the book's script, and a line that wraps
+    at 1366 px continues four columns deeper than the line starts (Python's indentation still reads)."""
+    blocks = [(stem, b) for stem in STEMS for b in visits[f"book/{stem}.html"].facts["layout"]["blocks"]]
+    assert [(stem, b["text"]) for stem, b in blocks if b["lines"] is None] == []
+    hangs = [(stem, hang) for stem, b in blocks for hang in b["hangs"]]
+    assert hangs, "no line of code wraps at this width: the check below would check nothing"
+    wrong = [(stem, hang) for stem, hang in hangs
+             if abs(hang["offset"] - (hang["lead"] + 4) * hang["column"]) > 1]
+    assert not wrong, wrong[:5]
+    with capsys.disabled():
+        print(f"\ncode/output lines wrapping at {DESKTOP} px: {len(hangs)}, each hanging 4 columns deeper")
+
+
+HANGING_PAGE = ("<pre><span></span><span class=\"k\">def</span> <span class=\"nf\">f</span>(x):\n"
+                "    <span class=\"sd\">\"\"\"A docstring line long enough to wrap at this width, twice or more, in the box.\n"
+                "\n        An indented line that is long enough to wrap as well, so it hangs deeper.\"\"\"</span>\n"
+                "    <span class=\"k\">return</span> x\n</pre>"
+                "<pre>nested: <span><b>bold</b> text</span>\n  that is left as it is\n</pre>")
+
+
+def test_hanging_lines_keep_the_text_and_the_blank_lines(browser, tmp_path):
+    """On a page with the book's script and stylesheet: a highlighted block (a docstring token over
+    several lines, a blank line) keeps its text exactly (what the copy button copies) and every line,
+    the blank one too, on rows of its own; its wrapped lines hang 4 columns deeper than they start;
+    a block with nested markup is left as it was."""
+    for name in ("cnn-book.js", "cnn-book.css"):
+        (tmp_path / name).write_bytes((ROOT / "autograder/book/static" / name).read_bytes())
+    (tmp_path / "page.html").write_text(
+        '<!doctype html><html><head><meta charset="utf-8"><link rel="stylesheet" href="cnn-book.css">'
+        '<script src="cnn-book.js"></script></head><body><article style="width: 360px">'
+        f'<div class="highlight">{HANGING_PAGE}</div></article></body></html>')
+    context = _offline_context(browser, DESKTOP)
+    plain = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto((tmp_path / "page.html").as_uri(), wait_until="load")
+        page.wait_for_function("() => document.querySelector('pre').dataset.cnnLines")
+        lived = page.evaluate(f"""() => Array.from(document.querySelectorAll('pre')).map(pre => ({{
+            text: pre.textContent, lines: pre.dataset.cnnLines || null, hangs: {HANGS_JS}(pre),
+            rows: pre.querySelectorAll('.cnn-line').length,
+            boxes: Array.from(pre.querySelectorAll('.cnn-line')).map(l => [l.getBoundingClientRect().top,
+                                                                           l.getBoundingClientRect().height])}}))""")
+        was = plain.new_page()
+        was.goto((tmp_path / "page.html").as_uri())
+        texts = was.eval_on_selector_all("pre", "blocks => blocks.map(b => b.textContent)")
+    finally:
+        context.close()
+        plain.close()
+    code, nested = lived
+    assert [code["text"], nested["text"]] == texts
+    assert code["lines"] == "6" and code["rows"] == 5, code  # five lines and the final newline
+    (top, height), *_, (after, _) = code["boxes"][1:4]  # the docstring's first line, the blank one, the next
+    assert after - (top + height) >= 0.9 * code["boxes"][0][1], code["boxes"]  # the blank line keeps a row
+    assert [hang["lead"] for hang in code["hangs"]] == [4, 8], code["hangs"]
+    for hang in code["hangs"]:
+        assert abs(hang["offset"] - (hang["lead"] + 4) * hang["column"]) <= 1, hang
+    assert nested["lines"] is None and nested["rows"] == 0, nested
+
+
+def test_a_figure_wider_than_its_box_shows_its_scrollbar(browser, book_build):
+    """At 1280 px some figures are wider than their box (they keep 4/5 of their width to stay legible)
+    and scroll in it: the box draws its own scrollbar, always (the book's stylesheet), so a reader with
+    overlay scrollbars (macOS, touchpads) sees that the figure goes on. Playwright hides scrollbars in
+    headless Chromium, so this browser keeps them."""
+    shown = browser.browser_type.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                                        ignore_default_args=["--hide-scrollbars"])
+    try:
+        context = _offline_context(shown, 1280)
+        page, visit = _visit(context, (HTML / "book/01-images-as-arrays.html").as_uri())
+        boxes = page.evaluate("""sel => Array.from(document.querySelectorAll(sel))
+            .filter(box => box.scrollWidth > box.clientWidth + 1)
+            .map(box => ({bar: box.offsetHeight - box.clientHeight, width: box.scrollWidth}))""",
+                              "article .cell_output .output, article .cell_output figure, article .cnn-explorer")
+    finally:
+        shown.close()
+    assert boxes, "no figure of chapter 1 is wider than its box at 1280 px: the check would check nothing"
+    assert all(box["bar"] == 10 for box in boxes), boxes  # the book's 10-px scrollbar, not the system's
+    assert not visit.errors, visit.errors
 
 
 @pytest.mark.parametrize("stem", STEMS)

@@ -261,3 +261,22 @@ def test_failing_check_in_a_real_kernel_shows_the_report_and_fails_the_cell():
     assert "not implemented yet" in report.data["text/html"]
     error = next(o for o in test.outputs if o.output_type == "error")
     assert error.ename == "CheckFailed" and len(error.traceback) == 1
+
+
+def test_an_exercise_not_written_yet_is_one_line_not_one_per_group():
+    """A blank exercise says "not implemented yet" once and names its groups on one line; an exercise
+    whose groups fail for other reasons still shows each group's own message."""
+    from autograder.core.results import CheckResult, ErrorKind, GroupResult
+    from autograder.grader.text import verdict_text
+
+    message = "not implemented yet: the function still raises NotImplementedError"
+    blank = CheckResult("t", "01-x.to_float", 2, status="error", message=message, error=ErrorKind.NOT_IMPLEMENTED,
+                        groups=[GroupResult(name, False, cases, f"to_float(...)\n{message}", error=ErrorKind.NOT_IMPLEMENTED)
+                                for name, cases in (("visible", 4), ("hidden", 1))])
+    assert verdict_text(blank).splitlines() == [
+        "01-x.to_float: 0 / 2 points (error)", message,
+        "  ✗ none of its 2 group(s) can run yet: visible (4 cases); hidden (1 case)"]
+    wrong = CheckResult("t", "01-x.to_float", 2, status="error", message="raised TypeError", error="exception",
+                        groups=[GroupResult("visible", False, 4, "to_float(...)\nraised TypeError", error="exception"),
+                                GroupResult("hidden", True, 1)])
+    assert verdict_text(wrong).count("raised TypeError") == 2 and "  ✓ hidden (1 case)" in verdict_text(wrong)

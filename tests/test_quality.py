@@ -307,12 +307,14 @@ def test_publish_accepts_a_well_formed_exercise():
     publish.publish(_page(*_exercise("### Exercise 3.1: the identity")), "03-x")
 
 
-def test_publish_drops_stylesheets_from_the_web_and_gives_animations_their_alt_text():
+def test_publish_drops_stylesheets_from_the_web_and_gives_animations_their_alt_text_and_label():
     cell = _figure_cell()
     cell.outputs = [nbformat.v4.new_output("execute_result", execution_count=1, data={"text/html": (
         '<link rel="stylesheet" href="https://maxcdn.example/font-awesome.min.css">\n'
-        '<div class="animation"><img id="_anim_img1"></div>'), "text/plain": "<IPython.core.display.HTML>"})]
+        '<div class="animation"><img id="_anim_img1"><input id="_anim_slider1" type="range" class="anim-slider">'
+        '</div>'), "text/plain": "<IPython.core.display.HTML>"})]
     page = publish.publish(_page(cell, nbformat.v4.new_markdown_cell("*Figure 3.1 (animation): frames.*")), "03-x")
     html = page.cells[1].outputs[0]["data"]["text/html"]
     assert "https://" not in html and "<link" not in html
     assert '<img alt="A bar chart of ten probabilities, one per digit class." id="_anim_img1">' in html
+    assert '<input aria-label="Animation frame" id="_anim_slider1" type="range" class="anim-slider">' in html

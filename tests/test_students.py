@@ -251,3 +251,18 @@ def test_start_copies_the_chapters_and_never_overwrites(tmp_path):
     assert "copied 0 chapter(s)" in again.stdout
     refused = cli("start", str(sources.CHAPTERS))
     assert refused.returncode == 2 and refused.stderr.startswith("error: give a folder of your own")
+
+
+def test_publish_warns_while_the_config_holds_the_templates_placeholder_addresses(tmp_path, monkeypatch):
+    """The repository ships with placeholder addresses in _config.yml; until an instructor sets them,
+    every publish says which ones, since the students' launch buttons would point nowhere."""
+    from autograder.book import students
+
+    assert [s.split(" ")[0] for s in students.placeholder_addresses()] == \
+        ["repository.url", "launch_buttons.jupyterhub_url"]  # as shipped
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/uni-x/cnn-students\n"
+                                          "launch_buttons:\n  jupyterhub_url: https://hub.uni-x.edu\n")
+    monkeypatch.setattr(students, "ROOT", tmp_path)
+    assert students.placeholder_addresses() == []
+    (tmp_path / "_config.yml").write_text("repository:\n  url: https://github.com/your-org/cnn-course-students\n")
+    assert students.placeholder_addresses() == ["repository.url (https://github.com/your-org/cnn-course-students)"]

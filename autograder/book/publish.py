@@ -24,6 +24,8 @@ FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 EXERCISE = re.compile(r"Exercise (\d+)\.(\d+): \S")
 CDN_LINK = re.compile(r"<link\b[^>]*\bhref=[\"']https?://[^>]*>\s*", re.IGNORECASE)
 IMG_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
+# matplotlib's animation slider (to_jshtml) has no label: a screen reader would announce a bare number
+ANIMATION_SLIDER = re.compile(r'<input\b(?![^>]*\baria-label=)(?=[^>]*\bclass="anim-slider")', re.IGNORECASE)
 EXPLORER = re.compile(r"<div class=\"cnn-explorer\"")  # the book's explorer (autograder/kernel/explorer.py)
 EXPLORER_CALL = re.compile(r"^\s*explorer\.interact\(", re.MULTILINE)
 
@@ -157,7 +159,8 @@ def publish(page: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
             html = output.get("data", {}).get("text/html")
             if html is not None and alt:
                 escaped = alt.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
-                output["data"]["text/html"] = IMG_WITHOUT_ALT.sub(f'<img alt="{escaped}"', html)
+                html = IMG_WITHOUT_ALT.sub(f'<img alt="{escaped}"', html)
+                output["data"]["text/html"] = ANIMATION_SLIDER.sub('<input aria-label="Animation frame"', html)
         following.source = rest.lstrip("\n")
     problems += structure_problems(page, stem)
     if problems:

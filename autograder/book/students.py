@@ -134,6 +134,21 @@ def _repository() -> tuple[str, str, str]:
         str(repository.get("branch", "main"))
 
 
+PLACEHOLDER_HOSTS = ("github.com/your-org/", "example.org", "example.com")  # what _config.yml ships with
+
+
+def placeholder_addresses() -> list[str]:
+    """The settings of ``_config.yml`` that still hold the template's placeholder addresses: the launch
+    buttons and the install line that students get would point nowhere."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    settings = {"repository.url": (config.get("repository") or {}).get("url"),
+                "launch_buttons.jupyterhub_url": (config.get("launch_buttons") or {}).get("jupyterhub_url")}
+    return [f"{name} ({value})" for name, value in settings.items()
+            if value and any(host in str(value) for host in PLACEHOLDER_HOSTS)]
+
+
 def student_readme(chapters: list[str], book: bool) -> str:
     title, url, branch = _repository()
     listing = "\n".join(f"- `chapters/{stem}.ipynb`" for stem in chapters) or "- (none released yet)"
@@ -253,6 +268,9 @@ def publish(folder: Path, chapters: list[str] | None = None, book: bool = False,
     if not SOLUTIONS.is_dir():
         raise PublishError("this is the students' repository (it has no solutions/): publish from the instructors'")
     is_git = _prepare(folder)
+    for setting in placeholder_addresses():
+        log(f"warning: _config.yml's {setting} is still the template's placeholder: the students' launch "
+            "buttons and install line will point nowhere. Set it (README, 'Launch buttons') and publish again.")
     before = json.loads((folder / RELEASE).read_text()) if (folder / RELEASE).exists() else {}
     stems = _selected(chapters, before.get("chapters", []))
     book = book or bool(before.get("book"))  # once published, the book stays

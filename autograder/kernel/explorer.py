@@ -308,7 +308,7 @@ def explorer_html(frames: list[str], index: list[int], alt: str, labels: list[st
         ident = f"cnn-explorer-{key}-{k}"
         if kind == "range":
             control = (f'<input type="range" id="{ident}" min="0" max="{len(values) - 1}" step="1" '
-                       f'value="{position}" data-cnn-explorer-control>'
+                       f'value="{position}" aria-valuetext="{html.escape(values[position])}" data-cnn-explorer-control>'
                        f'<output for="{ident}">{html.escape(values[position])}</output>')
         else:
             options = "".join(f'<option value="{v}"{" selected" if v == position else ""}>{html.escape(text)}</option>'

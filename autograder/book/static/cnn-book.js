@@ -5,7 +5,9 @@
 //   hides, so the visible buttons did nothing; a click on a visible one is passed to the wired one;
 // - any figure opens full size in a dialog on a click, a tap, Enter or Space; Escape, a click or the
 //   close button closes it; on a desktop no figure is shown below 4/5 of its natural width;
-// - the download item saves the student notebook instead of opening its JSON in a new tab.
+// - the download item saves the student notebook instead of opening its JSON in a new tab;
+// - a wrapped line of code or output hangs one indent deeper than its own line starts, so Python's
+//   indentation still reads right (CSS alone cannot indent what follows a newline inside a <pre>).
 (function () {
   "use strict";
 
@@ -132,11 +134,56 @@
     });
   }
 
+  // Each line of a code or output block goes into an inline block of its own (.cnn-line, see
+  // cnn-book.css) that says how deep the line starts; the newlines stay between them as text, so the
+  // block's text (what the copy button copies) is the same. A block with nested markup is left as is.
+  var CODE = "article div.highlight pre, article .cell_output pre";
+  var INDENT = 4;  // columns a continuation hangs beyond the start of its line
+
+  function splitLines(pre) {
+    var lines = [[]];
+    var flat = Array.prototype.every.call(pre.childNodes, function (node) {
+      return node.nodeType === 3 || (node.nodeType === 1 && node.children.length === 0);
+    });
+    if (!flat) { return null; }
+    Array.prototype.forEach.call(pre.childNodes, function (node) {
+      node.textContent.split("\n").forEach(function (part, k) {
+        if (k) { lines.push([]); }
+        if (!part) { return; }
+        var piece = node.nodeType === 1 ? node.cloneNode(false) : document.createTextNode("");
+        piece.textContent = part;
+        lines[lines.length - 1].push(piece);
+      });
+    });
+    return lines;
+  }
+
+  function hangingIndents() {
+    document.querySelectorAll(CODE).forEach(function (pre) {
+      if (pre.dataset.cnnLines) { return; }
+      var lines = splitLines(pre);
+      if (!lines) { return; }
+      pre.textContent = "";
+      lines.forEach(function (pieces, k) {
+        if (k) { pre.appendChild(document.createTextNode("\n")); }
+        if (k === lines.length - 1 && !pieces.length) { return; }  // the block's final newline
+        var line = document.createElement("span");
+        line.className = "cnn-line";
+        pieces.forEach(function (piece) { line.appendChild(piece); });
+        var lead = /^[ \t]*/.exec(line.textContent)[0].replace(/\t/g, "    ").length;
+        line.style.setProperty("--cnn-hang", (lead + INDENT) + "ch");
+        pre.appendChild(line);
+      });
+      pre.dataset.cnnLines = String(lines.length);
+    });
+  }
+
   function setUp() {
     forwardToggles(".primary-toggle");
     forwardToggles(".secondary-toggle");
     lightbox();
     downloads();
+    hangingIndents();
   }
 
   if (document.readyState === "loading") {

@@ -1,6 +1,7 @@
 // The book's explorers (autograder/kernel/explorer.py): each `.cnn-explorer` holds labelled controls,
 // an <img> and, in a JSON script, every frame precomputed when the book was built. Moving a control
-// shows the frame of the new setting and says in the alt text what it shows. No kernel, no network.
+// shows the frame of the new setting and says in the alt text what it shows; a slider tells a screen
+// reader its value (aria-valuetext), not the number of its stop. No kernel, no network.
 (function () {
   "use strict";
   function setUp(root) {
@@ -15,6 +16,7 @@
         parts.push(data.labels[k] + " " + text);
         var output = root.querySelector('output[for="' + control.id + '"]');
         if (output) { output.textContent = text; }
+        if (control.type === "range") { control.setAttribute("aria-valuetext", text); }  // read out: the value, not the stop
       });
       image.src = data.frames[data.index[index]];
       image.alt = (data.alt ? data.alt + ": " : "") + parts.join(", ");
