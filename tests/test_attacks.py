@@ -51,7 +51,7 @@ def _bank(check: str, name: str):
 
 
 CEIL = _bank("conv_output_size", "ceil")  # 0.5 of 2 points
-STRIDE = _bank("conv_forward_naive", "window not moved by the stride")  # 3 of 6 points
+STRIDE = _bank("conv_forward_naive", "window not moved by the stride")  # 2 of 6 points
 SIZE = "def conv_output_size(size, kernel, stride=1, padding=0):\n"
 RIGHT_SIZE = "    return (size + 2 * padding - kernel) // stride + 1\n"
 # the token of the request being served, read from the harness's frame (any code in the child can)

@@ -160,22 +160,29 @@ def test_a_mistake_that_raises_is_named_only_when_its_model_behaves_like_the_stu
     assert named == {"bias broadcast along the wrong axis"}, named
 
 
-def test_a_mistake_that_raises_is_told_apart_by_the_other_calls_not_by_the_message():
-    """An unflattened input and a transposed weight both raise a ValueError on a batch of volumes; the
-    message (which names neither) is never read. Alone, the first model that raises is named; with the
-    calls that returned the right value on 2-D inputs, only the unflattened input fits."""
+def test_a_mistake_that_raises_is_named_by_the_same_exception_and_the_other_calls():
+    """An unflattened input and a transposed weight both raise a ValueError from matmul on a batch of
+    volumes, on different shapes: only the model that raises the student's very exception (class and
+    message) is named, and only while it also does what the student's function did on the other calls."""
     check_ = checks.get("06-fully-connected-and-softmax.affine_forward")
     case = check_.cases(check_.groups[1], None)[0]  # a batch of volumes: x (2, 3, 2, 2)
-    said = CallError("exception", "ValueError: matmul: Input operand 1 has a mismatch (size 4 is different "
-                                  "from 12) (3,", "ValueError")
+    x, w, b = case.args
+    with pytest.raises(ValueError) as raised:
+        x @ w + b  # the student's code: the input not flattened
+    said = CallError("exception", f"raised ValueError: {raised.value}", "ValueError")
     found = check_.diagnose_error(case, said)
-    assert found is not None and found.mistake == "weight transposed (torch's (M, D) layout)"
+    assert found is not None and found.mistake == "input not flattened"
     right_elsewhere = [(other, Returned(check_.expected(other), other.args, other.kwargs))
                        for other in check_.cases(check_.groups[0], None)]
     found = check_.diagnose_error(case, said, right_elsewhere)
     assert found is not None and found.mistake == "input not flattened"
-    assert check_.diagnose_error(case, CallError("exception", "ValueError: matmul", "TypeError"),
-                                 right_elsewhere) is None
+    wrong_elsewhere = [(other, Returned(2 * check_.expected(other), other.args, other.kwargs))
+                       for other in check_.cases(check_.groups[0], None) if other.args[0].ndim == 2]
+    assert check_.diagnose_error(case, said, wrong_elsewhere) is None
+    assert check_.diagnose_error(case, dataclasses.replace(said, exception="TypeError"), right_elsewhere) is None
+    other_shapes = CallError("exception", "ValueError: matmul: Input operand 1 has a mismatch in its core "
+                                          "dimension 0 (size 4 is different from 12)", "ValueError")
+    assert check_.diagnose_error(case, other_shapes, right_elsewhere) is None
 
 
 def test_float16_fails_and_float32_passes_whatever_the_returned_dtype():

@@ -20,8 +20,10 @@ import copy
 import dataclasses
 import hashlib
 import inspect
+import re
 import textwrap
 import threading
+import warnings
 import zlib
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -110,14 +112,20 @@ class Mistake:
     ``apply(*args, **kwargs)``, the mistake's model, does what the mistaken code does on a case: a
     student's value that matches its value is diagnosed. Some mistakes make the code raise on some
     inputs (a shape that does not broadcast, an index out of bounds): the model raises there too, and
-    a call that raised an exception of the same class is diagnosed when the model also agrees with
-    every other call the check made (:meth:`Check.diagnose_error`). Messages are never read.
+    a call that raised the same exception (its class, and the first line of its message: the same
+    operation failing on the same shapes; the class alone for an :attr:`any_message` mistake) is
+    diagnosed when the model also agrees with every other call the check made
+    (:meth:`Check.diagnose_error`). A message is compared, never searched for words.
     A mistake without a model is one that a hint or an overridden :meth:`Check.assess` names.
     """
 
     name: str
     explain: str
     apply: Callable[..., Any] | None = None
+    # A mistake whose model raises one exception that stands for several (its explanation names each cause):
+    # named for a call that raised the same class of exception whatever its message. Any other mistake is
+    # named for a call that raised only if its model raises the very same exception (class and message).
+    any_message: bool = False
 
     @property
     def diagnosis(self) -> Diagnosis:
@@ -215,7 +223,6 @@ def _update(digest, value) -> None:
         digest.update(f"{kind.__name__}:{array.dtype.str}:{array.shape}:".encode() + array.tobytes())
     else:
         raise Unshippable(f"an input of type {kind.__module__}.{kind.__qualname__}")
-
 
 
 _MEMORY: dict = {}  # (check id, ids of what computes, digest of the inputs) -> (what computes, value)
@@ -524,13 +531,23 @@ def _compare_scalar(expected: float, got, where: str, tolerance: tuple[float, fl
 
 def _compare_array(expected: np.ndarray, got, where: str, tolerance: tuple[float, float]) -> str | None:
     if not isinstance(got, np.ndarray):
+        if (isinstance(got, (list, tuple)) and len(got) > 1 and isinstance(got[0], np.ndarray)
+                and got[0].shape == expected.shape):
+            return (f"{where} should be the output array only, but it is a {type(got).__name__} of {len(got)} "
+                    f"values whose first, an array of shape {got[0].shape}, looks like the output. Return the "
+                    "output alone, as the docstring says, with no cache (the values a backward pass would need) "
+                    "beside it")
         if isinstance(got, (list, tuple)):
             return (f"{where} should be a NumPy array of shape {expected.shape}, but it is a "
                     f"{type(got).__name__}; convert it to a NumPy array before returning it")
         return f"{where} should be a NumPy array of shape {expected.shape}, but it is {type_name(got)}"
     if got.shape != expected.shape:
         return f"{where} should have shape {expected.shape}, but it has shape {got.shape}"
-    if expected.dtype.kind == "f" and got.dtype.kind in "iub":
+    if expected.dtype.kind == "f" and got.dtype.kind == "b":
+        return (f"{where} is a boolean array (dtype bool), a mask of True and False; it should hold floats. "
+                "A comparison such as x > 0 gives a mask: convert it with .astype(float), or multiply it by "
+                "a float array, to get numbers")
+    if expected.dtype.kind == "f" and got.dtype.kind in "iu":
         return (f"{where} has integer dtype {got.dtype}; it should hold floats. Values were "
                 "probably truncated: look at the dtype of the array you create or fill in (an "
                 "integer input, or an array created from integers, stays integer)")
@@ -580,6 +597,40 @@ def looking_up(lookup: Callable[[Check, Case], Any] | None):
         yield
     finally:
         _LOOKUP.reset(token)
+
+
+# --------------------------------------------------------------------------- the judge's own code, quiet
+
+@contextlib.contextmanager
+def quiet():
+    """A block of the course's own code (the reference, a mistake's model, a hint) that runs in the
+    judge's process: none of its warnings (Python's, such as "Mean of empty slice", or NumPy's floating
+    point ones) reaches the student, who did not write it. Chapter modules need no wrappers of their own."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+# (the case being judged, the other calls of its group that the judge has seen): set by Check.judge
+_EVIDENCE: ContextVar[tuple[Case | None, tuple]] = ContextVar("autograder_evidence", default=(None, ()))
+
+
+def _first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def exception_message(error: CallError) -> str:
+    """The first line of the message of the exception a student's call raised, from the call's
+    ``message``: ``raised Name: text`` (``check()`` in Jupyter) or a traceback whose last line is
+    ``Name: text`` (the grader's sandbox); "" when it said none."""
+    name, message = error.exception, error.message
+    if not name:
+        return ""
+    # the last line that names the class, maybe with its module (numpy.exceptions.AxisError: ...)
+    said = re.findall(rf"(?:^|\n)(?:raised )?(?:[\w.]+\.)?{re.escape(name)}: ([^\n]*)", message)
+    if not said:  # a class known by a public name, printed by its own (numpy's UFuncTypeError): the last line
+        said = re.findall(r"(?:^|\n)[A-Za-z_][\w.]*: ([^\n]*)\s*$", message)
+    return said[-1].strip() if said else ""
 
 
 # --------------------------------------------------------------------------- the check
@@ -665,14 +716,19 @@ class Check:
             value = lookup(self, case)
             if value is not MISSING:
                 return value
-        return _remembered(self.id, self.reference, case, lambda: self.reference(*case.args, **case.kwargs))
+        def compute():
+            with quiet():  # the course's own warnings never reach the student
+                return self.reference(*case.args, **case.kwargs)
+        return _remembered(self.id, self.reference, case, compute)
 
     def judge(self, case: Case, got, evidence=()) -> Verdict:
         """Judge what the student's call gave on ``case``: a :class:`Returned` (the value and the inputs as
         the call left them), a bare value, or a :class:`CallError`. The same for every check.
 
-        ``evidence``: the other calls of this check, as (case, got) pairs, against which a mistake
-        recognised by the exception it raises is checked (:meth:`diagnose_error`)."""
+        ``evidence``: other calls, as (case, got) pairs, that a likely cause must agree with. For a call that
+        raised, every call of this check (:meth:`diagnose_error`); for a wrong value, the other calls of its
+        group that the judge has seen (:meth:`diagnose`: a mistake is named only when its model does what the
+        student's function did on each of them, not on the failing case alone)."""
         def call() -> str:  # described only when said: most cases pass without a note
             return describe_call(self.function, self.params, case)
         if isinstance(got, CallError):
@@ -680,7 +736,11 @@ class Check:
             return Verdict(False, f"{call()}\n  {got.message}", found.text if found else "",
                            found.mistake if found else "", str(got.kind), got.exception)
         returned = got if isinstance(got, Returned) else None
-        finding = self.assess(case, got.value if returned else got)
+        token = _EVIDENCE.set((case, tuple(evidence)))
+        try:
+            finding = self.assess(case, got.value if returned else got)
+        finally:
+            _EVIDENCE.reset(token)
         changed = returned and self.keeps_inputs and finding.problem is None and changed_input(self.params, case, returned)
         if changed:
             return Verdict(False, f"{call()}\n  {changed}", INPUT_MODIFIED.diagnosis.text, INPUT_MODIFIED.name)
@@ -711,16 +771,24 @@ class Check:
         return compare(expected, got, tolerance=self.tolerance)
 
     def diagnose(self, case: Case, got) -> Diagnosis | None:
-        """The first known mistake whose output matches the student's, else the first hint that applies."""
+        """The first known mistake whose output matches the student's, else the first hint that applies.
+
+        While :meth:`judge` judges with evidence (the group's other calls it has seen), a mistake is
+        named only if its model also agrees with every one of them (:meth:`agrees`): a value that one
+        symmetric case makes look like a mistake is not blamed on it when another case says otherwise."""
         if got is None:
             return NOTHING_RETURNED.diagnosis
+        judged, evidence = _EVIDENCE.get()
+        others = [(other, result) for other, result in evidence if other is not case] if judged is case else []
         for mistake in self.mistakes:
             wrong, raised = self.model(mistake, case)
-            if raised is None and self.matches(wrong, got):
+            if raised is None and self.matches(wrong, got) and all(
+                    self.agrees(mistake, other, result) for other, result in others):
                 return mistake.diagnosis
         for hint in self.hints:
             try:
-                found = hint(case, got)
+                with quiet():
+                    found = hint(case, got)
             except Exception:  # a hint that does not apply to this value
                 continue
             if found:
@@ -730,35 +798,51 @@ class Check:
         return None
 
     def diagnose_error(self, case: Case, error: CallError, evidence=()) -> Diagnosis | None:
-        """The first known mistake whose model raises the same class of exception on ``case`` and
-        behaves like the student's function on every call in ``evidence`` ((case, got) pairs): it
-        raises the same class where the student's raised, and returns the same value where the
-        student's returned one. The exception's class is a typed field; its message is never read."""
+        """The first known mistake whose model raises the same exception on ``case`` (the same class and
+        the same message: the same operation failed on the same shapes) and behaves like the student's
+        function on every call in ``evidence`` ((case, got) pairs): it raises the same exception where
+        the student's raised, and returns the same value where the student's returned one. A mistake
+        whose model returns a value on ``case`` describes an output, and is never named for a call that
+        gave none."""
         if error.kind != "exception" or not error.exception:
             return None
+        others = [(other, got) for other, got in evidence if other is not case]
         for mistake in self.mistakes:
-            if self.model(mistake, case)[1] == error.exception and all(
-                    self.agrees(mistake, other, got) for other, got in evidence if other is not case):
+            loose = mistake.any_message
+            if self._raises_like(mistake, case, error, loose) and all(
+                    self.agrees(mistake, other, got, loose) for other, got in others):
                 return mistake.diagnosis
         return None
 
     def model(self, mistake: Mistake, case: Case) -> tuple[Any, str | None]:
         """What ``mistake``'s model gives on ``case``: (value, None), or (None, the class name of the
         exception it raised, or :data:`NOT_APPLICABLE`). It works on copies, so a model that writes
-        into its inputs is harmless."""
+        into its inputs is harmless, and with warnings silenced: a mistake's model is the course's code,
+        and what it warns (a mean of an empty slice, an overflow) must never reach the student."""
+        return self._outcome(mistake, case)[:2]
+
+    def _outcome(self, mistake: Mistake, case: Case) -> tuple[Any, str | None, str]:
+        """:meth:`model`'s (value, exception class) and the first line of the exception's message ("" if none)."""
         if mistake.apply is None:
-            return None, NOT_APPLICABLE
+            return None, NOT_APPLICABLE, ""
 
         def run():
             args, kwargs = copy.deepcopy((case.args, case.kwargs))
             try:
-                with np.errstate(all="ignore"):  # mistakes may overflow: that is often the point
-                    return mistake.apply(*args, **kwargs), None
+                with quiet():  # mistakes may overflow: that is often the point
+                    return mistake.apply(*args, **kwargs), None, ""
             except NotApplicable:
-                return None, NOT_APPLICABLE
+                return None, NOT_APPLICABLE, ""
             except Exception as error:
-                return None, type(error).__name__
+                return None, type(error).__name__, _first_line(str(error))
         return _remembered(self.id, mistake, case, run)
+
+    def _raises_like(self, mistake: Mistake, case: Case, error: CallError, loose: bool = False) -> bool:
+        """Whether ``mistake``'s model raises on ``case`` what the student's call raised (``error``): the
+        same class, with the same message (``loose``: the same class is enough)."""
+        _, raised, message = self._outcome(mistake, case)
+        return (raised is not None and raised != NOT_APPLICABLE and raised == error.exception
+                and (loose or message == exception_message(error)))
 
     def matches(self, wrong, got) -> bool:
         """Whether the grader cannot tell the student's (selected) value from a mistake's."""
@@ -767,13 +851,14 @@ class Check:
         except TypeError:  # a model whose value the comparison does not know
             return False
 
-    def agrees(self, mistake: Mistake, case: Case, got) -> bool:
-        """Whether ``mistake``'s model does on ``case`` what the student's call did (``got``)."""
+    def agrees(self, mistake: Mistake, case: Case, got, loose: bool = True) -> bool:
+        """Whether ``mistake``'s model does on ``case`` what the student's call did (``got``): returns the same
+        value, or raises the same exception (``loose``: of the same class; otherwise with the same message too)."""
         wrong, raised = self.model(mistake, case)
         if raised == NOT_APPLICABLE:
             return True  # no evidence either way
         if isinstance(got, CallError):
-            return got.kind != "exception" or raised == got.exception
+            return got.kind != "exception" or self._raises_like(mistake, case, got, loose)
         value = got.value if isinstance(got, Returned) else got
         if self.select is not None:
             value = value[self.select] if isinstance(value, (tuple, list)) and len(value) > self.select else None

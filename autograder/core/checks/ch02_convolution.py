@@ -12,6 +12,10 @@ zero padding (``zero_pad``) and the unfolding of windows into columns (``im2col`
 Groups are built so that each classic mistake passes or fails a group whatever the seed
 (a stride group always uses stride >= 2, a random batch always has two or more images, and
 so on): the score of a known wrong answer is the same on every run.
+
+The visible groups show what each exercise is about, so that ``check()`` in the notebook fails the
+mistake the exercise warns against: stride 2 for both convolutions and for ``im2col``, pad = 0 for
+``zero_pad``, and several channels for ``conv_single_step`` (its bias is added once, not once per channel).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from .. import reference as ref
 from ..reference import functional as F
 from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake
 from .cases import conv_inputs, ramp
-from .ch01_images_as_arrays import empty_batch, empty_batch_mistake
+from .ch01_images_as_arrays import EMPTY_BATCH_EXPLAIN, empty_batch, empty_batch_mistake
 
 STEM = "02-convolution"
 
@@ -163,12 +167,41 @@ def _resized(x, w, b, stride, padding, delta):
 
 def _negative_pad_slice(reference):
     """The input copied into a zero array through a slice that ends at minus the padding: right when
-    padding > 0, a ValueError when padding = 0 (the slice is empty, and the image does not fit into it)."""
+    padding > 0, a ValueError when padding = 0 (the slice is empty, and the image does not fit into it:
+    NumPy's own error, made by the same copy)."""
     def apply(*args, **kwargs):
-        if kwargs.get("padding", 0) == 0:
-            raise ValueError("could not broadcast the input into an empty slice")
+        padding = kwargs.get("padding", 0)
+        if padding == 0:
+            x = args[0]
+            np.zeros(x.shape)[:, :, padding:-padding, padding:-padding] = x
         return reference(*args, **kwargs)
     return apply
+
+
+def empty_batch_raising(reference, *failures) -> list[Mistake]:
+    """The empty batch not handled, one model per way NumPy refuses it: each of ``failures`` is a function
+    of the call's arguments that does, on an empty batch (N = 0), what the mistaken code does (stacking an
+    empty list, a reshape with a -1) and so raises NumPy's own error, with its own message; for N >= 1
+    the model gives the reference's value. Stacking and concatenating image by image are always among them."""
+    def model(failure):
+        def apply(x, *args, **kwargs):
+            if len(x) == 0:
+                failure(x, *args, **kwargs)
+            return reference(x, *args, **kwargs)
+        return apply
+    stacked = (lambda x, *args, **kwargs: np.stack([]), lambda x, *args, **kwargs: np.concatenate([]))
+    return [Mistake("empty batch not handled", EMPTY_BATCH_EXPLAIN, model(failure))
+            for failure in stacked + failures]
+
+
+def _cols_reshaped_with(kind):
+    """What im2col's last reshape does on an empty batch with a -1 for the rows ("rows") or the columns."""
+    def failure(x, kh, kw, stride=1, padding=0):
+        n, c = x.shape[:2]
+        columns = (ref.conv_output_size(x.shape[2], kh, stride, padding)
+                   * ref.conv_output_size(x.shape[3], kw, stride, padding))
+        np.zeros(0).reshape((n, -1, columns) if kind == "rows" else (n, c * kh * kw, -1))
+    return failure
 
 
 NEGATIVE_PAD_SLICE = ("slice [pad:-pad] breaks when pad is 0", ("a slice that ends at minus the padding is empty "
@@ -220,6 +253,7 @@ CONV_MISTAKES = [
     Mistake(*NEGATIVE_PAD_SLICE, _negative_pad_slice(lambda x, w, b, stride=1, padding=0:
                                                       ref.conv2d(x, w, b, stride, padding))),
     empty_batch_mistake(lambda x, w, b, stride=1, padding=0: ref.conv2d(x, w, b, stride, padding)),
+    *empty_batch_raising(lambda x, w, b, stride=1, padding=0: ref.conv2d(x, w, b, stride, padding)),
 ]
 
 
@@ -308,7 +342,15 @@ def _visible_conv(rng) -> list[Case]:
             _conv_case(rng, 1, 3, 32, 32, 2, 5, 5, note="one 32×32 RGB image, two 5×5×3 filters, as in the chapter"),
             _conv_case(rng, 1, 1, 12, 12, 2, 3, 3, padding=1, note="one gray image, two 3×3 filters, padding 1: "
                        "the maps keep the image's size, as the chapter's photos"),
-            _conv_case(rng, 0, 3, 6, 7, 2, 3, 3, note=empty_batch())]
+            *_then_empty(_conv_case(rng, 0, 3, 6, 7, 2, 3, 3, note=empty_batch()),
+                         _conv_case(rng, 1, 2, 7, 7, 2, 3, 3, stride=2, note="one 7×7 image, two 3×3 filters, "
+                                    "stride 2: window (i, j) starts at row 2i and column 2j, a 3×3 map"))]
+
+
+def _then_empty(empty: Case, *cases: Case) -> list[Case]:
+    """``cases``, then the empty batch ``empty``, which was drawn before them (so that adding cases to a
+    visible group kept the numbers of the cases it had)."""
+    return [*cases, empty]
 
 
 def _edge_conv(rng) -> list[Case]:
@@ -345,7 +387,7 @@ def _conv_check(function: str, visible_name: str) -> Check:
     )
 
 
-CONV_NAIVE = _conv_check("conv_forward_naive", "a 4×4 ramp and a small RGB batch")
+CONV_NAIVE = _conv_check("conv_forward_naive", "a 4×4 ramp, small RGB batches, padding 1 and stride 2")
 
 
 # ---------------------------------------------------------------------- conv_single_step
@@ -391,6 +433,11 @@ SINGLE_STEP = Check(
     mistakes=[
         Mistake("bias missing", "the sum of products is right, but b was never added.",
                 lambda x_slice, w, b: float(np.sum(x_slice * w))),
+        Mistake("bias added once per channel (C times)", "your value is the sum of the products plus C·b: the "
+                "bias was added once for each of the C channels, for example inside a loop over the channels (on a "
+                "1×1 window, adding b to every product does the same). The bias is added once, after the sum over "
+                "every channel, row and column.",
+                lambda x_slice, w, b: float(np.sum(x_slice * w) + x_slice.shape[0] * b)),
         Mistake("bias added to every product", "adding b inside the sum adds it once per product "
                 "(C·KH·KW times). The bias is added once, after the sum.",
                 lambda x_slice, w, b: float(np.sum(x_slice * w + b))),
@@ -421,6 +468,8 @@ def _visible_pad(rng) -> list[Case]:
     return [Case((np.arange(1.0, 7.0).reshape(1, 1, 2, 3), 1), note="one 2×3 image, pad 1 -> 4×5"),
             Case((rng.standard_normal((2, 3, 4, 5)), 2), note="two RGB images, pad 2"),
             Case((rng.standard_normal((2, 3, 32, 32)), 4), note="two 32×32 RGB images, pad 4, as in the chapter"),
+            Case((np.arange(1.0, 7.0).reshape(1, 1, 2, 3), 0), note="the same 2×3 image with pad 0: returned "
+                                                                   "unchanged, still 2×3"),
             Case((rng.standard_normal((0, 3, 4, 5)), 1), note=empty_batch())]
 
 
@@ -462,7 +511,7 @@ ZERO_PAD = Check(
     params=("x", "pad"),
     reference=_zero_pad_reference,
     groups=[
-        Group("a 2×3 image with pad 1, and an RGB batch with pad 2", _visible_pad, visible=True),
+        Group("a 2×3 image with pad 1 and pad 0, and RGB batches with pad 2 and 4", _visible_pad, visible=True),
         Group("random batches, pad 1 to 3", _random_pad, weight=2.0),
         Group("edge case: pad = 0", _pad_zero),
         Group("edge cases: thin images, wide padding", _pad_odd_shapes),
@@ -525,6 +574,8 @@ def _visible_cols(rng) -> list[Case]:
     return [Case((ramp((1, 1, 3, 3)), 2, 2), {"stride": 1, "padding": 0},
                  "a 3×3 ramp, 2×2 windows: 4 rows, 4 columns"),
             _cols_case(rng, 2, 3, 5, 6, 3, 2, note="two RGB images, 3×2 windows"),
+            Case((ramp((1, 1, 5, 5)), 3, 3), {"stride": 2, "padding": 0},
+                 "a 5×5 ramp, 3×3 windows, stride 2: 9 rows, 4 columns (the windows at rows and columns 0 and 2)"),
             _cols_case(rng, 0, 3, 5, 6, 3, 2, note=empty_batch())]
 
 
@@ -538,19 +589,20 @@ def _edge_cols(rng) -> list[Case]:
 
 
 def _cols_as_windows(cols, n, c, kh, kw):
-    return cols.reshape(n, c, kh, kw, -1)
+    """(N, C*KH*KW, L) as (N, C, KH, KW, L), every size given (a -1 cannot be inferred for an empty batch)."""
+    return cols.reshape(n, c, kh, kw, cols.shape[-1])
 
 
 def _cols_rows_channel_last(x, kh, kw, stride=1, padding=0):
     n, c = x.shape[:2]
     cols = _cols_as_windows(ref.im2col(x, kh, kw, stride, padding), n, c, kh, kw)
-    return np.ascontiguousarray(cols.transpose(0, 2, 3, 1, 4)).reshape(n, c * kh * kw, -1)
+    return np.ascontiguousarray(cols.transpose(0, 2, 3, 1, 4)).reshape(n, c * kh * kw, cols.shape[-1])
 
 
 def _cols_rows_kw_first(x, kh, kw, stride=1, padding=0):
     n, c = x.shape[:2]
     cols = _cols_as_windows(ref.im2col(x, kh, kw, stride, padding), n, c, kh, kw)
-    return np.ascontiguousarray(cols.transpose(0, 1, 3, 2, 4)).reshape(n, c * kh * kw, -1)
+    return np.ascontiguousarray(cols.transpose(0, 1, 3, 2, 4)).reshape(n, c * kh * kw, cols.shape[-1])
 
 
 def _cols_column_major(x, kh, kw, stride=1, padding=0):
@@ -603,6 +655,8 @@ IM2COL_MISTAKES = [
     Mistake(*NEGATIVE_PAD_SLICE, _negative_pad_slice(lambda x, kh, kw, stride=1, padding=0:
                                                       ref.im2col(x, kh, kw, stride, padding))),
     empty_batch_mistake(lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, stride, padding)),
+    *empty_batch_raising(lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, stride, padding),
+                         _cols_reshaped_with("rows"), _cols_reshaped_with("columns")),
 ]
 
 
@@ -611,13 +665,14 @@ IM2COL = Check(
     forbidden=FORBIDDEN + IMAGE_LIBRARIES,
     params=("x", "kh", "kw"),
     reference=lambda x, kh, kw, stride=1, padding=0: ref.im2col(x, kh, kw, stride, padding),
-    groups=_shape_groups(Group("a 3×3 ramp and a small RGB batch", _visible_cols, visible=True),
+    groups=_shape_groups(Group("a 3×3 ramp, a small RGB batch and a 5×5 ramp with stride 2", _visible_cols,
+                               visible=True),
                          _random_cols, _edge_cols),
     mistakes=IM2COL_MISTAKES,
     summary="(N, C*KH*KW, H'*W'), in the order of torch.nn.functional.unfold",
 )
 
 
-CONV_IM2COL = _conv_check("conv_forward_im2col", "a 4×4 ramp and a small RGB batch")
+CONV_IM2COL = _conv_check("conv_forward_im2col", "a 4×4 ramp, small RGB batches, padding 1 and stride 2")
 
 CHECKS = [SINGLE_STEP, OUTPUT_SIZE, ZERO_PAD, CONV_NAIVE, IM2COL, CONV_IM2COL]

@@ -11,7 +11,8 @@ that divides by |x| and turns exact zeros into NaN, Python's ``max`` on an array
 a window that also spans the channel axis (or a layout read as NHWC), the stride ignored
 (either stepping by the window or by one pixel), ``ceil`` instead of ``floor`` output size,
 the wrong reduction (average versus max, sum versus mean, dividing by k instead of k²), and a
-running max started at 0 instead of at the first value.
+running max started at 0 instead of at the first value; for global average pooling, the channels
+averaged too, and a result built image by image whose empty batch comes out (0,) instead of (0, C).
 
 Groups are designed so that each of those mistakes passes or fails a group whatever the seed:
 
@@ -22,7 +23,8 @@ Groups are designed so that each of those mistakes passes or fails a group whate
   channel is entirely negative (so a running max started at 0 fails every case);
 * the "tiling" groups use stride = kernel (left to its default), the overlapping, wide-stride
   and remainder groups pass an explicit stride of at least 2 that differs from the kernel;
-* only the remainder group has sizes where (H - k) is not a multiple of the stride, on both axes.
+* only the remainder group, and one case of the visible group (a 6×6 map, 3×3 windows, stride 2), have
+  sizes where (H - k) is not a multiple of the stride, on both axes: floor mode shows in the notebook.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ import numpy as np
 from .. import reference as ref
 from ..reference import functional as F
 from ..reference import torch
-from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake
+from .base import FORBIDDEN, IMAGE_LIBRARIES, Case, Check, Group, Mistake, NotApplicable
 from .cases import mixed_signs, window_length
 from .ch01_images_as_arrays import empty_batch, empty_batch_mistake
+from .ch02_convolution import empty_batch_raising
 
 STEM = "04-nonlinearity-and-pooling"
 
@@ -156,11 +159,12 @@ def _pool_visible(rng) -> list[Case]:
                      [7.0, -1.0, -6.0, -8.0],
                      [3.0, 2.0, -5.0, -7.0]])
     two_channels = np.stack([grid, -grid])[None]  # (1, 2, 4, 4)
-    return [
-        Case((two_channels, 2), note="a hand-worked 4×4 grid and its negative, 2×2 windows, stride 2"),
-        _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows with stride 2: (2, 3, 2, 3)"),
-        _pool_case(rng, 0, 3, 5, 7, 3, stride=2, note=empty_batch()),
-    ]
+    overlapping = _pool_case(rng, 2, 3, 5, 7, 3, stride=2, note="overlapping 3×3 windows with stride 2: (2, 3, 2, 3)")
+    empty = _pool_case(rng, 0, 3, 5, 7, 3, stride=2, note=empty_batch())
+    leftover = _pool_case(rng, 1, 2, 6, 6, 3, stride=2, note="3×3 windows with stride 2 on a 6×6 map: the last row "
+                          "and column fill no window and are dropped (floor mode): (1, 2, 2, 2), not (1, 2, 3, 3)")
+    return [Case((two_channels, 2), note="a hand-worked 4×4 grid and its negative, 2×2 windows, stride 2"),
+            overlapping, leftover, empty]
 
 
 def _pool_tiling(rng) -> list[Case]:
@@ -214,7 +218,8 @@ def _pool_edges(rng) -> list[Case]:
 
 def _pool_groups(kind: str) -> list[Group]:
     return [
-        Group(f"{kind}: a hand-worked 4×4 grid and overlapping windows", _pool_visible, visible=True),
+        Group(f"{kind}: a hand-worked 4×4 grid, overlapping windows and a leftover row and column (floor mode)",
+              _pool_visible, visible=True),
         Group("random shapes, windows that tile the input (default stride)", _pool_tiling),
         Group("overlapping windows (2 ≤ stride < kernel_size)", _strided(_overlapping)),
         Group("stride larger than the window", _strided(_wide, note="windows skip pixels")),
@@ -307,6 +312,7 @@ def _pool_common_mistakes(kind: str) -> list[Mistake]:
                 "They must visit all H' rows and W' columns of the output; look at the ends of your ranges.",
                 _last_windows_missing(kind)),
         empty_batch_mistake(lambda x, k, stride=None: _torch_pool(x, k, stride, kind)),
+        *empty_batch_raising(lambda x, k, stride=None: _torch_pool(x, k, stride, kind)),
     ]
 
 
@@ -391,6 +397,30 @@ def _gap_one_pixel(rng) -> list[Case]:
             Case((rng.standard_normal((0, 2, 3, 4)),), note=empty_batch())]
 
 
+def _channels_averaged_too(x):
+    """x.mean(axis=(1, 2, 3)): one number per image. On an empty batch its (0,) is also what a result built
+    image by image gives (see :func:`_gap_joined_from_a_list`), so that case is no evidence for it."""
+    if len(x) == 0:
+        raise NotApplicable("an empty batch gives (0,) either way")
+    return x.mean(axis=(1, 2, 3))
+
+
+def _gap_joined_from_a_list(x):
+    """np.array of a list of per-image rows of means: right for N >= 1; for N = 0, np.array([]) has shape (0,)."""
+    if len(x) == 0:
+        return np.array([])
+    return _global_reference(x)
+
+
+GAP_EMPTY_BATCH = Mistake(
+    "empty batch not handled", "the means are right for every image, but an empty batch (N = 0) gave an array "
+    "of shape (0,) instead of (0, C). np.array of an empty list cannot know that each row would have held C "
+    "means, so a result built image by image loses its second axis when there is no image. Average the whole "
+    "batch at once, over the two spatial axes (which keeps N and C whatever N is), or create the result with "
+    "its full shape (N, C) before filling it in. The docstring asks for an empty result of the right shape.",
+    _gap_joined_from_a_list)
+
+
 GLOBAL_AVG = Check(
     id=f"{STEM}.global_avg_pool",
     forbidden=FORBIDDEN + IMAGE_LIBRARIES,
@@ -402,10 +432,10 @@ GLOBAL_AVG = Check(
         Group("edge cases: 1×1 maps and one-row maps", _gap_one_pixel),
     ],
     mistakes=[
+        GAP_EMPTY_BATCH,
         Mistake("channels averaged too", "you averaged over axes 1, 2 and 3, so each image gave one "
                 "number. Keep one mean per channel: average over the two spatial axes only, "
-                "which gives (N, C).",
-                lambda x: x.mean(axis=(1, 2, 3))),
+                "which gives (N, C).", _channels_averaged_too),
         Mistake("batch averaged instead of space", "you averaged over the images of the batch (axis 0). "
                 "Average over the spatial axes of each image.",
                 lambda x: x.mean(axis=(0, 2, 3))),

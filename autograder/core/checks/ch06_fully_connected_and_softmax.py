@@ -9,19 +9,23 @@ The mistake library names the classic bugs: the batch axis flattened too, Fortra
 channels moved last before flattening, a (D, N) result; the bias missing or added along the
 wrong axis, torch's (M, D) weight layout, an input that was never flattened; softmax over
 the wrong axis, softmax not shifted by the maximum (overflow to NaN/inf for large logits),
-shifted by the minimum, normalised by the sum of the logits, or by the sum over the whole batch;
-a temperature ignored, multiplied instead of divided, or applied after the softmax.
+shifted by the minimum, or by the whole batch's maximum (np.max of an empty batch raises),
+normalised by the sum of the logits, or by the sum over the whole batch; a temperature ignored,
+multiplied instead of divided, or applied after the softmax.
 
 A naive softmax returns NaN on logits of ±1000, and NaN never equals NaN, so the softmax check
 recognises a mistake whose output has its NaN and infinite values in the same places as the
-student's (see :class:`NonFiniteAwareCheck`).
+student's (the comparison counts NaN as equal to NaN: :func:`.base.compare`).
 
 Groups are built so that each classic mistake passes or fails a group whatever the seed: random
 batches always have N ≠ M and D ≠ M (so a transposed weight or a bias on the wrong axis raises),
 the square-weight group always has D = M and N ≠ M, every huge-logit row spans more than 1,500
 (so shifting by the minimum overflows too), and the rows of one huge-logit case have maxima within
-50 of each other (so shifting by the batch's global maximum, which is also correct, still passes),
-and temperatures are never 1 outside the visible group.
+50 of each other (so shifting by the batch's global maximum, which is also correct on any batch but
+an empty one, still passes), and temperatures are never 1 outside the visible group.
+
+The visible groups show the property each exercise is about (re-drawn numbers keep it): a 3-D input
+for ``flatten``, logits of ±1000 for ``softmax``, T = 0.01 for ``softmax_with_temperature``.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ def _size_other_than(rng, *excluded: int, high: int = 11) -> int:
 
 def _visible_flatten(rng) -> list[Case]:
     return [Case((ramp((2, 3, 2, 2)),), note="two 3×2×2 volumes numbered 0 to 23"),
-            Case((rng.standard_normal((3, 16, 2, 2)),), note="three 16×2×2 volumes, like the digit network's")]
+            Case((rng.standard_normal((3, 16, 2, 2)),), note="three 16×2×2 volumes, like the digit network's"),
+            Case((ramp((2, 3, 4)),), note="not only volumes: two 3×4 arrays (N, A, B), 3-D, numbered 0 to 23, "
+                                          "give (2, 12)")]
 
 
 def _random_volumes(rng) -> list[Case]:
@@ -94,7 +100,7 @@ FLATTEN = Check(
     params=("x",),
     reference=ref.flatten,
     groups=[
-        Group("two numbered 3×2×2 volumes and three 16×2×2 volumes", _visible_flatten, visible=True),
+        Group("two numbered 3×2×2 volumes, three 16×2×2 volumes and a 3-D batch", _visible_flatten, visible=True),
         Group("random batches of volumes (N, C, H, W)", _random_volumes, weight=2.0),
         Group("inputs with 2, 3 and 5 axes", _other_ranks),
         Group("edge case: a batch of one (N = 1)", _one_volume),
@@ -241,9 +247,16 @@ def _softmax_reference(x):
 
 
 def _visible_softmax(rng) -> list[Case]:
+    """The last non-empty case is the docstring's [1000, 0, -1000], beside a row near +1000 (whose neighbours
+    keep the +1000 above exp's limit when the grader re-draws the numbers): a softmax that is not shifted
+    overflows in both rows, one shifted by the row's minimum in the first. Both rows have the same maximum,
+    so a shift by the batch's maximum, also correct, passes it."""
     return [Case((np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]]),),
                  note="[1, 2, 3] -> [0.090, 0.245, 0.665]; equal scores -> 1/3 each"),
             Case((rng.standard_normal((4, 10)) * 2,), note="4 examples, 10 classes"),
+            Case((np.array([[1000.0, 0.0, -1000.0], [1000.0, 999.0, 998.0]]),),
+                 note="huge logits: [1000, 0, -1000] -> [1, 0, 0], and [1000, 999, 998] -> [0.665, 0.245, 0.090], "
+                      "like [2, 1, 0]; np.exp(1000) alone overflows to inf"),
             Case((np.zeros((0, 10)),), note="edge case: an empty batch, N = 0, gives an empty (0, 10) array")]
 
 
@@ -302,11 +315,22 @@ def _row_max(x):
     return x.max(axis=1, keepdims=True)
 
 
+def _batch_max(x):
+    """Shifted by the whole batch's maximum, x.max(): right on every batch whose rows all reach within
+    about 745 of it, and on an empty batch the ValueError that np.max of an empty array raises."""
+    return _shifted(x, x.max())
+
+
+def _wrong_axis(x):
+    """The stable formula along axis 0, as NumPy code does it: on an empty batch, x.max(axis=0) raises."""
+    e = np.exp(x - x.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
 SOFTMAX_MISTAKES = [
     Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. x is (N, C): "
             "one row of C class scores per example, so both the maximum and the sum are taken along the "
-            "class axis (axis 1). Look at the axis of your reductions.",
-            lambda x: ref.softmax(x, axis=0)),
+            "class axis (axis 1). Look at the axis of your reductions.", _wrong_axis),
     Mistake("softmax not shifted by the maximum (overflow to NaN/inf for large logits)", "np.exp(1000) is "
             "inf in float64 (anything above about 709 overflows) and inf / inf is NaN; np.exp(-1000) is 0 "
             "and 0 / 0 is NaN. Softmax does not change when you subtract the same number from every score "
@@ -342,6 +366,12 @@ SOFTMAX_MISTAKES = [
             _errstate(lambda x: np.exp(x - _row_max(x)) / np.exp(x - _row_max(x)).sum(axis=1))),
     Mistake("returned log-probabilities", "your values are log-softmax, x - logsumexp(x). Softmax returns "
             "the probabilities themselves: exponentiate.", lambda x: ref.log_softmax(x, axis=1)),
+    Mistake("shifted by the maximum of the whole batch", "np.max of an empty batch (N = 0) raises a ValueError: "
+            "an empty array has no maximum. Subtracting the batch's maximum x.max() is otherwise right (softmax "
+            "does not change when every score is shifted by the same number), but the docstring asks for an "
+            "empty (0, K) result. Use the maximum of each row, x.max(axis=1, keepdims=True): for an empty batch "
+            "it is an empty (0, 1) array too, and the rest of the formula works on it unchanged.",
+            _errstate(_batch_max)),
 ]
 
 
@@ -351,7 +381,8 @@ SOFTMAX = Check(
     params=("x",),
     reference=_softmax_reference,
     groups=[
-        Group("two hand-worked rows and a random batch of 4×10 scores", _visible_softmax, visible=True),
+        Group("two hand-worked rows, a random batch of 4×10 scores and logits of ±1000", _visible_softmax,
+              visible=True),
         Group("random batches of logits (N, C), N ≠ C", _random_softmax, weight=2.0),
         Group("huge logits: ±1000, and huge mixed with small", _huge_logits),
         Group("edge cases: one example, one class, equal logits, an empty batch", _edge_softmax),
@@ -375,7 +406,10 @@ def _visible_temperature(rng) -> list[Case]:
             Case((z, 2.0), note="T = 2 halves the scores: [0.186, 0.307, 0.506]"),
             Case((rng.standard_normal((3, 10)) * 3, 0.5), note="3 examples, 10 classes, T = 0.5"),
             Case((rng.standard_normal((1, 10)) * 3, 0.1), note="one digit's 10 scores as a (1, 10) row, T = 0.1, "
-                                                              "as the explorer below calls it")]
+                                                              "as the explorer below calls it"),
+            Case((np.array([[8.0, 7.0, 1.0]]), 0.01),
+                 note="T = 0.01: the scores become [800, 700, 100], past exp's limit of 709; expect [1, 0, 0] "
+                      "(to float64's precision), not NaN")]
 
 
 def _random_temperature(rng) -> list[Case]:
@@ -413,8 +447,8 @@ TEMPERATURE = Check(
     params=("x", "temperature"),
     reference=_temperature_reference,
     groups=[
-        Group("[1, 2, 3] at T = 1 and T = 2, a random batch at T = 0.5 and one row at T = 0.1",
-              _visible_temperature, visible=True),
+        Group("[1, 2, 3] at T = 1 and T = 2, a random batch at T = 0.5, one row at T = 0.1 and [8, 7, 1] at "
+              "T = 0.01", _visible_temperature, visible=True),
         Group("random batches, T between 0.25 and 4 (never 1)", _random_temperature),
         Group("a very low temperature (T <= 0.01)", _cold_temperature),
         Group("a very high temperature (T >= 50)", _hot_temperature),

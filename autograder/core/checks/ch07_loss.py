@@ -20,7 +20,9 @@ number.
 Groups are built so that each mistake passes or fails a group whatever the seed: random
 batches always hold two or more examples with at least two different labels, the classes
 never equal the batch size, "large logit" groups always contain logits near ±1000, and the
-"far below the maximum" group always has a true class about 1000 below its row's maximum.
+"far below the maximum" group always has a true class about 1000 below its row's maximum. The visible
+group shows both troubles on the chapter's row [1000, 0, -1000]: with the true class 0 (overflow, for
+a softmax not shifted) and 2 (underflow, for a shifted softmax followed by a log).
 """
 
 from __future__ import annotations
@@ -290,6 +292,9 @@ def _visible_ce(rng) -> list[Case]:
              note="a random batch of five digits' scores (N = 5, 10 classes), as the next cell uses"),
         Case((np.array([[1000.0, 0.0, -1000.0]]), np.array([0])),
              note="huge logits: the true class wins by far, the loss is ~0 (not NaN)"),
+        Case((np.array([[1000.0, 0.0, -1000.0]]), np.array([2])),
+             note="the same row with the true class 2, 2000 below the maximum: the loss is 2000, not inf "
+                  "(its probability e^-2000 underflows to 0, so never take the log of a probability)"),
     ]
 
 
@@ -374,8 +379,8 @@ CROSS_ENTROPY = Check(
     params=("logits", "labels"),
     reference=_scalar(ref.cross_entropy_loss),
     groups=[
-        Group("equal logits (ln 10), batches of two and of five, and one row with logits ±1000", _visible_ce,
-              visible=True),
+        Group("equal logits (ln 10), batches of two and of five, and the row [1000, 0, -1000] with the true class "
+              "0 and 2", _visible_ce, visible=True),
         Group("random batches (N 2 to 16, 2 to 12 classes), moderate logits", random_logits, weight=2.0),
         Group("one example at a time (N = 1)", one_example_logits),
         Group("large logits: rows near +1000 and near -1000", lambda rng: logits_near_1000(

@@ -15,10 +15,14 @@ upstream gradient ``dout`` and the *forward inputs* explicitly (what CS231n keep
 The references are autograd's vector-Jacobian products (:mod:`autograder.reference.grads`),
 never hand-written formulas, all in float64.
 
-Where a derivative is not unique (ReLU at 0, a tie for the maximum of a pooling window) a
-correct answer and autograd's convention may disagree, so no graded input sits on a kink:
-ReLU inputs stay at least 0.05 away from 0, and pooling inputs are distinct values (a random
-permutation of evenly spaced numbers), so that every window has exactly one maximum.
+Where a derivative is not unique (ReLU at 0, a tie for the maximum of a pooling window) finite
+differences cannot decide, so the random groups keep away from the kinks: their ReLU inputs stay
+at least 0.05 away from 0, and their pooling inputs are distinct values (a random permutation of
+evenly spaced numbers), so that every window has exactly one maximum. The kinks are graded in
+groups of their own, where the docstring's convention decides: ``relu_backward``'s visible group
+holds x exactly 0 (+0.0 and -0.0) and a hidden edge group tests x == 0 (dx is 0 there), and
+``max_pool_backward`` has a visible and a hidden group of ties (the first maximum in row-major
+order gets dout).
 
 Groups are built so that each named mistake passes or fails a group whatever the seed:
 
@@ -54,6 +58,7 @@ from .cases import (
     random_logits,
     window_length,
 )
+from .ch07_loss import UNDERFLOW  # the same mistake as chapter 7's loss: the same name and explanation
 
 STEM = "08-backpropagation"
 
@@ -729,13 +734,26 @@ NOT_SHIFTED = Mistake("softmax not shifted by the maximum", "np.exp of a logit n
 
 
 def _not_finite_hint(case: Case, got) -> Diagnosis | None:
-    """:data:`NOT_SHIFTED` for NaN or inf values on large logits, :data:`NOT_FINITE` on ordinary ones."""
+    """:data:`NOT_FINITE` for NaN or inf values on ordinary logits; on large ones, :data:`UNDERFLOW` (chapter 7's)
+    when only the loss is infinite and a shifted softmax's log is infinite there too (the student did shift, but
+    took the log of a probability that underflowed to 0), else :data:`NOT_SHIFTED`."""
     if not isinstance(got, (tuple, list)):
         return None
     values = [np.asarray(item, dtype=np.float64) for item in got]
     if all(np.all(np.isfinite(v)) for v in values):
         return None
-    return (NOT_FINITE if np.max(np.abs(np.asarray(case.args[0], dtype=np.float64))) < 50 else NOT_SHIFTED).diagnosis
+    logits, labels = (np.asarray(arg) for arg in case.args)
+    logits = logits.astype(np.float64)
+    if np.max(np.abs(logits)) < 50:
+        return NOT_FINITE.diagnosis
+    if len(values) == 2 and values[0].size == 1 and np.all(values[0] == np.inf) and np.all(np.isfinite(values[1])):
+        shifted = logits - np.max(logits, axis=1, keepdims=True)
+        with np.errstate(all="ignore"):
+            p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+            shifted_then_log = -np.mean(np.log(p[np.arange(len(labels)), labels]))
+        if shifted_then_log == np.inf:
+            return UNDERFLOW.diagnosis
+    return NOT_SHIFTED.diagnosis
 
 
 SOFTMAX_CE = Check(
@@ -778,6 +796,7 @@ SOFTMAX_CE = Check(
                 "back. Look at the axis of your reductions.", _ce_wrong_axis),
         NOT_FINITE,
         NOT_SHIFTED,
+        UNDERFLOW,
     ],
     hints=[_not_finite_hint],
     forbidden=FORBIDDEN + SOFTMAX_LIBRARIES,

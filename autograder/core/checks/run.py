@@ -49,35 +49,51 @@ def run_check(check: Check, call: Callable[[Case], object] | None, seed: int | N
     group, one by one (the grader sends a group's cases to the sandbox at once); the iterator is closed
     at the group's first failing case, and each value is judged before the next is asked for. A call
     that raised is diagnosed once every group has run, against all the calls the check made
-    (:meth:`Check.diagnose_error`). Messages of hidden groups never show an expected value (see :func:`redact`).
+    (:meth:`Check.diagnose_error`). A wrong value's likely cause must agree with every call of its group
+    that was made (:meth:`Check.diagnose`), so a symmetric case does not pass one mistake off as another;
+    with ``call`` (``check()`` in Jupyter) the rest of that group is called for it (see :func:`_run_check`).
+    Messages of hidden groups never show an expected value (see :func:`redact`).
 
     ``expected(check, case)``: expected values known without the reference (those shipped with the
     package, :func:`autograder.core.expected.lookup`), or ``MISSING``; used only with no ``seed``
     (``check()`` in Jupyter). The grader passes none: it computes every value with the reference.
     """
     with looking_up(expected) if seed is None and expected is not None else contextlib.nullcontext():
-        return _run_check(check, calls or (lambda cases: map(call, cases)), seed, include_hidden)
+        return _run_check(check, calls or (lambda cases: map(call, cases)), seed, include_hidden,
+                          call_rest=call is not None and calls is None)
 
 
 def _run_check(check: Check, calls: Callable[[list[Case]], Iterator], seed: int | None,
-               include_hidden: bool) -> tuple[list[GroupResult], float]:
+               include_hidden: bool, call_rest: bool = False) -> tuple[list[GroupResult], float]:
+    """``call_rest``: the calls are plain function calls (``check()`` in Jupyter), so when a group's first
+    failing case returned a wrong value that looks like a known mistake, the group's remaining cases are
+    called as well, as evidence for that likely cause only (they are not judged). The grader never calls on
+    after a failing case (its time limits count what it asks for), so its evidence is the cases it has seen."""
     runs, evidence = [], []
     for group in check.groups:
         if not (group.visible or include_hidden):
             continue
         cases = check.cases(group, seed)
         case, got, verdict = None, None, Verdict(True)
-        values, judged = calls(cases), 0
+        values, judged, seen = calls(cases), 0, []
         try:
             for case, got in zip(cases, values):
                 evidence.append((case, got))
+                seen.append((case, got))
                 verdict, judged = check.judge(case, got), judged + 1
                 if not verdict.passed:
                     break
+            if not verdict.passed and verdict.mistake and not verdict.error and call_rest:
+                for rest, value in zip(cases[judged:], values):
+                    evidence.append((rest, value))
+                    seen.append((rest, value))
         finally:
             getattr(values, "close", lambda: None)()
         if verdict.passed and judged < len(cases):  # a caller that gave up without saying why: never a pass
             raise RuntimeError(f"{check.id}: {len(cases) - judged} of group {group.name!r}'s cases got no value")
+        if not verdict.passed and not verdict.error and verdict.mistake and len(seen) > 1:
+            # a likely cause must agree with every call of the group seen, not with the failing one alone
+            verdict = check.judge(case, got, seen)
         runs.append((group, len(cases), case, got, verdict))
     results, weight = [], 0.0
     for group, count, case, got, verdict in runs:
