@@ -23,13 +23,17 @@ Within one chapter, a narrative cell that runs an exercise starts with ``needs(.
 
 Run on a blank notebook, it stops the cell with one line naming the exercise to finish (an
 :class:`ExerciseNotReady`), instead of a ``NotImplementedError`` or a confusing error from the
-plotting code further down. With finished exercises it does nothing and shows nothing.
+plotting code further down. It also runs each exercise's visible check, quietly (the same check
+as ``load``'s, without its report; a function that passed it already is not run again), and
+stops the cell with one line if it does not pass yet. With exercises that pass it does nothing
+and shows nothing.
 """
 
 from __future__ import annotations
 
-import dis
+import linecache
 import os
+import pkgutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,7 +93,10 @@ def run_exercises(stem: str, notebook: nbformat.NotebookNode, origin: str) -> di
         if "setup" not in meta.get("tags", []) and not meta.get("nbgrader", {}).get("solution"):
             continue
         try:
-            code = compile(cell.source, f"<{origin}: {meta.get('nbgrader', {}).get('grade_id', 'setup')}>", "exec")
+            filename = f"<{origin}: {meta.get('nbgrader', {}).get('grade_id', 'setup')}>"
+            code = compile(cell.source, filename, "exec")
+            # its source, for inspect (as IPython keeps a cell's): whether an exercise is finished is read there
+            linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(keepends=True), filename)
             exec(code, namespace)  # noqa: S102 -- the student's own cells, in the student's own kernel
         except Exception as error:
             where = meta.get("nbgrader", {}).get("grade_id", "the setup cell")
@@ -130,8 +137,9 @@ def _load(stems, names, folder, verify) -> SimpleNamespace:
             function = namespace.get(name)
             if not callable(function):
                 raise ExerciseNotReady(f"{path.name} defines no function `{name}`: run and save that chapter first")
-            if verify:
-                _verify(stem, name, function)
+            if verify and not _verify(f"{stem}.{name}", function):
+                raise ExerciseNotReady(f"your `{name}` from {stem} does not pass its checks yet (report above); "
+                                       f"finish it in {stem}.ipynb and save, then run this cell again")
             functions[name] = function
     missing = sorted(set(names or ()) - set(functions))
     if missing:
@@ -139,48 +147,51 @@ def _load(stems, names, folder, verify) -> SimpleNamespace:
     return SimpleNamespace(**functions)
 
 
-def _verify(stem: str, name: str, function) -> None:
+def _verify(check_id: str, function, quiet: bool = False) -> bool:
+    """Whether ``function`` passes the visible checks of ``check_id`` (True when there is no such check).
+
+    The one way this module checks an exercise: :func:`load` shows the report of a failure, :func:`needs`
+    runs it ``quiet``. An interrupted check stops here too, with one line (``CheckInterrupted``)."""
     from ..core import checks
     from .feedback import CheckFailed, check
 
-    check_id = f"{stem}.{name}"
     try:
         checks.get(check_id)
     except KeyError:
-        return  # an exercise without an automatic check (none today)
+        return True  # an exercise without an automatic check (none today)
     try:
-        check(check_id, function)
+        check(check_id, function, quiet=quiet)
     except CheckFailed:
-        raise ExerciseNotReady(f"your `{name}` from {stem} does not pass its checks yet (report above); "
-                               f"finish it in {stem}.ipynb and save, then run this cell again") from None
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------- needs(...): this chapter's exercises
 
-def _unfinished(function) -> str:
-    """Why ``function`` is visibly not written yet ("" when it looks written).
+_CHECK_IDS: dict[str, str] = {}  # exercise name -> its check's id, as found
 
-    Read from its bytecode, without calling it: the blank stub raises NotImplementedError, and a
-    function without a single ``return <value>`` gives None to the cell that plots its result. An
-    exercise that is a class (an ``nn.Module``) is unfinished while one of its methods raises it.
-    """
-    if isinstance(function, type):  # an exercise that is a class (an nn.Module): its own methods
-        methods = [value for value in vars(function).values() if hasattr(value, "__code__")]
-        return next((f"its {method.__name__} still raises NotImplementedError" for method in methods
-                     if "NotImplementedError" in method.__code__.co_names), "")
-    code = getattr(function, "__code__", None)
-    if code is None:
-        return ""
-    if "NotImplementedError" in code.co_names:
-        return "it still raises NotImplementedError"
-    instructions = list(dis.get_instructions(code))
-    for before, instruction in zip([None, *instructions], instructions, strict=False):
-        if instruction.opname == "RETURN_CONST" and instruction.argval is not None:
-            return ""
-        if instruction.opname == "RETURN_VALUE" and not (
-                before is not None and before.opname == "LOAD_CONST" and before.argval is None):
-            return ""
-    return "it returns nothing yet"
+
+def _check_id(name: str) -> str | None:
+    """The id of the check of the exercise ``name`` (exercise names are unique in the course), or None.
+
+    The chapters whose checks are loaded already (the notebook's check cells load its own) are looked
+    at first, then the others."""
+    from ..core import checks
+
+    if name in _CHECK_IDS:
+        return _CHECK_IDS[name]
+    loaded = [module.rsplit(".", 1)[1] for module in list(sys.modules) if module.startswith(f"{checks.__name__}.ch")]
+    every = [info.name for info in pkgutil.iter_modules(checks.__path__) if info.name.startswith("ch")]
+    for module in [*loaded, *(module for module in sorted(every) if module not in loaded)]:
+        stem = f"{module[2:4]}-{module[5:].replace('_', '-')}"
+        try:
+            found = [spec.id for spec in checks.for_chapter(stem).values() if spec.function == name]
+        except KeyError:
+            continue
+        if found:
+            _CHECK_IDS[name] = found[0]
+            return found[0]
+    return None
 
 
 def needs(*names: str, made=(), _depth: int = 1) -> None:
@@ -190,8 +201,12 @@ def needs(*names: str, made=(), _depth: int = 1) -> None:
     ``made`` names values that earlier cells make from other chapters' exercises (``layers =
     exercises.load(...)``): a missing one stops the cell and repeats why the last :func:`load` stopped.
     Raises :class:`ExerciseNotReady` naming the first one that is undefined, still the blank
-    stub, or returns nothing; does nothing (and shows nothing) when all of them look written.
+    stub (:func:`~autograder.kernel.feedback.unfinished`), returns nothing, or does not pass its
+    visible check (run quietly, as :func:`load` runs it); does nothing (and shows nothing) when all of
+    them pass.
     """
+    from .feedback import unfinished
+
     namespace = sys._getframe(_depth).f_globals
     for name in made:
         if name not in namespace:
@@ -201,7 +216,12 @@ def needs(*names: str, made=(), _depth: int = 1) -> None:
         function = namespace.get(name)
         if not callable(function):
             raise ExerciseNotReady(f"this cell needs the exercise `{name}`: run its cell above first")
-        why = _unfinished(function)
+        why = unfinished(function)
         if why:
             raise ExerciseNotReady(f"this cell needs the exercise `{name}` ({why}): finish it above, "
                                    "run its cell, then run this cell again")
+        check_id = _check_id(name)
+        if check_id is not None and not _verify(check_id, function, quiet=True):
+            raise ExerciseNotReady(f"this cell needs the exercise `{name}`, which does not pass its check yet: "
+                                   "fix it above (its check cell says what is wrong), run it, then run this "
+                                   "cell again")

@@ -21,6 +21,17 @@ separate process, and compares in its own process, with the reference on every c
 
 With ``hidden=True`` (instructor edition only) it also runs the randomized hidden groups.
 
+Each check has the time limit the grader gives it (:attr:`Check.timeout <autograder.core.checks.Check.timeout>`,
+for all of its calls together): an endless loop is stopped and reported as a failed case, as at grading
+time (with ``SIGALRM``, in the kernel's main thread; where there is no such signal, Windows, or in another
+thread, there is no limit). Interrupting a check ends with one line, not a traceback through this package.
+
+An exercise is *not implemented yet* (:func:`unfinished`) when calling it would still reach the stub's
+``raise NotImplementedError()``: a ``raise NotImplementedError`` at the top level of its body, with no
+statement before it there that always leaves the function (a ``return``, a ``raise``, an ``if`` whose
+branches all do). The stub's line left below a finished ``return``, or a ``raise NotImplementedError``
+the student wrote in a branch, does not count.
+
 A question at the end of a chapter (``check("02-convolution.answer_02_1")``) has no function: its
 answer is the value of the variable of that name, fetched from the notebook and never called. Its
 visible check judges the answer's form only and says so; ``hidden=True`` grades it with the answer key
@@ -29,11 +40,20 @@ visible check judges the answer's form only and says so; ``hidden=True`` grades 
 
 from __future__ import annotations
 
+import ast
+import contextlib
+import dis
 import functools
 import html
 import inspect
 import random
+import signal
 import sys
+import textwrap
+import threading
+import time
+import warnings
+import weakref
 
 from ..core import checks, codec, expected
 from ..core.checks import Returned
@@ -95,48 +115,74 @@ def _indent(text: str, spaces: int) -> str:
     return "\n".join(" " * spaces + line for line in text.splitlines())
 
 
-def check(check_id: str, function=None, *, hidden: bool = False, seed: int | None = None, _depth: int = 1):
-    """Run the visible checks of ``check_id`` on the function of that name in the notebook."""
+def check(check_id: str, function=None, *, hidden: bool = False, seed: int | None = None, quiet: bool = False,
+          _depth: int = 1):
+    """Run the visible checks of ``check_id`` on the function of that name in the notebook.
+
+    ``quiet`` (for :func:`~autograder.kernel.exercises.needs`): show nothing and skip the work a report needs;
+    a function that passed this check before, unchanged, is not run again. A failure still raises
+    :class:`CheckFailed`. An interrupted check raises :class:`CheckInterrupted` (one line in Jupyter).
+    """
+    try:
+        return _check(check_id, function, hidden, seed, quiet, _depth + 1)
+    except CheckInterrupted:
+        raise
+    except KeyboardInterrupt:
+        raise CheckInterrupted(check_id) from None
+
+
+def _check(check_id: str, function, hidden: bool, seed: int | None, quiet: bool, depth: int):
     spec = checks.get(check_id)
     function_given = function
     if function is None:
-        frame = inspect.stack()[_depth].frame
+        frame = inspect.stack()[depth].frame
         function = frame.f_globals.get(spec.function, _UNSET if is_answer(spec.function) else None)
     hidden_groups = sum(not group.visible for group in spec.groups)
     if seed is None and hidden:
         seed = random.SystemRandom().randrange(2**32)
     if is_answer(spec.function):
         return _question(spec, function, seed, hidden)
-    driven = _driven(spec, function)
-
-    def call(case):
-        if not callable(function):
-            return CallError(ErrorKind.MISSING, f"no function named `{spec.function}` is defined yet: run its cell first")
-        # fresh copies of the inputs, made as the grader makes them, to compare with the case afterwards
-        args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
-        used: set[str] = set()
-        try:
-            value = _call_watching(driven, args, kwargs, spec.forbidden, used)
-        except NotImplementedError:
-            return CallError(ErrorKind.NOT_IMPLEMENTED, "not implemented yet (the cell still raises NotImplementedError)")
-        except Exception as error:  # show the student's error as feedback, not as a traceback
-            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
-        if used:  # the grader refuses these modules; here they are only seen being called
-            return CallError(ErrorKind.FORBIDDEN, forbidden_use(used))
-        try:  # the same round trip as at grading time, so feedback and grade agree
-            return Returned(codec.decode(codec.encode(value)), args, kwargs)
-        except codec.CodecError as error:
-            return CallError(ErrorKind.UNREADABLE, f"returned {error}, which cannot be graded; return a NumPy array or number")
-
-    groups, _ = run_check(spec, call, seed, include_hidden=hidden, expected=expected.lookup)
+    if quiet and seed is None and _passed_before(check_id, function):
+        return Feedback(check_id, [], hidden_groups)
+    with warnings.catch_warnings() if quiet else contextlib.nullcontext():
+        if quiet:
+            warnings.simplefilter("ignore")
+        groups, _ = run_check(spec, _caller(spec, function), seed, include_hidden=hidden, expected=expected.lookup)
     feedback = Feedback(check_id, groups, 0 if hidden else hidden_groups)
     if feedback.passed:
+        _remember_pass(check_id, function)
         return feedback
+    if quiet:
+        raise CheckFailed(feedback)
     feedback.note = _wrong_dependencies(spec, function, frame.f_globals if function_given is None else {})
     from IPython.display import display
 
     display(feedback)  # the full, friendly report first ...
     raise CheckFailed(feedback)  # ... then a one-line error, so the cell fails (plain nbgrader agrees)
+
+
+# The functions (and classes) that passed a check's visible cases: check id -> what they used then
+# (see _uses). A quiet check of the same, unchanged function is not run again.
+_PASSED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _uses(function) -> tuple:
+    """What a function's result depends on besides its code: the objects its global names stand for now
+    (another exercise it calls, redefined since, makes it a different function for :data:`_PASSED`)."""
+    code, names = getattr(function, "__code__", None), getattr(function, "__globals__", {})
+    return tuple((name, id(names[name])) for name in getattr(code, "co_names", ()) if name in names)
+
+
+def _passed_before(check_id: str, function) -> bool:
+    try:
+        return _PASSED.get(function, {}).get(check_id) == _uses(function)
+    except TypeError:  # not weakly referable (a builtin, a functools.partial): always checked
+        return False
+
+
+def _remember_pass(check_id: str, function) -> None:
+    with contextlib.suppress(TypeError):
+        _PASSED.setdefault(function, {})[check_id] = _uses(function)
 
 
 _UNSET = object()  # a question's answer variable that no cell has set yet
@@ -173,7 +219,7 @@ def _wrong_dependencies(spec, function, names: dict) -> str:
         if other.function == spec.function or other.function not in called or not callable(dependency):
             continue
         try:
-            _, passed = run_check(other, lambda case, f=dependency, o=other: _quiet_call(f, case, o), None,
+            _, passed = run_check(other, _caller(other, dependency, watch=False), None,
                                   include_hidden=False, expected=expected.lookup)
         except Exception:  # a dependency that cannot even be judged is wrong too
             passed = -1.0
@@ -197,16 +243,79 @@ def _driven(spec, function):
     return functools.partial(driver_function(driver_source(spec), spec.driver.__name__), function)
 
 
-def _quiet_call(function, case, spec=None):
-    """``function`` on copies of ``case``'s inputs, as :func:`check` calls it, without its reports."""
-    function = _driven(spec, function) if spec is not None else function
-    args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
+def _caller(spec, function, watch: bool = True):
+    """``call(case)`` for :func:`run_check`: the student's ``function`` (through its driver, if the check has
+    one) on fresh copies of ``case``'s inputs, made as the grader makes them; a :class:`Returned` or a
+    :class:`CallError`. All the calls of one check share its time limit, as at grading time. ``watch``:
+    note the forbidden modules the call runs (what :func:`check` reports), at some cost in speed."""
+    driven, limit, spent = _driven(spec, function), float(spec.timeout), [0.0]
+
+    def call(case):
+        if not callable(function):
+            return CallError(ErrorKind.MISSING, f"no function named `{spec.function}` is defined yet: run its cell first")
+        if spent[0] >= limit:
+            return CallError(ErrorKind.TIMEOUT, f"not run: this check's time limit of {limit:g} s was used up by "
+                                                "the cases before it")
+        args, kwargs = codec.decode(codec.encode((case.args, case.kwargs)))
+        used: set[str] = set()
+        start = time.monotonic()
+        try:
+            with _time_limit(limit - spent[0]):
+                value = _call_watching(driven, args, kwargs, spec.forbidden, used) if watch else driven(*args, **kwargs)
+        except _OutOfTime:
+            return CallError(ErrorKind.TIMEOUT, f"did not finish within this check's time limit of {limit:g} s "
+                                                "(stopped; look for an endless loop or far too much work)")
+        except NotImplementedError as error:
+            if _reaches_stub(function):
+                return CallError(ErrorKind.NOT_IMPLEMENTED,
+                                 "not implemented yet (the cell still raises NotImplementedError)")
+            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
+        except Exception as error:  # show the student's error as feedback, not as a traceback
+            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
+        finally:
+            spent[0] += time.monotonic() - start
+        if used:  # the grader refuses these modules; here they are only seen being called
+            return CallError(ErrorKind.FORBIDDEN, forbidden_use(used))
+        try:  # the same round trip as at grading time, so feedback and grade agree
+            return Returned(codec.decode(codec.encode(value)), args, kwargs)
+        except codec.CodecError as error:
+            return CallError(ErrorKind.UNREADABLE, f"returned {error}, which cannot be graded; return a NumPy array or number")
+    return call
+
+
+class _OutOfTime(BaseException):  # a BaseException: past the student's `except Exception`
+    """Raised in the main thread when a check's time limit is up (:func:`_time_limit`)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Raise :class:`_OutOfTime` in the code run inside once ``seconds`` of wall-clock time have passed.
+
+    A one-shot ``SIGALRM`` timer (Linux, macOS) in the main thread, the thread a Jupyter kernel runs cells
+    in; the signal handler and any timer set before are put back afterwards. Elsewhere (Windows, another
+    thread) the code runs without a limit."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _OutOfTime
+
+    start = time.monotonic()
+    handler = signal.signal(signal.SIGALRM, stop)
+    before, interval = signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
     try:
-        return Returned(codec.decode(codec.encode(function(*args, **kwargs))), args, kwargs)
-    except NotImplementedError:
-        return CallError(ErrorKind.NOT_IMPLEMENTED, "not implemented yet")
-    except Exception as error:
-        return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}", type(error).__name__)
+        yield
+    finally:
+        while True:  # the alarm may go off on the way out, once (the timer is one-shot): put everything back anyway
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, signal.SIG_DFL if handler is None else handler)
+                if before:  # a timer someone else set, with what is left of it (at once, if that is past)
+                    signal.setitimer(signal.ITIMER_REAL, max(before - (time.monotonic() - start), 1e-6), interval)
+                break
+            except _OutOfTime:
+                continue
 
 
 def _call_watching(function, args, kwargs, forbidden, used: set[str]):
@@ -229,6 +338,100 @@ def _call_watching(function, args, kwargs, forbidden, used: set[str]):
         return function(*args, **kwargs)
     finally:
         sys.setprofile(previous)
+
+
+# ---------------------------------------------------------------------- "not implemented yet"
+
+def unfinished(function) -> str:
+    """Why ``function`` is visibly not written yet ("" when it looks written), read without calling it.
+
+    Not implemented yet: calling it would still reach the stub's ``raise NotImplementedError()``
+    (:func:`_reaches_stub`). Or it gives None to whatever uses its result: not a single ``return
+    <value>``. An exercise that is a class (an ``nn.Module``) is unfinished while one of its methods
+    reaches the stub's raise.
+    """
+    if isinstance(function, type):
+        method = next((value for value in vars(function).values() if _reaches_stub(value)), None)
+        return f"its {method.__name__} still raises NotImplementedError" if method is not None else ""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ""
+    if _reaches_stub(function):
+        return "it still raises NotImplementedError"
+    instructions = list(dis.get_instructions(code))
+    for before, instruction in zip([None, *instructions], instructions, strict=False):
+        if instruction.opname == "RETURN_CONST" and instruction.argval is not None:
+            return ""
+        if instruction.opname == "RETURN_VALUE" and not (
+                before is not None and before.opname == "LOAD_CONST" and before.argval is None):
+            return ""
+    return "it returns nothing yet"
+
+
+def _reaches_stub(function) -> bool:
+    """Whether calling ``function`` (for a class: one of its methods) would reach the stub's raise.
+
+    That is a ``raise NotImplementedError`` (or ``NotImplementedError(...)``) at the top level of the
+    function's body, with no statement before it, at that level, that always leaves the function (a
+    ``return``, a ``raise``, an ``if`` whose every branch does). Read from the function's source; where
+    there is none (code run by ``exec``), from its bytecode: the name NotImplementedError loaded
+    before any return (the compiler drops what follows a ``return``, so the stub left below one is
+    gone; a raise in a branch before the first return still counts there).
+    """
+    if isinstance(function, type):
+        return any(_reaches_stub(value) for value in vars(function).values())
+    code = getattr(function, "__code__", None)
+    if code is None or "NotImplementedError" not in code.co_names:
+        return False
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        tree = None
+    definition = tree.body[0] if tree is not None and tree.body else None
+    if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef):
+        for instruction in dis.get_instructions(code):
+            if instruction.opname.startswith("RETURN"):
+                return False
+            if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") and instruction.argval == "NotImplementedError":
+                return True
+        return False
+    for statement in definition.body:
+        if isinstance(statement, ast.Raise) and statement.exc is not None:
+            raised = statement.exc.func if isinstance(statement.exc, ast.Call) else statement.exc
+            if isinstance(raised, ast.Name) and raised.id == "NotImplementedError":
+                return True
+        if _leaves(statement):
+            return False
+    return False
+
+
+def _leaves(statement: ast.stmt) -> bool:
+    """Whether ``statement`` leaves the function on every path through it."""
+    def every(body):
+        return any(_leaves(inner) for inner in body)
+
+    if isinstance(statement, ast.Return | ast.Raise):
+        return True
+    if isinstance(statement, ast.If):
+        return every(statement.body) and every(statement.orelse)
+    if isinstance(statement, ast.With | ast.AsyncWith):
+        return every(statement.body)
+    if isinstance(statement, ast.Try | getattr(ast, "TryStar", ast.Try)):
+        return every(statement.finalbody) or (
+            (every(statement.body) or every(statement.orelse)) and all(every(h.body) for h in statement.handlers))
+    return False
+
+
+class CheckInterrupted(KeyboardInterrupt):
+    """Raised when a check is interrupted (the kernel's stop button): Jupyter shows one line, not a
+    traceback through this package."""
+
+    def __init__(self, check_id: str):
+        super().__init__(f"check interrupted: {check_id} was stopped before it finished, so nothing was judged "
+                         "(if it seemed stuck, look for an endless loop or far too much work, then run it again)")
+
+    def _render_traceback_(self) -> list[str]:
+        return [str(self)]
 
 
 class CheckFailed(AssertionError):
