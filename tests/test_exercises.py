@@ -360,3 +360,30 @@ def test_wrong_exercises_stop_the_cells_that_use_them_with_one_line():
                 where, error.ename, error.evalue)
             stopped |= set(re.findall(r"`(\w+)`, which does not pass its check yet", error.evalue))
     assert stopped == set(WRONG_06)
+
+
+RAISES_INSIDE = '''
+def conv_single_step(x_slice, w, b):
+    products = x_slice * w
+    return float(np.sum(products) + b + products.shape[3])
+'''
+
+
+def test_an_exception_says_which_line_of_the_students_code_raised(monkeypatch, capsys):
+    """A call that raised names the line of the student's cell that raised (the innermost frame of their
+    own code, not NumPy's or the package's), on a line of its own: the first line is still the exception,
+    on which a likely cause is matched. The footer names the notebook when Jupyter tells the kernel."""
+    namespace = {"np": np}
+    _run_cell(RAISES_INSIDE, namespace)
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/student/work/02-convolution.ipynb")
+    with pytest.raises(feedback.CheckFailed):
+        feedback.check("02-convolution.conv_single_step", namespace["conv_single_step"])
+    report = capsys.readouterr().out
+    assert ("raised IndexError: tuple index out of range\n"
+            "        at line 4 of `conv_single_step`'s cell: `return float(np.sum(products) + b + products.shape[3])`"
+            in report), report
+    assert "Try them now with: python -m autograder check 02-convolution.ipynb" in report, report
+    monkeypatch.delenv("JPY_SESSION_NAME")
+    with pytest.raises(feedback.CheckFailed):
+        feedback.check("02-convolution.conv_single_step", namespace["conv_single_step"])
+    assert "check <this notebook>.ipynb" in capsys.readouterr().out

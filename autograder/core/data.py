@@ -4,7 +4,7 @@ read from a folder you provide (nothing is ever downloaded).
 - :func:`digits` — scikit-learn's bundled 8×8 handwritten digits (1,797 images, 10 classes),
   as NCHW float64 in [0, 1].
 - :func:`colour_shapes` — a 32×32×3 dataset generated deterministically from a seed, shaped
-  like the syllabus's input. Its six classes split into shapes made of **curves** and shapes
+  like the source's input. Its six classes split into shapes made of **curves** and shapes
   made of **straight edges**, so curve and edge detectors have something real to learn:
 
   ====  ==========  ==========================================

@@ -46,6 +46,8 @@ import dis
 import functools
 import html
 import inspect
+import linecache
+import os
 import random
 import signal
 import sys
@@ -86,7 +88,7 @@ class Feedback:
         if not self.hidden_count:
             return ""
         return (f"{self.hidden_count} more group(s) of randomized hidden checks run at grading time. "
-                "Try them now with: python -m autograder check <this notebook>.ipynb")
+                f"Try them now with: python -m autograder check {_this_notebook()}")
 
     def __str__(self) -> str:
         head = f"{'✅' if self.passed else '❌'} {self.check_id}"
@@ -243,6 +245,38 @@ def _driven(spec, function):
     return functools.partial(driver_function(driver_source(spec), spec.driver.__name__), function)
 
 
+def _this_notebook() -> str:
+    """The notebook this kernel runs, as Jupyter names it to its kernels (``JPY_SESSION_NAME``, its path;
+    VS Code's ``__vsc_ipynb_file__``), or a placeholder when the kernel was not told."""
+    main = sys.modules.get("__main__")
+    path = os.environ.get("JPY_SESSION_NAME") or getattr(main, "__vsc_ipynb_file__", "") or ""
+    return os.path.basename(path) if str(path).endswith(".ipynb") else "<this notebook>.ipynb"
+
+
+_LIBRARIES = tuple(os.path.normcase(os.path.realpath(path)) + os.sep for path in
+                   {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.dirname(__file__))})
+
+
+def _where(error: BaseException) -> str:
+    """Where in the student's own code ``error`` was raised, on a line of its own (the message's first line
+    stays the exception's, which is what a likely cause is matched on): "at line N of `name`'s cell:
+    `the line`" for the innermost frame that is neither Python's, a library's, this package's nor the
+    check's driver; "" when there is none."""
+    frame = None
+    for summary in inspect.getinnerframes(error.__traceback__, context=0)[1:]:  # the first is the caller's
+        filename = summary.filename
+        if filename.startswith(("<frozen", "<grading driver")):  # Python's own, or the check's driver
+            continue
+        real = filename if filename.startswith("<") else os.path.normcase(os.path.realpath(filename))
+        if not real.startswith(_LIBRARIES):
+            frame = summary
+    if frame is None:
+        return ""
+    line = linecache.getline(frame.filename, frame.lineno).strip()
+    shown = line if len(line) <= 80 else line[:77] + "..."
+    return f"\n  at line {frame.lineno} of `{frame.function}`'s cell" + (f": `{shown}`" if shown else "")
+
+
 def _caller(spec, function, watch: bool = True):
     """``call(case)`` for :func:`run_check`: the student's ``function`` (through its driver, if the check has
     one) on fresh copies of ``case``'s inputs, made as the grader makes them; a :class:`Returned` or a
@@ -269,9 +303,11 @@ def _caller(spec, function, watch: bool = True):
             if _reaches_stub(function):
                 return CallError(ErrorKind.NOT_IMPLEMENTED,
                                  "not implemented yet (the cell still raises NotImplementedError)")
-            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
+            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}{_where(error)}",
+                             type(error).__name__)
         except Exception as error:  # show the student's error as feedback, not as a traceback
-            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}", type(error).__name__)
+            return CallError(ErrorKind.EXCEPTION, f"raised {type(error).__name__}: {error}{_where(error)}",
+                             type(error).__name__)
         finally:
             spent[0] += time.monotonic() - start
         if used:  # the grader refuses these modules; here they are only seen being called

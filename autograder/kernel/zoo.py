@@ -3,7 +3,7 @@
 Chapters that show what a *trained* network looks like (its first-layer filters, the activation
 maps of deeper layers) train one of these on the course's own data when the page executes.
 
-- :func:`train_shapes_cnn` — 5×5×3 filters on the 32×32×3 colour shapes (the syllabus's input).
+- :func:`train_shapes_cnn` — 5×5×3 filters on the 32×32×3 colour shapes (the source's input).
 - :func:`train_digits_cnn` — the reference architecture on scikit-learn's 8×8 digits.
 """
 

@@ -280,8 +280,8 @@ def _size_cases(rng) -> list[Case]:
     return cases
 
 
-def _syllabus_again(cases, rng) -> list[Case]:
-    """The syllabus's example at grading time: another size and filter, stride 1 and no padding, given
+def _source_again(cases, rng) -> list[Case]:
+    """The source's example at grading time: another size and filter, stride 1 and no padding, given
     both by default and by name."""
     kernel = int(rng.integers(2, 8))
     size = int(rng.integers(kernel + 1, 65))
@@ -305,9 +305,9 @@ OUTPUT_SIZE = Check(
     params=("size", "kernel"),
     reference=lambda size, kernel, stride=1, padding=0: ref.conv_output_size(size, kernel, stride, padding),
     groups=[
-        Group("the syllabus's example: 32×32 input, 5×5 filter",
+        Group("the source's example: 32×32 input, 5×5 filter",
               lambda rng: [Case((32, 5)), Case((32, 5), {"stride": 1, "padding": 0})], visible=True,
-              redraw=_syllabus_again),
+              redraw=_source_again),
         Group("stride and padding", lambda rng: [Case((7, 3), {"stride": 2, "padding": 1}),
                                                   Case((10, 3), {"stride": 3, "padding": 0}),
                                                   Case((5, 5), {"stride": 2, "padding": 2})], visible=True,

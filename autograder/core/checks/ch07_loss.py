@@ -45,7 +45,7 @@ from .cases import class_labels, logits_and_labels, logits_near_1000, one_exampl
 
 STEM = "07-loss"
 
-# The syllabus's numbers: a training "3", an untrained guess and the chapter-6 prediction.
+# The source's numbers: a training "3", an untrained guess and the chapter-6 prediction.
 UNIFORM = np.full((1, 10), 0.1)
 CHAPTER6 = np.array([[0.0, 0.1, 0.1, 0.75, 0.0, 0.0, 0.0, 0.0, 0.0, 0.05]])
 THREE = np.eye(10)[[3]]
@@ -240,7 +240,7 @@ MSE = Check(
     params=("pred", "target"),
     reference=_scalar(ref.mse_loss),
     groups=[
-        Group('the syllabus\'s cases: a "3" against a uniform guess, against chapter 6\'s prediction, and both '
+        Group('the source\'s cases: a "3" against a uniform guess, against chapter 6\'s prediction, and both '
               "as a batch", _visible_mse, visible=True),
         Group("random batches (N 2 to 8, 3 to 10 classes), one-hot targets", _random_mse, weight=2.0),
         Group("one example at a time (N = 1)", _single_mse),

@@ -105,7 +105,7 @@ def _in_shape(rng):
 
 def _visible_conv(rng) -> list[Case]:
     return [
-        Case(((3, 32, 32), 1, 5), note="the syllabus's layer: one 5×5×3 filter on 32×32×3 → 76 params, 117,600 FLOPs"),
+        Case(((3, 32, 32), 1, 5), note="the source's layer: one 5×5×3 filter on 32×32×3 → 76 params, 117,600 FLOPs"),
         Case(((3, 32, 32), 2, 5), note="two such filters"),
         Case(((8, 14, 14), 16, 5), note="ShapesCNN's conv2 on pool1's 14×14×8 volume"),
         Case(((3, 32, 32), 8, 5, 1, 2), note="stride and padding given by position: 8 5×5 filters, 'same' padding 2"),
@@ -148,7 +148,7 @@ CONV_COST = Check(
     params=("in_shape", "filters", "kernel", "stride", "padding"),
     reference=_conv_reference,
     groups=[
-        Group("the syllabus's 5×5×3 filters on 32×32×3, ShapesCNN's conv2, and 'same' padding", _visible_conv,
+        Group("the source's 5×5×3 filters on 32×32×3, ShapesCNN's conv2, and 'same' padding", _visible_conv,
               visible=True, redraw=_conv_again),
         Group("random layers, stride 1, no padding (C ≥ 2, H ≠ W)", _basic_conv),
         Group("random layers with stride 2 or 3", _stride_conv),
