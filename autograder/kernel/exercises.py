@@ -183,9 +183,8 @@ def _check_id(name: str) -> str | None:
     loaded = [module.rsplit(".", 1)[1] for module in list(sys.modules) if module.startswith(f"{checks.__name__}.ch")]
     every = [info.name for info in pkgutil.iter_modules(checks.__path__) if info.name.startswith("ch")]
     for module in [*loaded, *(module for module in sorted(every) if module not in loaded)]:
-        stem = f"{module[2:4]}-{module[5:].replace('_', '-')}"
         try:
-            found = [spec.id for spec in checks.for_chapter(stem).values() if spec.function == name]
+            found = [spec.id for spec in checks.for_chapter(checks.stem_of(module)).values() if spec.function == name]
         except KeyError:
             continue
         if found:

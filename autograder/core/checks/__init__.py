@@ -13,7 +13,7 @@ from . import questions
 from .base import FORBIDDEN, Case, Check, Diagnosis, Finding, Group, Mistake, Returned, Verdict, compare
 
 __all__ = ["FORBIDDEN", "Case", "Check", "Diagnosis", "Finding", "Group", "Mistake", "Returned", "Verdict", "compare",
-           "for_chapter", "get", "module_name"]
+           "for_chapter", "get", "module_name", "stem_of"]
 
 
 def module_name(stem: str) -> str:
@@ -22,6 +22,12 @@ def module_name(stem: str) -> str:
         raise KeyError(f"{stem!r} is not a chapter stem like '02-convolution'")
     number, title = stem.split("-", 1)
     return f"ch{number}_{title.replace('-', '_')}"
+
+
+def stem_of(module: str) -> str:
+    """``ch02_convolution`` -> ``02-convolution``: :func:`module_name` the other way."""
+    number, title = module.removeprefix("ch").split("_", 1)
+    return f"{number}-{title.replace('_', '-')}"
 
 
 def for_chapter(stem: str) -> dict[str, Check]:

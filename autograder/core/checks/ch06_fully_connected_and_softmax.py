@@ -39,14 +39,6 @@ from .cases import ramp
 STEM = "06-fully-connected-and-softmax"
 
 
-def _errstate(function):
-    """Run a mistake's NumPy code quietly: overflowing exponentials are the point of some."""
-    def quiet(*args, **kwargs):
-        with np.errstate(all="ignore"):
-            return function(*args, **kwargs)
-    return quiet
-
-
 def _size_other_than(rng, *excluded: int, high: int = 11) -> int:
     """A size from 2 to high - 1 that is none of ``excluded`` (so that two axes never match)."""
     return int(rng.choice([k for k in range(2, high) if k not in excluded]))
@@ -335,35 +327,35 @@ SOFTMAX_MISTAKES = [
             "inf in float64 (anything above about 709 overflows) and inf / inf is NaN; np.exp(-1000) is 0 "
             "and 0 / 0 is NaN. Softmax does not change when you subtract the same number from every score "
             "of a row, so subtract each row's maximum before exponentiating. The largest exponent is "
-            "then exp(0) = 1, and the sum is at least 1.", _errstate(_naive)),
+            "then exp(0) = 1, and the sum is at least 1.", _naive),
     Mistake("shifted by the minimum instead of the maximum", "subtracting the row's minimum makes the "
             "smallest score 0 and leaves the largest one huge, so exp still overflows when a row spans "
             "more than about 709 (for example from -1000 to +1000). The shift that keeps every "
             "exponential at most 1 is the row's maximum.",
-            _errstate(lambda x: _shifted(x, x.min(axis=1, keepdims=True)))),
+            lambda x: _shifted(x, x.min(axis=1, keepdims=True))),
     Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be "
             "the sum of the same exponentials as the numerator. Dividing by the sum of the scores gives "
-            "values that do not add up to 1 (and can be negative). Look at what your denominator sums.", _errstate(lambda x: np.exp(x - _row_max(x)) / (x - _row_max(x)).sum(1, keepdims=True))),
+            "values that do not add up to 1 (and can be negative). Look at what your denominator sums.", lambda x: np.exp(x - _row_max(x)) / (x - _row_max(x)).sum(1, keepdims=True)),
     Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be the "
             "sum of the exponentials of the row, not of the raw scores. Look at what your denominator sums.",
-            _errstate(lambda x: np.exp(x - _row_max(x)) / x.sum(1, keepdims=True))),
+            lambda x: np.exp(x - _row_max(x)) / x.sum(1, keepdims=True)),
     Mistake("normalised by the sum of the logits instead of the exponentials", "the denominator must be the "
             "sum of the exponentials of the row, not of the raw scores. Look at what your denominator sums.",
-            _errstate(lambda x: np.exp(x) / x.sum(1, keepdims=True))),
+            lambda x: np.exp(x) / x.sum(1, keepdims=True)),
     Mistake("no exponential", "your result is x / x.sum(axis=1): the scores divided by their sum, "
             "without exponentials. Softmax exponentiates first, so every entry is positive.",
-            _errstate(lambda x: x / x.sum(1, keepdims=True))),
+            lambda x: x / x.sum(1, keepdims=True)),
     Mistake("normalised by the sum over the whole batch", "your whole array sums to 1, not each row. "
             "The sum runs along the class axis only, one sum per example: look at the axis of your sum.",
             lambda x: np.exp(x - x.max()) / np.exp(x - x.max()).sum()),
     Mistake("maximum taken along the wrong axis", "x.max(axis=0) is the largest score of each *class* over "
             "the batch. Subtracting a different number from each column changes the result; subtract each "
             "row's own maximum (the class axis, axis 1).",
-            _errstate(lambda x: _shifted(x, x.max(axis=0, keepdims=True)))),
+            lambda x: _shifted(x, x.max(axis=0, keepdims=True))),
     Mistake("keepdims missing", "e.sum(axis=1) has shape (N,), and NumPy lines it up with the *last* axis "
             "of e: each column is divided by the wrong row's sum (or the shapes do not broadcast). Keep the "
             "reduced axis, so that the sums form a column of shape (N, 1).",
-            _errstate(lambda x: np.exp(x - _row_max(x)) / np.exp(x - _row_max(x)).sum(axis=1))),
+            lambda x: np.exp(x - _row_max(x)) / np.exp(x - _row_max(x)).sum(axis=1)),
     Mistake("returned log-probabilities", "your values are log-softmax, x - logsumexp(x). Softmax returns "
             "the probabilities themselves: exponentiate.", lambda x: ref.log_softmax(x, axis=1)),
     Mistake("shifted by the maximum of the whole batch", "np.max of an empty batch (N = 0) raises a ValueError: "
@@ -371,7 +363,7 @@ SOFTMAX_MISTAKES = [
             "does not change when every score is shifted by the same number), but the docstring asks for an "
             "empty (0, K) result. Use the maximum of each row, x.max(axis=1, keepdims=True): for an empty batch "
             "it is an empty (0, 1) array too, and the rest of the formula works on it unchanged.",
-            _errstate(_batch_max)),
+            _batch_max),
 ]
 
 
@@ -473,12 +465,12 @@ TEMPERATURE = Check(
                 "the rescaled scores are huge (a score of 8 at T = 0.01 becomes 800) and the exponential "
                 "overflows to inf, so inf / inf gives NaN. Shift each row of the rescaled scores by its maximum "
                 "before exponentiating, as your softmax of Exercise 6.3 does (you may call it).",
-                _errstate(_temperature_not_shifted)),
+                _temperature_not_shifted),
         Mistake("floor division by the temperature", "your scores were divided by T with floor division, which "
                 "rounds every quotient down to a whole number: close scores become equal and the "
                 "probabilities come out in steps. The temperature rescales the scores smoothly: look at the "
                 "division operator you used.",
-                _errstate(lambda x, temperature: ref.softmax(np.floor_divide(x, temperature), axis=1))),
+                lambda x, temperature: ref.softmax(np.floor_divide(x, temperature), axis=1)),
         Mistake("softmax over the wrong axis (axis 0)", "each *column* of your result sums to 1. Each row is one "
                 "example, and its probabilities must sum to 1: look at the axis of your reductions.",
                 lambda x, temperature: ref.softmax(x / temperature, axis=0)),
